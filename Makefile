@@ -1,0 +1,47 @@
+# Every target sets up .venv itself when it is missing or out of date.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PROFILE ?= local
+SAMPLE := data/telco_sample.csv
+SAMPLE_ROWS ?= 7043
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+
+.PHONY: venv data run test test-fast lint format bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --progress-bar off -r requirements.txt
+	$(BIN)/python -m pip install -q --progress-bar off --no-deps -e .
+	touch $@
+
+data: $(SAMPLE)
+
+$(SAMPLE): $(VENV)/.installed
+	$(BIN)/mlrecipes sample-data --rows $(SAMPLE_ROWS) --seed 42 --out $(SAMPLE)
+
+run: venv data
+	$(BIN)/mlrecipes run --profile $(PROFILE)
+
+test: venv
+	$(BIN)/python -m pytest
+
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv data
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf .mlrecipes metadata mlruns

@@ -1,0 +1,3 @@
+from mlrecipes.cli import main
+
+main()

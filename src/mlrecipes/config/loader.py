@@ -1,0 +1,217 @@
+"""Load a recipe: render the profile, render recipe.yaml with its variables, merge, validate."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from mlrecipes.config.schema import RecipeConfig
+from mlrecipes.config.templating import make_environment, parse_yaml, referenced_variables, render
+from mlrecipes.errors import ConfigError
+
+RECIPE_FILE = "recipe.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedRecipe:
+    """A validated recipe plus where each part came from (for messages and cache keys)."""
+
+    root: Path
+    profile: str
+    config: RecipeConfig
+    merged: dict[str, Any]
+    variables: dict[str, Any]
+    rendered_files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def profile_file(self) -> str:
+        return profile_path(self.profile)
+
+
+def profile_path(profile: str) -> str:
+    return f"profiles/{profile}.yaml"
+
+
+def find_recipe_root(start: Path | None = None) -> Path:
+    """The nearest ancestor of ``start`` (default: CWD) holding a recipe.yaml."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / RECIPE_FILE).is_file():
+            return candidate
+    raise ConfigError(f"no {RECIPE_FILE} found in {here} or any parent directory")
+
+
+def available_profiles(root: Path) -> list[str]:
+    return sorted(p.stem for p in (root / "profiles").glob("*.yaml"))
+
+
+def parse_var_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings to a dict; values are parsed as YAML scalars (``0.5`` is a float)."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--var {item!r}: expected KEY=VALUE")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        overrides[key.strip()] = raw if isinstance(value, dict | list) else value
+    return overrides
+
+
+def load_recipe(root: Path, profile: str, overrides: dict[str, Any] | None = None) -> LoadedRecipe:
+    root = root.resolve()
+    prof_rel = profile_path(profile)
+    if not (root / prof_rel).is_file():
+        names = available_profiles(root)
+        hint = _did_you_mean(profile, names)
+        raise ConfigError(
+            f"{prof_rel}: profile '{profile}' not found; available profiles: "
+            f"{', '.join(names) or 'none'}{hint}"
+        )
+    env = make_environment(root)
+
+    profile_text = render(env, root, prof_rel, {})
+    profile_data, profile_lines = parse_yaml(profile_text, prof_rel)
+    variables = dict(profile_data)
+    recipe_vars = (
+        referenced_variables(env, RECIPE_FILE) if (root / RECIPE_FILE).is_file() else set()
+    )
+    for key, value in (overrides or {}).items():
+        if key not in variables and key not in recipe_vars:
+            raise ConfigError(
+                f"--var {key}: not a variable of {prof_rel} and not used in {RECIPE_FILE}"
+                f"{_did_you_mean(key, list(variables) + sorted(recipe_vars))}"
+            )
+        variables[key] = value
+
+    recipe_text = render(env, root, RECIPE_FILE, variables)
+    recipe_data, recipe_lines = parse_yaml(recipe_text, RECIPE_FILE)
+
+    known = set(RecipeConfig.model_fields)
+    merged: dict[str, Any] = dict(recipe_data)
+    origins: dict[str, tuple[str, dict[tuple, int]]] = {
+        k: (RECIPE_FILE, recipe_lines) for k in recipe_data
+    }
+    for key, value in variables.items():
+        if key in recipe_data:
+            raise ConfigError(
+                f"{prof_rel}:{profile_lines.get((key,), '?')}: top-level key '{key}' is also set in "
+                f"{RECIPE_FILE} (line {recipe_lines.get((key,), '?')}); a profile may add blocks or "
+                "fill template variables, not override keys of recipe.yaml"
+            )
+        if key in known:
+            merged[key] = value
+            origins[key] = (prof_rel, profile_lines)
+        elif key not in recipe_vars and key not in (overrides or {}):
+            raise ConfigError(
+                f"{prof_rel}:{profile_lines.get((key,), '?')}: unknown key '{key}': it is neither a "
+                f"recipe block ({', '.join(sorted(known))}) nor a variable used in {RECIPE_FILE}"
+                f"{_did_you_mean(key, sorted(known))}"
+            )
+
+    for key in recipe_data:
+        if key not in known:
+            raise ConfigError(
+                f"{RECIPE_FILE}:{recipe_lines.get((key,), '?')}: unknown top-level key '{key}'; "
+                f"expected one of {', '.join(sorted(known))}{_did_you_mean(key, sorted(known))}"
+            )
+
+    config_input = {k: v for k, v in merged.items() if k in known}
+    try:
+        config = RecipeConfig.model_validate(config_input)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, origins)) from exc
+    if config.model_name is None:
+        raise ConfigError(
+            f"{RECIPE_FILE}: steps.register.model_name (or model_registry.model_name in {prof_rel}) "
+            "is required: the name under which the model is registered"
+        )
+    return LoadedRecipe(
+        root=root,
+        profile=profile,
+        config=config,
+        merged=merged,
+        variables=variables,
+        rendered_files={RECIPE_FILE: recipe_text, prof_rel: profile_text},
+    )
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Allowed keys of the model reached by following ``loc`` (for 'did you mean')."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        info = current.model_fields.get(str(part))
+        if info is None:
+            return []
+        current = _model_in_annotation(info.annotation)
+        if current is None:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in_annotation(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in_annotation(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _format_validation_error(
+    exc: ValidationError, origins: dict[str, tuple[str, dict[tuple, int]]]
+) -> str:
+    messages = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        # pydantic adds union member names (e.g. 'str', 'list[str]') to locations; drop them
+        loc = tuple(p for p in loc if p not in {"str", "int", "float", "bool", "list[str]"})
+        file_name, lines = origins.get(str(loc[0]) if loc else "", (RECIPE_FILE, {}))
+        line = None
+        for cut in range(len(loc), 0, -1):
+            line = lines.get(loc[:cut])
+            if line:
+                break
+        where = f"{file_name}:{line}" if line else file_name
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            allowed = _fields_at(RecipeConfig, loc[:-1])
+            hint = _did_you_mean(str(loc[-1]), allowed)
+            what = f"unknown key; expected one of {', '.join(allowed)}{hint}"
+        elif kind == "missing":
+            what = "required key is missing"
+        elif kind == "value_error":
+            what = str(err["ctx"].get("error", err["msg"])) if err.get("ctx") else err["msg"]
+        else:
+            what = f"expected {_expected(err)}, got {err.get('input')!r}"
+        messages.append(f"{where}: {dotted}: {what}")
+    unique = list(dict.fromkeys(messages))
+    return (
+        unique[0] if len(unique) == 1 else "invalid recipe configuration:\n  " + "\n  ".join(unique)
+    )
+
+
+def _expected(err: dict[str, Any]) -> str:
+    msg: str = err["msg"]
+    for prefix in ("Input should be ", "Value should be "):
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg[0].lower() + msg[1:] if msg else "a valid value"

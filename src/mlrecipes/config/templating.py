@@ -1,0 +1,173 @@
+"""Render recipe.yaml and profiles with Jinja2 and parse them as YAML, keeping line numbers.
+
+Deliberate differences from MLflow Recipes (see the reference spec, §2):
+- ``#`` is not a Jinja line comment, so ``"a#b"`` inside a quoted string survives;
+- ``None`` renders as ``null`` and dicts/lists render as JSON flow YAML, not Python reprs;
+- templates can read environment variables with ``env("NAME", default)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.meta
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+
+from mlrecipes.errors import ConfigError
+
+_NO_DEFAULT = object()
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value)
+    return value
+
+
+def _env(name: str, default: Any = _NO_DEFAULT) -> Any:
+    if name in os.environ:
+        return os.environ[name]
+    if default is _NO_DEFAULT:
+        raise ConfigError(
+            f'env("{name}"): environment variable {name} is not set and no default given'
+        )
+    return default
+
+
+def _from_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+class _CommentBlankingLoader(jinja2.FileSystemLoader):
+    """Whole-line YAML comments are blanked before Jinja sees them (line numbers are kept), so a
+    comment may mention ``{{ VAR }}``; a ``#`` after a value is left to YAML, quotes respected."""
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = super().get_source(environment, template)
+        lines = ["" if line.lstrip().startswith("#") else line for line in source.split("\n")]
+        return "\n".join(lines), filename, uptodate
+
+
+def make_environment(root: Path) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=_CommentBlankingLoader(str(root)),
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.globals["env"] = _env
+    env.filters["from_json"] = _from_json
+    return env
+
+
+def _template_line(exc: BaseException, filename: str) -> int | None:
+    """Jinja rewrites tracebacks so that template frames carry the template's file and line."""
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render(env: SandboxedEnvironment, root: Path, rel_path: str, context: dict[str, Any]) -> str:
+    path = root / rel_path
+    if not path.is_file():
+        raise ConfigError(f"{rel_path}: file not found under {root}")
+    try:
+        template = env.get_template(rel_path)
+        return template.render(**context)
+    except ConfigError as exc:
+        raise ConfigError(f"{rel_path}: {exc}") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"{rel_path}:{exc.lineno}: template syntax error: {exc.message}") from exc
+    except jinja2.UndefinedError as exc:
+        line = _template_line(exc, str(path))
+        where = f"{rel_path}:{line}" if line else rel_path
+        raise ConfigError(
+            f"{where}: undefined template variable: {exc.message}; define it in the profile or "
+            "pass --var NAME=VALUE"
+        ) from exc
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"{rel_path}: template error: {exc}") from exc
+
+
+def referenced_variables(env: SandboxedEnvironment, rel_path: str) -> set[str]:
+    source = env.loader.get_source(env, rel_path)[0]  # type: ignore[union-attr]
+    try:
+        return jinja2.meta.find_undeclared_variables(env.parse(source))
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"{rel_path}:{exc.lineno}: template syntax error: {exc.message}") from exc
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys instead of silently keeping the last one."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key '{key}' (first defined on line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
+def parse_yaml(text: str, rel_path: str) -> tuple[dict[str, Any], dict[tuple, int]]:
+    """Parse rendered YAML; return the mapping and a map from key path to 1-based line number."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{rel_path}:{mark.line + 1}:{mark.column + 1}" if mark else rel_path
+        problem = exc.problem or exc.context or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{rel_path}: invalid YAML: {exc}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{rel_path}: expected a mapping of keys at the top level, got {type(data).__name__}"
+        )
+    lines: dict[tuple, int] = {}
+    _collect_lines(node, (), lines)
+    return data, lines
+
+
+def _collect_lines(node: yaml.Node | None, path: tuple, lines: dict[tuple, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key_path = (*path, key_node.value)
+            lines[key_path] = key_node.start_mark.line + 1
+            _collect_lines(value_node, key_path, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            item_path = (*path, index)
+            lines[item_path] = item.start_mark.line + 1
+            _collect_lines(item, item_path, lines)

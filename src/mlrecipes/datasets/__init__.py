@@ -1,0 +1,1 @@
+"""Sample datasets the project generates itself (no downloads)."""

@@ -1,0 +1,165 @@
+"""A synthetic telco churn table with the IBM Telco Customer Churn schema and its quirks.
+
+Deterministic for a seed, any row count. Marginals follow the public data (55% month-to-month,
+44% fiber optic, 34% electronic check, 26.5% churn), with the dependencies that drive churn there:
+month-to-month contracts, fiber optic, electronic checks, short tenure and missing support services
+raise it. ``TotalCharges`` is a string column, about tenure × MonthlyCharges, and blank (" ") for the
+rare customers with tenure 0, exactly like the real file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = [
+    "customerID", "gender", "SeniorCitizen", "Partner", "Dependents", "tenure", "PhoneService",
+    "MultipleLines", "InternetService", "OnlineSecurity", "OnlineBackup", "DeviceProtection",
+    "TechSupport", "StreamingTV", "StreamingMovies", "Contract", "PaperlessBilling", "PaymentMethod",
+    "MonthlyCharges", "TotalCharges", "Churn",
+]  # fmt: skip
+TARGET_CHURN_RATE = 0.265
+ZERO_TENURE_SHARE = 11 / 7043
+PAYMENT_METHODS = [
+    "Electronic check", "Mailed check", "Bank transfer (automatic)", "Credit card (automatic)",
+]  # fmt: skip
+ADD_ONS = {  # share of internet customers with each service, monthly price
+    "OnlineSecurity": (0.37, 6.0),
+    "OnlineBackup": (0.44, 6.0),
+    "DeviceProtection": (0.44, 6.5),
+    "TechSupport": (0.37, 6.0),
+    "StreamingTV": (0.49, 10.0),
+    "StreamingMovies": (0.50, 10.0),
+}
+
+
+def _yes_no(mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, "Yes", "No")
+
+
+def _customer_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+    letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    digits = rng.integers(0, 10_000, size=n)
+    codes = rng.choice(letters, size=(n, 5))
+    ids = np.char.add(
+        np.char.add(np.char.zfill(digits.astype(str), 4), "-"),
+        codes.astype(object).sum(axis=1).astype(str),
+    )
+    # make them unique (duplicates are astronomically rare, but be exact)
+    _, first = np.unique(ids, return_index=True)
+    dup = np.setdiff1d(np.arange(n), first)
+    ids[dup] = np.char.add(ids[dup], np.char.mod("%d", dup))
+    return ids
+
+
+def generate(rows: int = 7043, seed: int = 42) -> pd.DataFrame:
+    if rows < 1:
+        raise ValueError("rows must be at least 1")
+    rng = np.random.default_rng(seed)
+    n = rows
+    senior = rng.random(n) < 0.162
+    partner = rng.random(n) < 0.483
+    dependents = rng.random(n) < np.where(partner, 0.52, 0.10)
+
+    contract = rng.choice(["Month-to-month", "One year", "Two year"], size=n, p=[0.55, 0.21, 0.24])
+    mean_tenure = np.select(
+        [contract == "Month-to-month", contract == "One year"], [18.0, 44.0], default=62.0
+    )
+    tenure = np.clip(np.round(rng.gamma(shape=1.6, scale=mean_tenure / 1.6)), 1, 72).astype(int)
+    tenure[rng.random(n) < ZERO_TENURE_SHARE] = 0
+
+    phone = rng.random(n) < 0.903
+    multiple = phone & (rng.random(n) < 0.47)
+    internet = rng.choice(["Fiber optic", "DSL", "No"], size=n, p=[0.44, 0.34, 0.22])
+    has_net = internet != "No"
+    services = {}
+    for name, (share, _) in ADD_ONS.items():
+        boost = 1.25 if name in ("OnlineSecurity", "TechSupport", "OnlineBackup") else 1.0
+        p = np.where(contract == "Two year", min(share * boost * 1.35, 0.9), share)
+        services[name] = has_net & (rng.random(n) < p)
+
+    monthly = np.where(phone, 20.0, 0.0) + np.where(multiple, 5.0, 0.0)
+    monthly += np.select([internet == "Fiber optic", internet == "DSL"], [50.0, 25.0], default=0.0)
+    for name, (_, price) in ADD_ONS.items():
+        monthly += np.where(services[name], price, 0.0)
+    monthly = monthly + rng.normal(0, 2.0, n) + np.where(~phone & ~has_net, 20.0, 0.0)
+    monthly = np.clip(np.round(monthly * 20) / 20, 18.25, 118.75)
+
+    payment = rng.choice(PAYMENT_METHODS, size=n, p=[0.336, 0.229, 0.219, 0.216])
+    paperless = rng.random(n) < np.where(has_net, 0.68, 0.29)
+
+    logit = (
+        -1.1 * (contract == "One year")
+        - 2.3 * (contract == "Two year")
+        + 0.85 * (internet == "Fiber optic")
+        - 0.8 * (internet == "No")
+        + 0.6 * (payment == "Electronic check")
+        + 0.3 * paperless
+        + 0.3 * senior
+        - 0.15 * partner
+        - 0.2 * dependents
+        - 0.45 * services["OnlineSecurity"]
+        - 0.4 * services["TechSupport"]
+        + 0.15 * services["StreamingTV"]
+        + 0.15 * services["StreamingMovies"]
+        - 0.95 * np.log1p(tenure)
+        + 0.012 * (monthly - 65)
+    )
+    intercept = _calibrate_intercept(logit, TARGET_CHURN_RATE)
+    churn = rng.random(n) < 1 / (1 + np.exp(-(logit + intercept)))
+
+    total = tenure * monthly * rng.normal(1.0, 0.04, n)
+    total_str = np.array([f"{t:.2f}".rstrip("0").rstrip(".") for t in total], dtype=object)
+    total_str[tenure == 0] = " "
+
+    def with_net(mask: np.ndarray) -> np.ndarray:
+        return np.where(has_net, _yes_no(mask), "No internet service")
+
+    frame = pd.DataFrame(
+        {
+            "customerID": _customer_ids(rng, n),
+            "gender": rng.choice(["Male", "Female"], size=n, p=[0.505, 0.495]),
+            "SeniorCitizen": senior.astype(int),
+            "Partner": _yes_no(partner),
+            "Dependents": _yes_no(dependents),
+            "tenure": tenure,
+            "PhoneService": _yes_no(phone),
+            "MultipleLines": np.where(phone, _yes_no(multiple), "No phone service"),
+            "InternetService": internet,
+            **{name: with_net(mask) for name, mask in services.items()},
+            "Contract": contract,
+            "PaperlessBilling": _yes_no(paperless),
+            "PaymentMethod": payment,
+            "MonthlyCharges": monthly,
+            "TotalCharges": total_str,
+            "Churn": _yes_no(churn),
+        }
+    )
+    return frame[COLUMNS]
+
+
+def _calibrate_intercept(logit: np.ndarray, rate: float) -> float:
+    """Intercept making the expected churn rate equal ``rate`` (bisection, deterministic)."""
+    lo, hi = -10.0, 10.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if np.mean(1 / (1 + np.exp(-(logit + mid)))) < rate:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def write_sample(path: Path | str, rows: int = 7043, seed: int = 42) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = generate(rows, seed)
+    tmp = path.with_name(f".{path.name}.tmp")
+    if path.suffix == ".parquet":
+        frame.to_parquet(tmp, index=False)
+    else:
+        frame.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path

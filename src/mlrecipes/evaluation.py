@@ -1,0 +1,132 @@
+"""Metric computations that do not need MLflow: custom metrics, tuning losses, multiclass F1.
+
+MLflow's evaluator computes the built-in metrics; these helpers cover what it cannot: custom
+metrics that need scores (``eval_df`` here carries ``score``), and the macro/micro F1 pair that
+MLflow Recipes mislabelled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlrecipes.errors import UserCodeError
+
+
+def eval_frame(
+    y_true: pd.Series,
+    y_pred: np.ndarray,
+    proba: np.ndarray | None,
+    classes: list | None,
+    positive: Any,
+) -> pd.DataFrame:
+    """The ``eval_df`` given to custom metrics: ``prediction``, ``target`` and, for binary
+    classifiers with probabilities, ``score`` (P(positive class)) and ``is_positive``."""
+    df = pd.DataFrame({"prediction": np.asarray(y_pred), "target": y_true.to_numpy()})
+    if proba is not None and classes is not None and positive is not None:
+        df["score"] = proba[:, list(classes).index(positive)]
+        df["is_positive"] = df["target"] == positive
+    return df
+
+
+def custom_metric_values(
+    functions: dict[str, Callable[..., Any]], eval_df: pd.DataFrame, builtin: dict[str, float]
+) -> dict[str, float]:
+    values = {}
+    for name, fn in functions.items():
+        where = f"custom metric '{name}' (steps/custom_metrics.py:{getattr(fn, '__name__', fn)})"
+        try:
+            value = fn(eval_df.copy(), dict(builtin))
+        except Exception as exc:
+            import traceback
+
+            raise UserCodeError(
+                f"{where} raised {type(exc).__name__}: {exc}", traceback.format_exc()
+            ) from exc
+        value = getattr(value, "aggregate_results", None) or value
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise UserCodeError(f"{where} must return a number, got {value!r}") from exc
+        values[name] = number
+    return values
+
+
+def multiclass_f1(y_true: pd.Series, y_pred: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import f1_score
+
+    return {
+        "f1_score_macro": float(f1_score(y_true, y_pred, average="macro")),
+        "f1_score_micro": float(f1_score(y_true, y_pred, average="micro")),
+    }
+
+
+def builtin_metric(
+    name: str,
+    task: str,
+    y_true: pd.Series,
+    y_pred: np.ndarray,
+    proba: np.ndarray | None,
+    classes: list | None,
+    positive: Any,
+) -> float:
+    """One built-in metric computed with scikit-learn (used for fast tuning trials)."""
+    from sklearn import metrics as m
+
+    if task == "regression":
+        funcs = {
+            "mean_absolute_error": m.mean_absolute_error,
+            "mean_squared_error": m.mean_squared_error,
+            "root_mean_squared_error": lambda a, b: math.sqrt(m.mean_squared_error(a, b)),
+            "max_error": m.max_error,
+            "mean_absolute_percentage_error": m.mean_absolute_percentage_error,
+            "r2_score": m.r2_score,
+        }
+        return float(funcs[name](y_true, y_pred))
+    binary = task == "classification/binary"
+    avg = "binary" if binary else "weighted"
+    kw = {"pos_label": positive} if binary else {}
+    if name in ("f1_score", "f1_score_macro", "f1_score_micro"):
+        average = {"f1_score": avg, "f1_score_macro": "macro", "f1_score_micro": "micro"}[name]
+        return float(
+            m.f1_score(y_true, y_pred, average=average, **(kw if average == "binary" else {}))
+        )
+    if name == "recall_score":
+        return float(m.recall_score(y_true, y_pred, average=avg, **kw))
+    if name == "precision_score":
+        return float(m.precision_score(y_true, y_pred, average=avg, zero_division=0, **kw))
+    if name == "accuracy_score":
+        return float(m.accuracy_score(y_true, y_pred))
+    if name in ("roc_auc", "log_loss", "precision_recall_auc"):
+        if proba is None:
+            raise ValueError(f"{name} needs an estimator with predict_proba")
+        if name == "log_loss":
+            return float(m.log_loss(y_true, proba, labels=classes))
+        if binary:
+            p = proba[:, list(classes).index(positive)]  # type: ignore[arg-type]
+            y = (y_true == positive).to_numpy()
+            if name == "roc_auc":
+                return float(m.roc_auc_score(y, p))
+            return float(m.average_precision_score(y, p))
+        return float(m.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes))
+    if binary and name in (
+        "true_negatives",
+        "false_positives",
+        "false_negatives",
+        "true_positives",
+    ):
+        labels = [c for c in classes if c != positive] + [positive]  # type: ignore[union-attr]
+        tn, fp, fn, tp = m.confusion_matrix(y_true, y_pred, labels=labels).ravel()
+        return float(
+            {
+                "true_negatives": tn,
+                "false_positives": fp,
+                "false_negatives": fn,
+                "true_positives": tp,
+            }[name]
+        )
+    raise ValueError(f"metric '{name}' cannot be computed for {task}")

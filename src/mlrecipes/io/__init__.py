@@ -1,0 +1,1 @@
+"""Data I/O: every read and write of tabular data goes through this package."""

@@ -1,0 +1,109 @@
+"""Resolve an ingest block to concrete files and fingerprint their content (no pandas import).
+
+The fingerprint is what lets a changed data file re-run ingest (MLflow Recipes never noticed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlrecipes.config.schema import IngestConfig
+from mlrecipes.errors import DatasetError
+from mlrecipes.hashing import hash_file, hash_json
+
+
+@dataclass(frozen=True)
+class SourceFiles:
+    """The concrete files (or delta tables) an ingest block resolves to."""
+
+    paths: tuple[Path, ...]
+    is_delta: bool
+
+
+def _local_path(location: str, root: Path) -> Path:
+    if location.startswith("file://"):
+        location = location[len("file://") :]
+    elif location.startswith("file:"):
+        location = location[len("file:") :]
+    path = Path(location).expanduser()
+    return path if path.is_absolute() else (root / path)
+
+
+def is_remote(location: str) -> bool:
+    return "://" in location and not location.startswith("file:")
+
+
+def resolve_sources(cfg: IngestConfig, root: Path, block: str) -> SourceFiles:
+    if any(is_remote(loc) for loc in cfg.locations):
+        return SourceFiles(paths=(), is_delta=cfg.using == "delta")
+    paths: list[Path] = []
+    for loc in cfg.locations:
+        path = _local_path(loc, root)
+        if cfg.using == "delta":
+            if not (path / "_delta_log").is_dir():
+                raise DatasetError(
+                    f"steps.{block}.location: '{loc}' is not a Delta table (no _delta_log in {path})"
+                )
+            paths.append(path)
+            continue
+        if path.is_dir():
+            pattern = "*" if cfg.loader_method and cfg.using == "custom" else f"*.{cfg.using}"
+            found = sorted(p for p in path.glob(pattern) if p.is_file())
+            if not found:
+                raise DatasetError(
+                    f"steps.{block}.location: directory '{loc}' holds no {pattern} files"
+                )
+            paths.extend(found)
+        elif path.is_file():
+            paths.append(path)
+        else:
+            raise DatasetError(
+                f"steps.{block}.location: data file '{loc}' not found (looked for {path})"
+            )
+    return SourceFiles(paths=tuple(paths), is_delta=cfg.using == "delta")
+
+
+def fingerprint(
+    cfg: IngestConfig, root: Path, block: str, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Content fingerprint of the source: a data change changes it, a touch without change does not.
+
+    Files are hashed in full, but a file whose size and mtime match ``previous`` reuses its hash.
+    Returns ``{"volatile": True}`` for sources that cannot be fingerprinted (remote URIs).
+    """
+    sources = resolve_sources(cfg, root, block)
+    if not sources.paths:
+        return {"volatile": True}
+    known = {f["path"]: f for f in (previous or {}).get("files", [])}
+    files = []
+    for path in sources.paths:
+        if sources.is_delta:
+            files.append({"path": str(path), "delta_version": _delta_version(path, cfg)})
+            continue
+        stat = path.stat()
+        entry = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        old = known.get(str(path))
+        if old and old.get("size") == stat.st_size and old.get("mtime_ns") == stat.st_mtime_ns:
+            entry["sha256"] = old["sha256"]
+        else:
+            entry["sha256"] = hash_file(path)
+        files.append(entry)
+    return {"files": files}
+
+
+def fingerprint_for_key(fp: dict[str, Any]) -> str:
+    """The part of a fingerprint that decides caching: content, not timestamps."""
+    if fp.get("volatile"):
+        return "volatile"
+    stable = [{k: v for k, v in f.items() if k not in ("mtime_ns",)} for f in fp["files"]]
+    return hash_json(stable)
+
+
+def _delta_version(path: Path, cfg: IngestConfig) -> int:
+    from deltalake import DeltaTable
+
+    if cfg.version is not None:
+        return cfg.version
+    return DeltaTable(str(path)).version()

@@ -1,0 +1,124 @@
+"""Pure helpers around scikit-learn objects used by transform and train (no I/O, no MLflow)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlrecipes.errors import UserCodeError
+
+
+def check_transformer(obj: Any, where: str) -> None:
+    for method in ("fit", "transform"):
+        if not callable(getattr(obj, method, None)):
+            raise UserCodeError(
+                f"{where} must return an unfitted transformer with fit() and transform() "
+                f"(or None for identity), got {type(obj).__name__} without {method}()"
+            )
+
+
+def check_estimator(obj: Any, where: str) -> None:
+    for method in ("fit", "predict"):
+        if not callable(getattr(obj, method, None)):
+            raise UserCodeError(
+                f"{where} must return an unfitted scikit-learn style estimator with fit() and "
+                f"predict(), got {type(obj).__name__} without {method}()"
+            )
+
+
+def identity_transformer() -> Any:
+    from sklearn.preprocessing import FunctionTransformer
+
+    return FunctionTransformer(feature_names_out="one-to-one")
+
+
+def transformed_frame(transformer: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """``transformer.transform(X)`` as a DataFrame with meaningful column names."""
+    out = transformer.transform(X)
+    if isinstance(out, pd.DataFrame):
+        return out.reset_index(drop=True)
+    if hasattr(out, "toarray"):
+        out = out.toarray()
+    out = np.asarray(out)
+    if out.ndim == 1:
+        out = out.reshape(-1, 1)
+    try:
+        names = [str(n) for n in transformer.get_feature_names_out(list(X.columns))]
+    except Exception:
+        names = []
+    if len(names) != out.shape[1]:
+        width = len(str(out.shape[1] - 1))
+        names = [f"f_{str(i).zfill(width)}" for i in range(out.shape[1])]
+    return pd.DataFrame(out, columns=names)
+
+
+def rebalance(
+    X: pd.DataFrame, y: pd.Series, minority_share: float, seed: int = 42
+) -> tuple[pd.DataFrame, pd.Series, dict[Any, float]]:
+    """Down-sample the majority class until the minority holds ``minority_share`` of the rows.
+
+    Returns the new X, y and the balanced class weights of the *original* data (what MLflow Recipes
+    passed to the estimator as ``class_weight``).
+    """
+    counts = y.value_counts()
+    minority, majority = counts.idxmin(), counts.idxmax()
+    n_min = int(counts[minority])
+    weights = {cls: len(y) / (len(counts) * int(n)) for cls, n in counts.items()}
+    if n_min / len(y) >= minority_share:
+        return X, y, weights
+    keep_major = int(n_min * (1 - minority_share) / minority_share)
+    rng = np.random.default_rng(seed)
+    major_idx = np.flatnonzero((y == majority).to_numpy())
+    chosen = np.sort(
+        np.concatenate(
+            [
+                np.flatnonzero((y != majority).to_numpy()),
+                rng.choice(major_idx, keep_major, replace=False),
+            ]
+        )
+    )
+    return X.iloc[chosen].reset_index(drop=True), y.iloc[chosen].reset_index(drop=True), weights
+
+
+def flat_params(estimator: Any) -> dict[str, Any]:
+    """Estimator parameters as loggable scalars (nested estimators by class name)."""
+    params = {}
+    try:
+        raw = estimator.get_params(deep=False)
+    except Exception:
+        return params
+    for key, value in raw.items():
+        if value is None or isinstance(value, bool | int | float | str):
+            params[key] = value
+        elif hasattr(value, "get_params"):
+            params[key] = type(value).__name__
+        else:
+            params[key] = str(value)[:250]
+    return params
+
+
+def positive_scores(proba: np.ndarray, classes: list, positive_class: Any) -> np.ndarray:
+    return proba[:, list(classes).index(positive_class)]
+
+
+def prediction_error(
+    y_true: pd.Series,
+    y_pred: np.ndarray,
+    proba: np.ndarray | None,
+    classes: list | None,
+    positive: Any,
+) -> np.ndarray:
+    """Per-row error used for 'worst predictions' (MLflow Recipes' definition)."""
+    if classes is None:
+        return np.abs(np.asarray(y_pred, dtype=float) - y_true.to_numpy(dtype=float))
+    if proba is not None and positive is not None:
+        p = positive_scores(proba, classes, positive)
+        return np.where(y_true.to_numpy() == positive, 1 - p, p)
+    if proba is not None:
+        idx = {c: i for i, c in enumerate(classes)}
+        true_idx = np.array([idx.get(v, -1) for v in y_true.to_numpy()])
+        p_true = np.where(true_idx >= 0, proba[np.arange(len(true_idx)), true_idx.clip(0)], 0.0)
+        return 1 - p_true
+    return (np.asarray(y_pred) != y_true.to_numpy()).astype(float)

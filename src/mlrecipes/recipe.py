@@ -1,0 +1,204 @@
+"""``Recipe(profile=...)``: run, inspect, clean and fetch artifacts, from Python or a notebook."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from mlrecipes.config.loader import LoadedRecipe, find_recipe_root, load_recipe
+from mlrecipes.errors import ArtifactError
+from mlrecipes.execution import dag
+from mlrecipes.execution.lock import profile_lock
+from mlrecipes.execution.runner import Reporter, RunReport, run_plan, step_cache_key
+from mlrecipes.execution.state import StepState
+from mlrecipes.execution.workspace import Workspace, execution_dir_for
+
+
+class Recipe:
+    """A recipe root plus a profile. The configuration is re-read on every call, so edits to
+    recipe.yaml, profiles or steps/*.py between calls are picked up (as in a notebook)."""
+
+    def __init__(
+        self,
+        profile: str,
+        root: str | Path | None = None,
+        variables: dict[str, Any] | None = None,
+        reporter: Reporter | None = None,
+    ):
+        self.root = find_recipe_root(Path(root) if root else None)
+        self.profile = profile
+        self.variables = dict(variables or {})
+        self.reporter = reporter or Reporter(print)
+        self._loaded = self._load()  # validate eagerly: a broken recipe fails at construction
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def workspace(self) -> Workspace:
+        return Workspace(execution_dir_for(self.root, self.profile))
+
+    def _load(self) -> LoadedRecipe:
+        return load_recipe(self.root, self.profile, self.variables)
+
+    def run(self, step: str | None = None) -> RunReport:
+        """Run ``step`` (default: register) and whatever it needs; cached steps are skipped."""
+        target = dag.check_step(step or dag.DEFAULT_TARGET)
+        self._loaded = self._load()
+        ws = self.workspace
+        with profile_lock(ws.lock_path, on_wait=self.reporter.info):
+            return run_plan(self._loaded, ws, dag.plan(target), self.reporter)
+
+    def clean(self, step: str | None = None) -> None:
+        """Remove the outputs, state and card of ``step`` (default: every step)."""
+        ws = self.workspace
+        with profile_lock(ws.lock_path, on_wait=self.reporter.info):
+            for name in [dag.check_step(step)] if step else list(dag.all_steps()):
+                ws.clean(name)
+
+    def status(self, step: str | None = None, check_cache: bool = True) -> dict[str, Any]:
+        """The machine-readable view behind ``inspect --json``."""
+        from mlrecipes.tracking.settings import resolve_tracking
+
+        self._loaded = self._load()
+        ws = self.workspace
+        names = [dag.check_step(step)] if step else list(dag.all_steps())
+        steps = [self._step_status(ws, n, check_cache) for n in names]
+        out: dict[str, Any] = {
+            "recipe": self._loaded.config.recipe,
+            "recipe_root": str(self.root),
+            "profile": self.profile,
+            "tracking_uri": resolve_tracking(self._loaded).tracking_uri,
+            "execution_dir": str(ws.path),
+            "steps": steps,
+        }
+        if step:
+            out.update(self._step_details(ws, step))
+        return out
+
+    def _step_status(self, ws: Workspace, name: str, check_cache: bool) -> dict[str, Any]:
+        from mlrecipes.steps import STEP_CLASSES
+
+        state = ws.state(name)
+        status = state.status if state.status in ("SUCCEEDED", "FAILED") else "NOT_RUN"
+        card = ws.card_path(name)
+        entry: dict[str, Any] = {
+            "name": name,
+            "status": status,
+            "started_at": state.started_at,
+            "finished_at": state.finished_at,
+            "duration_s": state.duration_s,
+            "cache_key": state.cache_key,
+            "card": str(card) if card.is_file() else None,
+        }
+        if check_cache and status == "SUCCEEDED":
+            try:
+                key, _ = step_cache_key(STEP_CLASSES[name](), self._loaded, ws)
+                entry["up_to_date"] = key == state.cache_key
+            except Exception as exc:  # a missing data file makes the key uncomputable
+                entry["up_to_date"] = False
+                entry["up_to_date_error"] = str(exc)
+        if state.error:
+            entry["error"] = state.error.get("message")
+        return entry
+
+    @staticmethod
+    def _step_details(ws: Workspace, name: str) -> dict[str, Any]:
+        state = ws.state(name)
+        details = dict(state.summary)
+        if state.error:
+            details["error"] = state.error
+        return details
+
+    def step_state(self, step: str) -> StepState:
+        return self.workspace.state(dag.check_step(step))
+
+    def card_path(self, step: str) -> Path | None:
+        path = self.workspace.card_path(dag.check_step(step))
+        return path if path.is_file() else None
+
+    def inspect(self, step: str | None = None) -> Any:
+        """In Jupyter, display the step's card (or the DAG status); elsewhere return the status dict."""
+        if step is None:
+            status = self.status()
+            if _in_notebook():
+                from IPython.display import HTML, display
+
+                display(HTML(_status_html(status)))
+                return None
+            return status
+        path = self.card_path(step)
+        if path is None:
+            warnings.warn(f"step '{step}' has no card yet: run it first", stacklevel=2)
+            return None
+        if _in_notebook():
+            from IPython.display import HTML, display
+
+            display(HTML(path.read_text(encoding="utf-8")))
+            return None
+        return path
+
+    def get_artifact(self, artifact_name: str) -> Any:
+        """Load an artifact by its MLflow Recipes name; None (with a warning) if not produced yet."""
+        from mlrecipes.artifacts import ARTIFACTS, load_artifact
+
+        spec = ARTIFACTS.get(artifact_name)
+        if spec is None:
+            raise ArtifactError(
+                f"The artifact with name '{artifact_name}' is not supported; "
+                f"available: {', '.join(ARTIFACTS)}"
+            )
+        path = self.workspace.outputs(spec.step) / spec.file
+        if not path.is_file() or self.workspace.state(spec.step).status != "SUCCEEDED":
+            warnings.warn(
+                f"The artifact '{artifact_name}' is not available. Re-run the '{spec.step}' step "
+                "to generate it.",
+                stacklevel=2,
+            )
+            return None
+        return load_artifact(spec, path, self._tracker)
+
+    def artifact_location(self, artifact_name: str) -> str | None:
+        from mlrecipes.artifacts import ARTIFACTS, artifact_location
+
+        spec = ARTIFACTS.get(artifact_name)
+        if spec is None:
+            raise ArtifactError(
+                f"The artifact with name '{artifact_name}' is not supported; "
+                f"available: {', '.join(ARTIFACTS)}"
+            )
+        path = self.workspace.outputs(spec.step) / spec.file
+        return artifact_location(spec, path) if path.is_file() else None
+
+    def _tracker(self) -> Any:
+        from mlrecipes.tracking.client import Tracker
+
+        return Tracker.for_recipe(self._loaded)
+
+    def __repr__(self) -> str:
+        return f"Recipe(profile={self.profile!r}, root={str(self.root)!r})"
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _status_html(status: dict[str, Any]) -> str:
+    from markupsafe import escape
+
+    rows = "".join(
+        f"<tr><td>{escape(s['name'])}</td><td>{escape(s['status'])}</td>"
+        f"<td>{escape(s.get('finished_at') or '')}</td><td>{escape(str(s.get('duration_s') or ''))}</td></tr>"
+        for s in status["steps"]
+    )
+    return (
+        f"<h4>{escape(status['recipe'])} · profile {escape(status['profile'])}</h4>"
+        f"<table><tr><th>step</th><th>status</th><th>finished</th><th>seconds</th></tr>{rows}</table>"
+    )

@@ -1,0 +1,55 @@
+"""Names of train outputs other steps read, and the pip requirements of a logged model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+METRICS_FILE = "metrics.json"
+MODEL_INFO_FILE = "model_info.json"
+SK_MODEL_DIR = "sk_model"
+
+_ALWAYS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
+
+
+def model_pip_requirements(model: Any) -> list[str]:
+    """Pinned requirements: the core set plus the distributions of every class inside ``model``.
+
+    Explicit requirements avoid MLflow's slow, subprocess-based inference (which also picks up
+    test tooling that happens to be imported).
+    """
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    roots = {type(obj).__module__.split(".")[0] for obj in _walk(model)}
+    dist_map = packages_distributions()
+    names = set(_ALWAYS)
+    for root in roots:
+        for dist in dist_map.get(root, []):
+            names.add(dist)
+    pins = []
+    for name in sorted(names, key=str.lower):
+        if name.lower() in ("mlrecipes",):
+            continue
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return pins
+
+
+def _walk(obj: Any, depth: int = 0) -> list[Any]:
+    found = [obj]
+    if depth > 6 or not hasattr(obj, "get_params"):
+        return found
+    try:
+        params = obj.get_params(deep=False)
+    except Exception:
+        return found
+    for value in params.values():
+        if isinstance(value, list | tuple):
+            for item in value:
+                candidate = item[-1] if isinstance(item, tuple) and item else item
+                if hasattr(candidate, "get_params"):
+                    found.extend(_walk(candidate, depth + 1))
+        elif hasattr(value, "get_params"):
+            found.extend(_walk(value, depth + 1))
+    return found

@@ -1,0 +1,158 @@
+"""split: train / validation / test parquet files from the ingested data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlrecipes.config.schema import RecipeConfig
+from mlrecipes.errors import DatasetError, UserCodeError
+from mlrecipes.steps.base import Step, StepContext, StepResult, dump
+
+SPLIT_FILES = {"train": "train.parquet", "validation": "validation.parquet", "test": "test.parquet"}
+MIN_ROWS = 4
+
+
+class SplitStep(Step):
+    name = "split"
+    inputs = ("ingest",)
+
+    def cache_config(self, config: RecipeConfig) -> dict[str, Any]:
+        return {
+            "block": dump(config.steps.split),
+            "target_col": config.target_col,
+            "task": config.task,
+        }
+
+    def user_modules(self, config: RecipeConfig) -> tuple[str, ...]:
+        s = config.steps.split
+        uses = s.using == "custom" or s.post_split_filter_method or s.post_split_method
+        return ("split",) if uses else ()
+
+    def run(self, ctx: StepContext) -> StepResult:
+        import pandas as pd
+
+        from mlrecipes import splitting
+        from mlrecipes.user_code import call_user_function, load_function
+
+        cfg = ctx.config.steps.split
+        target = ctx.config.target_col
+        raw = ctx.read_frame("ingest", "dataset.parquet")
+        df = raw[raw[target].notna()].reset_index(drop=True)
+        dropped = len(raw) - len(df)
+
+        if cfg.using == "custom":
+            fn = load_function(ctx.root, "split", cfg.split_method or "")
+            where = f"steps/split.py:{cfg.split_method}"
+            assignment = call_user_function(fn, where, df.copy())
+            _check_assignment(assignment, df, where)
+        else:
+            assignment = splitting.ratio_split(
+                df, target, cfg.split_ratios, stratify=ctx.config.is_classification
+            )
+        train, validation, test = splitting.partition(df, assignment)
+
+        if cfg.post_split_method:
+            fn = load_function(ctx.root, "split", cfg.post_split_method)
+            where = f"steps/split.py:{cfg.post_split_method}"
+            result = call_user_function(fn, where, train, validation, test)
+            train, validation, test = _check_post_split(result, list(df.columns), where)
+        elif cfg.post_split_filter_method:
+            fn = load_function(ctx.root, "split", cfg.post_split_filter_method)
+            where = f"steps/split.py:{cfg.post_split_filter_method}"
+            keep = call_user_function(fn, where, train.copy())
+            if not isinstance(keep, pd.Series) or len(keep) != len(train):
+                raise UserCodeError(
+                    f"{where} must return a boolean pandas Series with one value per training row"
+                )
+            train = train[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+
+        parts = {"train": train, "validation": validation, "test": test}
+        for split_name, part in parts.items():
+            if len(part) < MIN_ROWS:
+                raise DatasetError(
+                    f"steps.split: the {split_name} split has {len(part)} rows; at least {MIN_ROWS} "
+                    f"are needed (dataset has {len(df)} rows after dropping null targets)"
+                )
+            ctx.write_frame(SPLIT_FILES[split_name], part)
+
+        card = ctx.new_card()
+        summary = {
+            "rows": {k: len(v) for k, v in parts.items()},
+            "dropped_rows": dropped,
+        }
+        _fill_card(card, parts, target, ctx.config.is_classification, dropped)
+        return StepResult(summary=summary, card=card)
+
+
+def _check_assignment(assignment: Any, df: Any, where: str) -> None:
+    import pandas as pd
+
+    from mlrecipes.splitting import SPLIT_VALUES
+
+    if not isinstance(assignment, pd.Series):
+        raise UserCodeError(
+            f"{where} must return a pandas Series of TRAINING/VALIDATION/TEST, "
+            f"got {type(assignment).__name__}"
+        )
+    if not assignment.index.equals(df.index):
+        raise UserCodeError(f"{where} must return a Series aligned on the input's index")
+    bad = sorted(set(assignment.unique()) - set(SPLIT_VALUES), key=str)
+    if bad:
+        raise UserCodeError(f"{where} returned values {bad}; expected only {list(SPLIT_VALUES)}")
+
+
+def _check_post_split(result: Any, columns: list[str], where: str) -> tuple:
+    import pandas as pd
+
+    if not (
+        isinstance(result, tuple)
+        and len(result) == 3
+        and all(isinstance(p, pd.DataFrame) for p in result)
+    ):
+        raise UserCodeError(
+            f"{where} must return a tuple of 3 DataFrames (train, validation, test)"
+        )
+    for part in result:
+        if list(part.columns) != columns:
+            raise UserCodeError(f"{where} must not change the columns; expected {columns}")
+    return tuple(p.reset_index(drop=True) for p in result)
+
+
+def _fill_card(card: Any, parts: dict, target: str, classification: bool, dropped: int) -> None:
+    import pandas as pd
+
+    from mlrecipes.cards.profiles import data_profile_tab
+    from mlrecipes.splitting import drifting_columns
+
+    if classification:
+        balance = pd.DataFrame(
+            {
+                name: part[target].astype(str).value_counts(normalize=True)
+                for name, part in parts.items()
+            }
+        ).fillna(0.0)
+        balance.insert(0, "class", balance.index)
+        card.tab("Class Balance").table(balance.round(4), title="Share of each class per split")
+    drift_rows = []
+    for other in ("validation", "test"):
+        for column, measure, value in drifting_columns(parts["train"], parts[other]):
+            drift_rows.append(
+                {"split": other, "column": column, "measure": measure, "value": value}
+            )
+    drift_tab = card.tab("Drift Between Splits")
+    if drift_rows:
+        drift_tab.table(pd.DataFrame(drift_rows), title="Columns that differ from the train split")
+    else:
+        drift_tab.text(
+            "No column differs noticeably between train and validation/test (KS or TV > 0.1)."
+        )
+    for name, part in parts.items():
+        card.tabs.append(data_profile_tab(part, name=f"Profile ({name})"))
+    card.tab("Run Summary").kv(
+        {
+            "Number of training rows": len(parts["train"]),
+            "Number of validation rows": len(parts["validation"]),
+            "Number of test rows": len(parts["test"]),
+            "Number of dropped rows (null target)": dropped,
+        }
+    )

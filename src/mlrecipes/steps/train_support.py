@@ -1,0 +1,393 @@
+"""The pieces of the train step: estimator construction, tuning, model logging, card."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlrecipes.errors import UserCodeError
+from mlrecipes.modeling import check_estimator, flat_params, prediction_error
+from mlrecipes.steps.base import StepContext
+from mlrecipes.steps.split_eval import (
+    SplitEvaluation,
+    custom_metric_functions,
+    evaluate_split,
+    ordered_metrics,
+)
+from mlrecipes.user_code import call_user_function, load_function
+
+SNAPSHOT_DIR = "recipe_snapshot"
+
+
+def estimator_builder(root: Path, method: str) -> Callable[[dict[str, Any]], Any]:
+    fn = load_function(root, "train", method)
+    where = f"steps/train.py:{method}"
+
+    def build(params: dict[str, Any]) -> Any:
+        # MLflow Recipes' contract: one positional dict when there are parameters, else no arguments.
+        estimator = (
+            call_user_function(fn, where, dict(params)) if params else call_user_function(fn, where)
+        )
+        check_estimator(estimator, where)
+        return estimator
+
+    return build
+
+
+def transformer_outputs_frame(transformer: Any, X_raw: pd.DataFrame) -> bool:
+    return isinstance(transformer.transform(X_raw.head(2)), pd.DataFrame)
+
+
+def make_estimator(
+    build: Callable[[dict[str, Any]], Any], params: dict[str, Any], class_weight: Any, method: str
+) -> Any:
+    estimator = build(params)
+    if class_weight is not None and "class_weight" not in params:
+        try:
+            if "class_weight" in estimator.get_params():
+                estimator.set_params(class_weight=class_weight)
+        except Exception as exc:
+            raise UserCodeError(
+                f"steps/train.py:{method}: could not set class_weight after rebalancing: {exc}"
+            ) from exc
+    return estimator
+
+
+def fit_estimator(
+    estimator: Any, X: pd.DataFrame, y: pd.Series, calibrate: str | None, method: str
+) -> Any:
+    where = f"steps/train.py:{method} .fit()"
+    if calibrate:
+        from sklearn.calibration import CalibratedClassifierCV
+
+        estimator = CalibratedClassifierCV(estimator, method=calibrate, cv=5)
+        where = f"steps/train.py:{method} (calibrated with {calibrate}) .fit()"
+    call_user_function(estimator.fit, where, X, y)
+    return estimator
+
+
+def run_name(prefix: str | None) -> str | None:
+    # The random suffix is chosen at run time, never in the config, so it cannot defeat caching.
+    return f"{prefix}-{secrets.token_hex(4)}" if prefix else None
+
+
+def tune(
+    ctx: StepContext,
+    build: Callable[[dict[str, Any]], Any],
+    X: pd.DataFrame,
+    y: pd.Series,
+    X_val: pd.DataFrame,
+    y_val: pd.Series,
+    hardcoded: dict[str, Any],
+    class_weight: Any,
+) -> Any:
+    import mlflow
+
+    from mlrecipes.evaluation import builtin_metric, custom_metric_values, eval_frame
+    from mlrecipes.tuning import run_search
+
+    cfg = ctx.config
+    tcfg = cfg.steps.train
+    assert tcfg is not None and tcfg.tuning is not None
+    tuning = tcfg.tuning
+    primary = cfg.primary
+    greater = cfg.metric_directions[primary]
+    custom = {m.name: m for m in cfg.custom_metrics}
+    custom_fns = custom_metric_functions(ctx) if primary in custom else {}
+    if tuning.sample_fraction < 1.0:
+        rng = np.random.default_rng(42)
+        rows = np.sort(rng.choice(len(y), int(len(y) * tuning.sample_fraction), replace=False))
+        X_fit = X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
+        y_fit = y.iloc[rows]
+    else:
+        X_fit, y_fit = X, y
+    early_stop = None
+    if tuning.early_stop_fn:
+        module, _, fn_name = tuning.early_stop_fn.rpartition(".")
+        early_stop = load_function(ctx.root, module or "train", fn_name)
+
+    def evaluate(params: dict[str, Any]) -> tuple[float, str | None]:
+        estimator = make_estimator(build, params, class_weight, tcfg.estimator_method)
+        call_user_function(
+            estimator.fit, f"steps/train.py:{tcfg.estimator_method} .fit()", X_fit, y_fit
+        )
+        y_pred = estimator.predict(X_val)
+        proba = classes = None
+        if cfg.is_classification and hasattr(estimator, "predict_proba"):
+            proba, classes = estimator.predict_proba(X_val), list(estimator.classes_)
+        if primary in custom_fns:
+            frame = eval_frame(y_val, y_pred, proba, classes, cfg.positive_class)
+            metric = custom_metric_values({primary: custom_fns[primary]}, frame, {})[primary]
+        else:
+            metric = builtin_metric(
+                primary, cfg.task, y_val, y_pred, proba, classes, cfg.positive_class
+            )
+        with mlflow.start_run(nested=True) as child:
+            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+            mlflow.log_metric(primary, metric)
+        return metric, child.info.run_id
+
+    return run_search(tuning, evaluate, greater, hardcoded, early_stop)
+
+
+def logged_params(
+    estimator: Any, params: dict[str, Any], class_weight: Any, rebalanced: bool, n_rows: int
+) -> dict[str, Any]:
+    logged = flat_params(estimator)
+    logged.update({k: v for k, v in params.items() if k not in logged})
+    if rebalanced:
+        logged["rebalanced_training_rows"] = n_rows
+    if class_weight is not None:
+        logged["class_weight"] = str(class_weight)
+    return logged
+
+
+def save_sklearn_model(pipeline: Any, path: Path, requirements: list[str]) -> None:
+    import mlflow.sklearn
+
+    if path.exists():
+        shutil.rmtree(path)
+    mlflow.sklearn.save_model(
+        pipeline, str(path), serialization_format="cloudpickle", pip_requirements=requirements
+    )
+
+
+def log_recipe_model(
+    tracker: Any,
+    ctx: StepContext,
+    pipeline: Any,
+    feature_columns: list[str],
+    train_raw: pd.DataFrame,
+    requirements: list[str],
+) -> tuple[str, str]:
+    import cloudpickle
+    from mlflow.models import infer_signature
+
+    from mlrecipes.tracking import pyfunc_model
+
+    tcfg = ctx.config.steps.train
+    assert tcfg is not None
+    model = pyfunc_model.RecipeModel(
+        pipeline,
+        feature_columns,
+        is_classifier=ctx.config.is_classification,
+        scores_for_all_classes=tcfg.predict_scores_for_all_classes,
+        prefix=tcfg.predict_prefix,
+    )
+    sample = train_raw[feature_columns].head(200)
+    signature = infer_signature(sample, model.predict(None, sample))
+    code_paths = [str(ctx.root / "steps")] if (ctx.root / "steps").is_dir() else []
+    cloudpickle.register_pickle_by_value(pyfunc_model)
+    try:
+        return tracker.log_pyfunc_model(model, "model", signature, code_paths, requirements)
+    finally:
+        cloudpickle.unregister_pickle_by_value(pyfunc_model)
+
+
+@dataclass
+class TrainEvaluation:
+    training: dict[str, float]
+    validation: dict[str, float]
+    images: dict[str, bytes]
+
+
+def evaluate_train_and_validation(
+    ctx: StepContext,
+    tracker: Any,
+    sk_dir: Path,
+    train_raw: pd.DataFrame,
+    val_raw: pd.DataFrame,
+    model_id: str,
+) -> TrainEvaluation:
+    import mlflow.pyfunc
+
+    sk_model = mlflow.pyfunc.load_model(str(sk_dir))
+    pipeline = sk_model.get_raw_model()
+    custom_fns = custom_metric_functions(ctx)
+    training: SplitEvaluation = evaluate_split(
+        ctx, tracker, sk_model, pipeline, train_raw, "training_", model_id, custom_fns
+    )
+    validation = evaluate_split(
+        ctx, tracker, sk_model, pipeline, val_raw, "val_", model_id, custom_fns
+    )
+    return TrainEvaluation(training.metrics, validation.metrics, validation.images)
+
+
+def log_snapshot(tracker: Any, ctx: StepContext) -> None:
+    """recipe.yaml, profiles, steps/*.py, requirements.txt and the rendered config, as run artifacts."""
+    import yaml
+
+    snap = ctx.out_dir / SNAPSHOT_DIR
+    snap.mkdir(parents=True, exist_ok=True)
+    root = ctx.root
+    for rel in ["recipe.yaml", "requirements.txt"]:
+        if (root / rel).is_file():
+            shutil.copy2(root / rel, snap / rel)
+    for folder, pattern in (("profiles", "*.yaml"), ("steps", "*.py")):
+        for path in sorted((root / folder).glob(pattern)):
+            (snap / folder).mkdir(exist_ok=True)
+            shutil.copy2(path, snap / folder / path.name)
+    (snap / "runtime").mkdir(exist_ok=True)
+    (snap / "runtime" / "recipe.yaml").write_text(
+        yaml.safe_dump(ctx.config.model_dump(mode="json"), sort_keys=True), encoding="utf-8"
+    )
+    tracker.log_artifacts(snap, SNAPSHOT_DIR)
+    for step in ("ingest", "split", "transform"):
+        card = ctx.workspace.card_path(step)
+        if card.is_file():
+            tracker.log_artifact(card, step)
+
+
+def best_parameters_yaml(estimator: Any, hardcoded: dict[str, Any], tuning: Any) -> str:
+    import yaml
+
+    def dump_section(title: str, values: dict[str, Any]) -> str:
+        if not values:
+            return ""
+        plain = {k: (v.item() if hasattr(v, "item") else v) for k, v in values.items()}
+        safe = {
+            k: (v if isinstance(v, bool | int | float | str | type(None)) else str(v))
+            for k, v in plain.items()
+        }
+        return f"# {title}\n" + yaml.safe_dump(safe, sort_keys=True)
+
+    tuned = {}
+    if tuning is not None:
+        tuned = {k: v for k, v in tuning.best_params.items() if k not in hardcoded}
+    defaults = {
+        k: v for k, v in flat_params(estimator).items() if k not in hardcoded and k not in tuned
+    }
+    return "".join(
+        [
+            dump_section("tuned hyperparameters", tuned),
+            dump_section("hardcoded parameters", hardcoded),
+            dump_section("default parameters", defaults),
+        ]
+    )
+
+
+def predicted_training_data(pipeline: Any, train_raw: pd.DataFrame, target: str) -> pd.DataFrame:
+    X = train_raw.drop(columns=[target])
+    out = train_raw.copy()
+    out["predicted_data"] = pipeline.predict(X)
+    if hasattr(pipeline, "predict_proba") and hasattr(pipeline, "classes_"):
+        out["predicted_score"] = pipeline.predict_proba(X).max(axis=1)
+    return out
+
+
+def worst_predictions(
+    pipeline: Any, val_raw: pd.DataFrame, target: str, positive: Any, n: int = 10
+) -> pd.DataFrame:
+    X, y = val_raw.drop(columns=[target]), val_raw[target]
+    y_pred = pipeline.predict(X)
+    classes = list(pipeline.classes_) if hasattr(pipeline, "classes_") else None
+    proba = (
+        pipeline.predict_proba(X)
+        if classes is not None and hasattr(pipeline, "predict_proba")
+        else None
+    )
+    error = prediction_error(y, y_pred, proba, classes, positive)
+    frame = pd.DataFrame(
+        {"absolute_error": np.abs(error), "prediction": y_pred, target: y.to_numpy()}
+    )
+    frame = pd.concat([frame, X.reset_index(drop=True)], axis=1)
+    return frame.sort_values("absolute_error", ascending=False).head(n)
+
+
+def fill_card(
+    card: Any,
+    ctx: StepContext,
+    tracker: Any,
+    pipeline: Any,
+    metrics: dict[str, dict[str, float]],
+    images: dict[str, bytes],
+    worst: pd.DataFrame,
+    tuning: Any,
+    best_parameters: str,
+    info: dict[str, Any],
+) -> None:
+    from mlrecipes.steps.transform import _estimator_html
+
+    cfg = ctx.config
+    custom = [m.name for m in cfg.custom_metrics]
+    names = ordered_metrics(metrics["validation"], cfg.primary, custom)
+    table = pd.DataFrame(
+        {
+            "metric": names,
+            "training": [metrics["training"].get(n) for n in names],
+            "validation": [metrics["validation"].get(n) for n in names],
+        }
+    )
+    perf = card.tab("Model Performance")
+    perf.text(f"Primary metric: {cfg.primary}. Custom metrics: {', '.join(custom) or 'none'}.")
+    perf.table(table, title="Summary Metrics (Validation)")
+    card.tab("Model Architecture").html(_estimator_html(pipeline))
+    card.tab("Worst Predictions").table(worst, title="Validation rows with the largest error")
+    if "calibration_curve_plot" in images:
+        card.tab("Prob. Calibration").image(
+            images["calibration_curve_plot"], "Calibration (validation)"
+        )
+    leaderboard = _leaderboard(
+        tracker, cfg.primary, cfg.metric_directions[cfg.primary], info["run_id"]
+    )
+    lb_tab = card.tab("Leaderboard")
+    if leaderboard is not None and not leaderboard.empty:
+        lb_tab.table(leaderboard, title=f"Runs in this experiment ranked by val_{cfg.primary}")
+    else:
+        lb_tab.text("No finished runs with validation metrics in this experiment yet.")
+    card.tab("Best Parameters").code(best_parameters or "(none)")
+    if tuning is not None:
+        trials = pd.DataFrame(
+            [
+                {"rank": 0, cfg.primary: t.metric, **{k: str(v) for k, v in t.params.items()}}
+                for t in tuning.trials
+            ]
+        )
+        trials = trials.sort_values(cfg.primary, ascending=not cfg.metric_directions[cfg.primary])
+        trials["rank"] = range(1, len(trials) + 1)
+        trial_tab = card.tab("Tuning Trials")
+        trial_tab.text(
+            f"{len(tuning.trials)} trials; "
+            + ("the hard-coded parameters beat every sampled trial." if tuning.baseline_won else "")
+        )
+        trial_tab.table(trials.head(10), title="Top 10 trials")
+    card.tab("Run Summary").kv(
+        {
+            "MLflow Run ID": info["run_id"],
+            "MLflow Model URI": info["model_uri"],
+            "Estimator": info["estimator_class"],
+            "Tracking URI": info["tracking_uri"],
+        }
+    )
+
+
+def _leaderboard(
+    tracker: Any, primary: str, greater: bool, current_run: str
+) -> pd.DataFrame | None:
+    order = f"metrics.val_{primary} {'DESC' if greater else 'ASC'}"
+    try:
+        runs = tracker.search_runs([order], max_results=100)
+    except Exception:
+        return None
+    column = f"metrics.val_{primary}"
+    if runs is None or runs.empty or column not in runs:
+        return None
+    finished = (runs["status"] == "FINISHED") | (runs["run_id"] == current_run)
+    runs = runs[runs[column].notna() & finished].copy()
+    runs["rank"] = runs[column].rank(ascending=not greater, method="min").astype(int)
+    runs["latest"] = np.where(runs["run_id"] == current_run, "← this run", "")
+    keep = ["rank", "run_id", "tags.mlflow.runName", column, "start_time", "latest"]
+    keep = [k for k in keep if k in runs.columns]
+    top = runs.sort_values("rank").head(10)
+    if current_run not in set(top["run_id"]):
+        top = pd.concat([top, runs[runs["run_id"] == current_run]])
+    out = top[keep].rename(columns={"tags.mlflow.runName": "run_name", column: f"val_{primary}"})
+    out["start_time"] = out["start_time"].astype(str)
+    return out

@@ -1,0 +1,99 @@
+"""transform: fit the user's transformer on the training split only, transform train and validation."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from mlrecipes.config.schema import RecipeConfig
+from mlrecipes.steps.base import Step, StepContext, StepResult, dump
+
+TRANSFORMER = "transformer.pkl"
+TRANSFORMED_TRAIN = "transformed_training_data.parquet"
+TRANSFORMED_VALIDATION = "transformed_validation_data.parquet"
+
+
+class TransformStep(Step):
+    name = "transform"
+    inputs = ("split",)
+
+    def cache_config(self, config: RecipeConfig) -> dict[str, Any]:
+        return {"block": dump(config.steps.transform), "target_col": config.target_col}
+
+    def user_modules(self, config: RecipeConfig) -> tuple[str, ...]:
+        return ("transform",) if config.steps.transform.transformer_method else ()
+
+    def run(self, ctx: StepContext) -> StepResult:
+        import cloudpickle
+        import pandas as pd
+        from sklearn.base import clone
+
+        from mlrecipes.cards.profiles import data_profile_tab, schema_tab
+        from mlrecipes.modeling import check_transformer, identity_transformer, transformed_frame
+        from mlrecipes.user_code import call_user_function, load_function
+
+        cfg = ctx.config.steps.transform
+        target = ctx.config.target_col
+        train = ctx.read_frame("split", "train.parquet")
+        validation = ctx.read_frame("split", "validation.parquet")
+        X_train, y_train = train.drop(columns=[target]), train[target]
+        X_val, y_val = validation.drop(columns=[target]), validation[target]
+
+        transformer = None
+        where = "identity transformer"
+        if cfg.transformer_method:
+            where = f"steps/transform.py:{cfg.transformer_method}"
+            fn = load_function(ctx.root, "transform", cfg.transformer_method)
+            transformer = call_user_function(fn, where)
+        if transformer is None:
+            transformer = identity_transformer()
+        check_transformer(transformer, where)
+        try:
+            transformer = clone(transformer)
+        except Exception:
+            pass
+        call_user_function(transformer.fit, f"{where} .fit()", X_train, y_train)
+        t_train = call_user_function(
+            transformed_frame, f"{where} .transform()", transformer, X_train
+        )
+        t_val = call_user_function(transformed_frame, f"{where} .transform()", transformer, X_val)
+        t_train[target] = y_train.to_numpy()
+        t_val[target] = y_val.to_numpy()
+
+        (ctx.out_dir / TRANSFORMER).write_bytes(cloudpickle.dumps(transformer))
+        ctx.pending[(self.name, "transformer")] = transformer
+        ctx.write_frame(TRANSFORMED_TRAIN, t_train)
+        ctx.write_frame(TRANSFORMED_VALIDATION, t_val)
+
+        card = ctx.new_card()
+        if not cfg.skip_data_profiling:
+            card.tabs.append(data_profile_tab(t_train, name="Data Profile (Train Transformed)"))
+        card.tab("Transformer").html(_estimator_html(transformer), title=type(transformer).__name__)
+        card.tabs.append(schema_tab(X_train, name="Input Schema"))
+        card.tabs.append(schema_tab(t_train.drop(columns=[target]), name="Output Schema"))
+        card.tab("Data Preview").table(pd.DataFrame(t_train.head(10)))
+        card.tab("Run Summary").kv(
+            {
+                "Transformer": type(transformer).__name__,
+                "Input columns": X_train.shape[1],
+                "Output columns": t_train.shape[1] - 1,
+                "Training rows": len(t_train),
+            }
+        )
+        summary = {"input_columns": X_train.shape[1], "output_columns": t_train.shape[1] - 1}
+        return StepResult(summary=summary, card=card)
+
+
+def _estimator_html(obj: Any) -> str:
+    """scikit-learn's diagram of an estimator, with its documentation links removed (offline card)."""
+    import re
+
+    from sklearn.utils import estimator_html_repr
+
+    try:
+        html = estimator_html_repr(obj)
+    except Exception:
+        from markupsafe import escape
+
+        return f"<pre>{escape(repr(obj))}</pre>"
+    return re.sub(r'href="https?://[^"]*"', 'href="#"', html)

@@ -1,0 +1,61 @@
+"""The registered model: a pyfunc that takes raw rows and returns recipe-style predictions.
+
+This class is pickled *by value* into every logged model, so loading a model needs MLflow,
+scikit-learn and the recipe's ``steps/`` code (shipped in the model's ``code/``), not mlrecipes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow.pyfunc
+
+
+class RecipeModel(mlflow.pyfunc.PythonModel):
+    """Wraps the fitted ``Pipeline(transformer, estimator)``.
+
+    Classification with ``predict_proba`` returns ``<prefix>score_<class>`` per class,
+    ``<prefix>score`` (the highest probability) and ``<prefix>label``; otherwise plain predictions.
+    """
+
+    def __init__(
+        self,
+        pipeline: Any,
+        feature_columns: list[str],
+        is_classifier: bool,
+        scores_for_all_classes: bool = True,
+        prefix: str = "predicted_",
+    ):
+        self.pipeline = pipeline
+        self.feature_columns = list(feature_columns)
+        self.is_classifier = is_classifier
+        self.scores_for_all_classes = scores_for_all_classes
+        self.prefix = prefix
+
+    def predict(self, context, model_input, params=None):
+        import numpy as np
+        import pandas as pd
+
+        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        missing = [c for c in self.feature_columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"input is missing columns {missing}")
+        features = frame[self.feature_columns]
+        estimator = self.pipeline
+        if (
+            self.is_classifier
+            and self.scores_for_all_classes
+            and hasattr(estimator, "predict_proba")
+            and hasattr(estimator, "classes_")
+        ):
+            proba = np.asarray(estimator.predict_proba(features))
+            classes = list(estimator.classes_)
+            out = pd.DataFrame(
+                {f"{self.prefix}score_{c}": proba[:, i] for i, c in enumerate(classes)},
+                index=frame.index,
+            )
+            best = proba.argmax(axis=1)
+            out[f"{self.prefix}score"] = proba.max(axis=1)
+            out[f"{self.prefix}label"] = np.asarray(classes)[best]
+            return out
+        return estimator.predict(features)
