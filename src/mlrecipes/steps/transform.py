@@ -48,10 +48,9 @@ class TransformStep(Step):
         if transformer is None:
             transformer = identity_transformer()
         check_transformer(transformer, where)
-        try:
+        # Non-sklearn transformers cannot be cloned; they are used as given.
+        with contextlib.suppress(Exception):
             transformer = clone(transformer)
-        except Exception:
-            pass
         call_user_function(transformer.fit, f"{where} .fit()", X_train, y_train)
         t_train = call_user_function(
             transformed_frame, f"{where} .transform()", transformer, X_train
