@@ -12,7 +12,7 @@ from typing import Any
 
 from mlrecipes import __version__
 from mlrecipes.config.loader import LoadedRecipe
-from mlrecipes.errors import StepError, UserCodeError
+from mlrecipes.errors import MlrecipesError, StepError, UserCodeError
 from mlrecipes.execution.cache import cache_key, hash_file, hash_tree
 from mlrecipes.execution.state import StepState, append_event, now_iso
 from mlrecipes.execution.workspace import Workspace
@@ -108,7 +108,12 @@ def run_plan(
         step = STEP_CLASSES[name]()
         ws.remove_leftovers(name)
         state = ws.state(name)
-        key, source_fp = step_cache_key(step, recipe, ws)
+        try:
+            key, source_fp = step_cache_key(step, recipe, ws)
+        except Exception as exc:  # e.g. the data file is missing: the step fails before it starts
+            _record_failure(step, recipe, ws, exc, now_iso(), 0.0)
+            reporter.failed(name, 0.0, str(exc))
+            raise StepError(name, str(exc), getattr(exc, "traceback_text", None)) from exc
         if name not in (force or set()) and is_fresh(state, key, ws, name):
             reporter.cached(name)
             append_event(ws.events_path, step=name, event="cached", cache_key=key)
@@ -148,6 +153,10 @@ def _execute(
     from mlrecipes.cards.render import write_card
 
     name = step.name
+    marker = ws.step_dir(name) / "active_mlflow_run"
+    if marker.exists():
+        _close_orphan_run(recipe, marker.read_text().strip(), reporter)
+        marker.unlink(missing_ok=True)
     started_at, t0 = now_iso(), time.perf_counter()
     StepState(status="RUNNING", cache_key=key, started_at=started_at, pid=os.getpid()).write(
         ws.state_path(name)
@@ -157,7 +166,10 @@ def _execute(
         step=name, recipe=recipe, workspace=ws, out_dir=tmp, memory=memory, log=reporter.info
     )
     try:
-        result = step.run(ctx)
+        try:
+            result = step.run(ctx)
+        finally:
+            marker.unlink(missing_ok=True)
     except BaseException as exc:
         duration = time.perf_counter() - t0
         _record_failure(step, recipe, ws, exc, started_at, duration)
@@ -165,7 +177,10 @@ def _execute(
             name, duration, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         )
         if isinstance(exc, Exception) and not isinstance(exc, StepError):
-            tb = getattr(exc, "traceback_text", None) or traceback.format_exc()
+            # Show a traceback for user code and for unexpected errors, not for clear input errors.
+            tb = getattr(exc, "traceback_text", None)
+            if tb is None and not isinstance(exc, MlrecipesError):
+                tb = traceback.format_exc()
             raise StepError(name, str(exc) or type(exc).__name__, tb) from exc
         raise
     ws.commit_outputs(name, tmp)
@@ -188,6 +203,17 @@ def _execute(
     reporter.done(name, duration)
     append_event(ws.events_path, step=name, event="succeeded", duration_s=round(duration, 3))
     return StepOutcome(name, "ran", duration)
+
+
+def _close_orphan_run(recipe: LoadedRecipe, run_id: str, reporter: Reporter) -> None:
+    """A process killed inside a step leaves its MLflow run RUNNING forever; mark it KILLED."""
+    from mlrecipes.tracking.client import Tracker
+
+    try:
+        if Tracker.for_recipe(recipe).terminate_if_running(run_id, "KILLED"):
+            reporter.info(f"marked MLflow run {run_id} of the interrupted step as KILLED")
+    except Exception as exc:  # the tracking server may be gone; never block the new run on it
+        reporter.info(f"could not close MLflow run {run_id} of the interrupted step: {exc}")
 
 
 def _record_failure(

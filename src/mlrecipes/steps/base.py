@@ -89,6 +89,14 @@ class StepContext:
     def write_text(self, name: str, value: str) -> None:
         (self.out_dir / name).write_text(value, encoding="utf-8")
 
+    @property
+    def active_run_marker(self) -> Path:
+        """Where a step notes the MLflow run it has open, so a killed run can be closed later."""
+        return self.workspace.step_dir(self.step) / "active_mlflow_run"
+
+    def note_active_run(self, run_id: str) -> None:
+        self.active_run_marker.write_text(run_id, encoding="utf-8")
+
     def tracker(self) -> Tracker:
         """The MLflow tracker of this run (imports MLflow on first use only)."""
         if self.memory.tracker is None:

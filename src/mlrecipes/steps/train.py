@@ -86,6 +86,7 @@ class TrainStep(Step):
         settings = tracker.settings
         run_name = ts.run_name(settings.run_name_prefix)
         with tracker.run(run_name=run_name, tags=tracker.base_tags(self.name)) as run_id:
+            ctx.note_active_run(run_id)
             tuning_outcome = None
             params = hardcoded
             if tcfg.tuning_enabled:

@@ -95,4 +95,6 @@ def _estimator_html(obj: Any) -> str:
         from markupsafe import escape
 
         return f"<pre>{escape(repr(obj))}</pre>"
-    return re.sub(r'href="https?://[^"]*"', 'href="#"', html)
+    html = re.sub(r'href="https?://[^"]*"', 'href="#"', html)
+    # URLs left are in CSS/JS comments; drop them so the card provably loads nothing remote.
+    return re.sub(r"https?://[^\s\"'<>]*", "", html)

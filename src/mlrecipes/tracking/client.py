@@ -121,6 +121,16 @@ class Tracker:
         else:
             mlflow.end_run(status="FINISHED")
 
+    def terminate_if_running(self, run_id: str, status: str) -> bool:
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException:
+            return False
+        if run.info.status != "RUNNING":
+            return False
+        self.client.set_terminated(run_id, status=status)
+        return True
+
     def log_params(self, params: dict[str, Any]) -> None:
         clean = {k[:250]: str(v)[:6000] for k, v in params.items()}
         if clean:

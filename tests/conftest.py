@@ -1,0 +1,79 @@
+"""Shared fixtures: isolated copies of recipes, real data paths, clean MLflow environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO.parent / "shared" / "data" / "telco_churn.csv"
+FIXTURES = Path(__file__).parent / "fixtures"
+TEMPLATE_PARTS = ("recipe.yaml", "profiles", "steps")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing from the developer's shell may point a test at another MLflow or execution dir."""
+    for name in (
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_REGISTRY_URI",
+        "MLRECIPES_EXECUTION_DIR",
+        "MLRECIPES_PROFILE",
+        "MLFLOW_RECIPES_PROFILE",
+        "MLFLOW_EXPERIMENT_NAME",
+        "MLFLOW_EXPERIMENT_ID",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.setenv("DO_NOT_TRACK", "true")
+
+
+def copy_template(dest: Path, rows: int = 3000, seed: int = 7) -> Path:
+    """A fresh copy of the churn template with its own generated sample data."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in TEMPLATE_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / part)
+    from mlrecipes.datasets.telco import write_sample
+
+    write_sample(dest / "data" / "telco_sample.csv", rows=rows, seed=seed)
+    return dest
+
+
+@pytest.fixture
+def churn_recipe(tmp_path: Path) -> Path:
+    return copy_template(tmp_path / "churn")
+
+
+def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the real ``mlrecipes`` command in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mlrecipes", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def registered_versions(root: Path, model_name: str, db: str = "metadata/mlflow/mlruns.db") -> list[str]:
+    """Model versions in the recipe's SQLite registry, read with MLflow's client."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{root / db}"
+    if not (root / db).exists():
+        return []
+    client = MlflowClient(uri, uri)
+    return sorted(
+        (str(mv.version) for mv in client.search_model_versions(f"name='{model_name}'")), key=int
+    )

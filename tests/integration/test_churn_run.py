@@ -1,0 +1,121 @@
+"""End to end: the churn template runs on generated data through the real CLI and real MLflow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli, copy_template, registered_versions
+
+pytestmark = pytest.mark.slow
+TRAINING = ["ingest", "split", "transform", "train", "evaluate", "register"]
+
+
+@pytest.fixture(scope="module")
+def ran_recipe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copy_template(tmp_path_factory.mktemp("ran") / "churn")
+    result = cli("run", "--profile", "local", cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def inspect_json(root: Path, *extra: str) -> dict:
+    result = cli("inspect", "--profile", "local", "--json", *extra, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_full_run_succeeds_and_registers_challenger(ran_recipe: Path) -> None:
+    status = inspect_json(ran_recipe)
+    assert [s["name"] for s in status["steps"]][:6] == TRAINING
+    assert all(s["status"] == "SUCCEEDED" for s in status["steps"][:6])
+    assert status["tracking_uri"].startswith("sqlite:///")
+    register = inspect_json(ran_recipe, "--step", "register")
+    assert register["registered_model_name"] == "churn"
+    assert register["registered_model_version"] == "1"
+    assert register["aliases"] == ["challenger"]
+    evaluate = inspect_json(ran_recipe, "--step", "evaluate")
+    assert evaluate["model_validation_status"] == "VALIDATED"
+    assert evaluate["metrics"]["test"]["roc_auc"] > 0.8
+    assert "lift_top_decile" in evaluate["metrics"]["test"]
+
+
+def test_second_run_runs_nothing(ran_recipe: Path) -> None:
+    before = inspect_json(ran_recipe)["steps"]
+    result = cli("run", "--profile", "local", cwd=ran_recipe)
+    assert result.returncode == 0, result.stderr
+    assert "Ran: nothing" in result.stdout
+    after = inspect_json(ran_recipe)["steps"]
+    for old, new in zip(before, after, strict=True):
+        assert (old["finished_at"], old["cache_key"]) == (new["finished_at"], new["cache_key"])
+        assert new.get("up_to_date", True)
+
+
+def test_cards_exist_for_every_step_and_are_offline(ran_recipe: Path) -> None:
+    for step in inspect_json(ran_recipe)["steps"][:6]:
+        html = Path(step["card"]).read_text()
+        assert "Run duration (s)" in html
+        assert "http://" not in html and "https://" not in html, step["name"]
+    evaluate = Path(inspect_json(ran_recipe)["steps"][4]["card"]).read_text()
+    assert "data:image/png;base64," in evaluate and "Model Validation" in evaluate
+
+
+def test_registered_model_loads_by_alias_and_version_in_a_fresh_process(ran_recipe: Path) -> None:
+    uri = f"sqlite:///{ran_recipe / 'metadata/mlflow/mlruns.db'}"
+    script = textwrap.dedent(
+        f"""
+        import json, mlflow, pandas as pd
+        mlflow.set_tracking_uri({uri!r}); mlflow.set_registry_uri({uri!r})
+        rows = pd.read_csv({str(ran_recipe / "data/telco_sample.csv")!r}).drop(columns=["Churn"]).head(5)
+        out = {{}}
+        for ref in ("models:/churn@challenger", "models:/churn/1"):
+            pred = mlflow.pyfunc.load_model(ref).predict(rows)
+            out[ref] = {{"columns": list(pred.columns), "labels": pred["predicted_label"].tolist(),
+                         "sum": float(pred["predicted_score_Yes"].sum() + pred["predicted_score_No"].sum())}}
+        print(json.dumps(out))
+        """
+    )
+    # A fresh interpreter started outside the recipe: the model must carry its own code.
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd="/", capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    for ref in ("models:/churn@challenger", "models:/churn/1"):
+        cols = out[ref]["columns"]
+        assert cols == ["predicted_score_No", "predicted_score_Yes", "predicted_score", "predicted_label"]
+        assert set(out[ref]["labels"]) <= {"Yes", "No"}
+        assert out[ref]["sum"] == pytest.approx(5.0)
+
+
+def test_run_records_params_metrics_snapshot_and_tags(ran_recipe: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{ran_recipe / 'metadata/mlflow/mlruns.db'}"
+    client = MlflowClient(uri, uri)
+    run_id = inspect_json(ran_recipe, "--step", "train")["run_id"]
+    run = client.get_run(run_id)
+    assert run.data.params["C"] == "0.5"
+    for prefix in ("training_", "val_", "test_"):
+        assert f"{prefix}roc_auc" in run.data.metrics
+        assert f"{prefix}lift_top_decile" in run.data.metrics
+    assert run.data.tags["mlflow.source.type"] == "RECIPE"
+    assert run.data.tags["mlflow.pipeline.profile.name"] == "local"
+    artifacts = {a.path for a in client.list_artifacts(run_id, "recipe_snapshot")}
+    assert {"recipe_snapshot/recipe.yaml", "recipe_snapshot/profiles", "recipe_snapshot/steps"} <= artifacts
+    cards = {a.path for a in client.list_artifacts(run_id, "train")}
+    assert "train/card.html" in cards
+
+
+def test_get_artifact_names(ran_recipe: Path) -> None:
+    path = cli("get-artifact", "--profile", "local", "--artifact", "training_data", cwd=ran_recipe)
+    assert path.returncode == 0 and Path(path.stdout.strip()).is_file()
+    model = cli("get-artifact", "--profile", "local", "--artifact", "model", cwd=ran_recipe)
+    assert model.stdout.strip().startswith("models:/m-")
+    bad = cli("get-artifact", "--profile", "local", "--artifact", "nope", cwd=ran_recipe)
+    assert bad.returncode == 1 and "not supported" in bad.stderr

@@ -1,0 +1,84 @@
+"""kill -9 in the middle of a step, and two runs of one profile at the same time."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli, registered_versions
+
+pytestmark = pytest.mark.slow
+
+
+def _start(root: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlrecipes", "run", "--profile", "local"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _state(root: Path, step: str) -> dict:
+    path = root / ".mlrecipes" / "local" / "steps" / step / "state.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def test_kill_9_during_train_then_run_completes_cleanly(churn_recipe: Path) -> None:
+    proc = _start(churn_recipe)
+    deadline = time.monotonic() + 120
+    marker = churn_recipe / ".mlrecipes/local/steps/train/active_mlflow_run"
+    # wait until train is inside its MLflow run, with temporary outputs half written
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "train never opened its MLflow run"
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    train_dir = churn_recipe / ".mlrecipes" / "local" / "steps" / "train"
+    assert _state(churn_recipe, "train")["status"] == "RUNNING"
+    assert not (train_dir / "outputs").exists()
+
+    result = cli("run", "--profile", "local", cwd=churn_recipe)
+    assert result.returncode == 0, result.stderr
+    assert "previous run was interrupted" in result.stderr
+    assert "Ran: train, evaluate, register; cached: ingest, split, transform" in result.stdout
+    assert [p.name for p in train_dir.iterdir() if p.name.startswith(".")] == []
+    assert _state(churn_recipe, "register")["status"] == "SUCCEEDED"
+    assert registered_versions(churn_recipe, "churn") == ["1"]
+    assert "marked MLflow run" in result.stderr and "as KILLED" in result.stderr
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{churn_recipe / 'metadata/mlflow/mlruns.db'}"
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("churn-local")
+    statuses = sorted(r.info.status for r in client.search_runs([experiment.experiment_id]))
+    assert statuses == ["FINISHED", "KILLED"]
+
+
+def test_two_concurrent_runs_do_not_corrupt_the_execution_directory(churn_recipe: Path) -> None:
+    first, second = _start(churn_recipe), _start(churn_recipe)
+    out1, err1 = first.communicate(timeout=300)
+    out2, err2 = second.communicate(timeout=300)
+    assert first.returncode == 0, err1
+    assert second.returncode == 0, err2
+    # one did the work; the other waited for the lock and then found everything cached
+    assert sum("Ran: nothing" in out for out in (out1, out2)) == 1
+    assert sum("Ran: ingest, split, transform, train, evaluate, register" in out for out in (out1, out2)) == 1
+    assert "waiting for the run holding" in err1 + err2
+    assert registered_versions(churn_recipe, "churn") == ["1"]
+    for step in ("ingest", "split", "transform", "train", "evaluate", "register"):
+        assert _state(churn_recipe, step)["status"] == "SUCCEEDED"
