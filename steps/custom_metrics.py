@@ -16,6 +16,10 @@ def lift_top_decile(eval_df: pd.DataFrame, builtin_metrics: dict[str, float]) ->
     base_rate = positives.mean()
     if base_rate == 0:
         return float("nan")
-    k = max(1, int(np.ceil(0.1 * len(eval_df))))
-    top = np.argsort(-eval_df["score"].to_numpy(), kind="stable")[:k]
-    return float(positives[top].mean() / base_rate)
+    scores = eval_df["score"].to_numpy(dtype=float)
+    k = max(1, int(np.ceil(0.1 * len(scores))))
+    cutoff = np.sort(scores)[::-1][k - 1]
+    above, tied = scores > cutoff, scores == cutoff
+    # Customers tied at the cut-off share the remaining places (no arbitrary row order wins).
+    churners_in_top = positives[above].sum() + positives[tied].mean() * (k - above.sum())
+    return float(churners_in_top / k / base_rate)

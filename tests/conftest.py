@@ -53,7 +53,9 @@ def churn_recipe(tmp_path: Path) -> Path:
     return copy_template(tmp_path / "churn")
 
 
-def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, cwd: Path, env: dict | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run the real ``mlrecipes`` command in a subprocess."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
@@ -66,7 +68,9 @@ def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600) ->
     )
 
 
-def registered_versions(root: Path, model_name: str, db: str = "metadata/mlflow/mlruns.db") -> list[str]:
+def registered_versions(
+    root: Path, model_name: str, db: str = "metadata/mlflow/mlruns.db"
+) -> list[str]:
     """Model versions in the recipe's SQLite registry, read with MLflow's client."""
     from mlflow.tracking import MlflowClient
 

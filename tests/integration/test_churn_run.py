@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli, copy_template, registered_versions
+from tests.conftest import cli, copy_template
 
 pytestmark = pytest.mark.slow
 TRAINING = ["ingest", "split", "transform", "train", "evaluate", "register"]
@@ -88,7 +88,12 @@ def test_registered_model_loads_by_alias_and_version_in_a_fresh_process(ran_reci
     out = json.loads(result.stdout.strip().splitlines()[-1])
     for ref in ("models:/churn@challenger", "models:/churn/1"):
         cols = out[ref]["columns"]
-        assert cols == ["predicted_score_No", "predicted_score_Yes", "predicted_score", "predicted_label"]
+        assert cols == [
+            "predicted_score_No",
+            "predicted_score_Yes",
+            "predicted_score",
+            "predicted_label",
+        ]
         assert set(out[ref]["labels"]) <= {"Yes", "No"}
         assert out[ref]["sum"] == pytest.approx(5.0)
 
@@ -107,7 +112,11 @@ def test_run_records_params_metrics_snapshot_and_tags(ran_recipe: Path) -> None:
     assert run.data.tags["mlflow.source.type"] == "RECIPE"
     assert run.data.tags["mlflow.pipeline.profile.name"] == "local"
     artifacts = {a.path for a in client.list_artifacts(run_id, "recipe_snapshot")}
-    assert {"recipe_snapshot/recipe.yaml", "recipe_snapshot/profiles", "recipe_snapshot/steps"} <= artifacts
+    assert {
+        "recipe_snapshot/recipe.yaml",
+        "recipe_snapshot/profiles",
+        "recipe_snapshot/steps",
+    } <= artifacts
     cards = {a.path for a in client.list_artifacts(run_id, "train")}
     assert "train/card.html" in cards
 

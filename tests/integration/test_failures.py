@@ -38,7 +38,11 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_malformed_yaml_names_file_and_line(churn_recipe: Path) -> None:
-    edit(churn_recipe / "recipe.yaml", '  split:\n    split_ratios', '  split:\n   split_ratios: [\n    split_ratios')
+    edit(
+        churn_recipe / "recipe.yaml",
+        "  split:\n    split_ratios",
+        "  split:\n   split_ratios: [\n    split_ratios",
+    )
     err = run_fails(churn_recipe)
     assert "recipe.yaml:" in err and "invalid YAML" in err
     line = int(err.split("recipe.yaml:")[1].split(":")[0])
@@ -55,13 +59,21 @@ def test_unknown_step_key_names_key_and_suggests(churn_recipe: Path) -> None:
 
 
 def test_wrong_type_names_key_and_expectation(churn_recipe: Path) -> None:
-    edit(churn_recipe / "recipe.yaml", "split_ratios: [0.75, 0.125, 0.125]", "split_ratios: [0.8, 0.2]")
+    edit(
+        churn_recipe / "recipe.yaml",
+        "split_ratios: [0.75, 0.125, 0.125]",
+        "split_ratios: [0.8, 0.2]",
+    )
     err = run_fails(churn_recipe)
     assert "steps.split.split_ratios" in err and "expected 3 positive numbers" in err
 
 
 def test_undefined_template_variable(churn_recipe: Path) -> None:
-    edit(churn_recipe / "profiles" / "local.yaml", 'INGEST_DATA_LOCATION: "data/telco_sample.csv"\n', "")
+    edit(
+        churn_recipe / "profiles" / "local.yaml",
+        'INGEST_DATA_LOCATION: "data/telco_sample.csv"\n',
+        "",
+    )
     err = run_fails(churn_recipe)
     assert "undefined template variable" in err and "INGEST_DATA_LOCATION" in err
     assert "recipe.yaml:" in err
@@ -119,7 +131,11 @@ def test_step_function_that_raises_shows_its_traceback(churn_recipe: Path) -> No
 
 
 def test_estimator_without_fit(churn_recipe: Path) -> None:
-    edit(churn_recipe / "steps" / "train.py", "    return LogisticRegression(**params)", "    return object()")
+    edit(
+        churn_recipe / "steps" / "train.py",
+        "    return LogisticRegression(**params)",
+        "    return object()",
+    )
     err = run_fails(churn_recipe)
     assert "steps/train.py:estimator_fn must return" in err and "fit()" in err
     assert_nothing_left(churn_recipe, "train")
@@ -130,7 +146,9 @@ def test_threshold_no_model_meets_is_rejected_and_nothing_registered(churn_recip
     err = run_fails(churn_recipe)
     assert "REJECTED" in err and "roc_auc = 0." in err and ">= 0.999" in err
     status = json.loads(
-        cli("inspect", "--profile", "local", "--step", "evaluate", "--json", cwd=churn_recipe).stdout
+        cli(
+            "inspect", "--profile", "local", "--step", "evaluate", "--json", cwd=churn_recipe
+        ).stdout
     )
     assert status["model_validation_status"] == "REJECTED"
     assert_nothing_left(churn_recipe, "register")

@@ -77,7 +77,13 @@ def test_two_concurrent_runs_do_not_corrupt_the_execution_directory(churn_recipe
     assert second.returncode == 0, err2
     # one did the work; the other waited for the lock and then found everything cached
     assert sum("Ran: nothing" in out for out in (out1, out2)) == 1
-    assert sum("Ran: ingest, split, transform, train, evaluate, register" in out for out in (out1, out2)) == 1
+    assert (
+        sum(
+            "Ran: ingest, split, transform, train, evaluate, register" in out
+            for out in (out1, out2)
+        )
+        == 1
+    )
     assert "waiting for the run holding" in err1 + err2
     assert registered_versions(churn_recipe, "churn") == ["1"]
     for step in ("ingest", "split", "transform", "train", "evaluate", "register"):

@@ -1,0 +1,59 @@
+"""A recipe written for MLflow Recipes regression/v1 runs unchanged under mlrecipes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, cli, registered_versions
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def regression_recipe(tmp_path: Path) -> Path:
+    from sklearn.datasets import load_diabetes
+
+    root = tmp_path / "diabetes_recipe"
+    shutil.copytree(FIXTURES / "recipes_regression_v1", root)
+    frame = load_diabetes(as_frame=True).frame  # ships with scikit-learn: no download
+    (root / "data").mkdir()
+    frame.to_csv(root / "data" / "diabetes.csv")  # index column first, as the loader expects
+    return root
+
+
+def test_regression_v1_recipe_runs_unchanged(regression_recipe: Path) -> None:
+    result = cli("run", "--profile", "local", cwd=regression_recipe)
+    assert result.returncode == 0, result.stderr
+    status = json.loads(
+        cli(
+            "inspect", "--profile", "local", "--step", "evaluate", "--json", cwd=regression_recipe
+        ).stdout
+    )
+    assert status["model_validation_status"] == "VALIDATED"
+    test = status["metrics"]["test"]
+    assert test["root_mean_squared_error"] < 80
+    assert "weighted_mean_squared_error" in test and "r2_score" in test
+    assert registered_versions(regression_recipe, "diabetes_regressor") == ["1"]
+    assert (regression_recipe / "metadata" / "mlflow" / "mlartifacts").is_dir()
+    assert not (regression_recipe / "mlruns").exists()
+
+
+def test_regression_model_returns_predictions(regression_recipe: Path) -> None:
+    import mlflow
+    import pandas as pd
+
+    assert cli("run", "--profile", "local", cwd=regression_recipe).returncode == 0
+    uri = f"sqlite:///{regression_recipe / 'metadata/mlflow/mlruns.db'}"
+    mlflow.set_registry_uri(uri)
+    mlflow.set_tracking_uri(uri)
+    rows = pd.read_csv(regression_recipe / "data" / "diabetes.csv", index_col=0).drop(
+        columns=["target"]
+    )
+    predictions = mlflow.pyfunc.load_model("models:/diabetes_regressor@challenger").predict(
+        rows.head(4)
+    )
+    assert len(predictions) == 4 and all(20 < p < 400 for p in predictions)

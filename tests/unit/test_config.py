@@ -1,0 +1,237 @@
+"""Rendering, merging and validating recipe.yaml + profiles."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mlrecipes.config import load_recipe, parse_var_overrides
+from mlrecipes.errors import ConfigError
+
+BASE_RECIPE = """
+recipe: "classification/v1"
+target_col: "label"
+positive_class: "yes"
+steps:
+  ingest:
+    using: csv
+    location: "{{ DATA }}"
+  train:
+    estimator_method: estimator_fn
+  register:
+    model_name: m
+"""
+
+
+def make_root(tmp_path: Path, recipe: str = BASE_RECIPE, profile: str = 'DATA: "d.csv"\n') -> Path:
+    (tmp_path / "profiles").mkdir(exist_ok=True)
+    (tmp_path / "recipe.yaml").write_text(textwrap.dedent(recipe))
+    (tmp_path / "profiles" / "local.yaml").write_text(textwrap.dedent(profile))
+    return tmp_path
+
+
+def error_of(root: Path, **overrides) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_recipe(root, "local", overrides or None)
+    return str(info.value)
+
+
+def test_minimal_recipe_gets_recipes_defaults(tmp_path: Path) -> None:
+    cfg = load_recipe(make_root(tmp_path), "local").config
+    assert cfg.steps.split.split_ratios == [0.75, 0.125, 0.125]
+    assert cfg.steps.train.rebalance_training_data is True
+    assert cfg.steps.train.predict_prefix == "predicted_"
+    assert cfg.steps.register.alias == "challenger"
+    assert cfg.task == "classification/binary" and cfg.primary == "f1_score"
+    assert cfg.steps.transform.transformer_method is None  # missing means identity
+
+
+def test_var_override_is_typed_and_wins(tmp_path: Path) -> None:
+    root = make_root(
+        tmp_path,
+        BASE_RECIPE + "  split:\n    split_ratios: [{{ R }}, 0.1, 0.1]\n",
+        'DATA: "d.csv"\nR: 0.7\n',
+    )
+    loaded = load_recipe(root, "local", parse_var_overrides(["R=0.8", "DATA=other.csv"]))
+    assert loaded.config.steps.split.split_ratios == [0.8, 0.1, 0.1]
+    assert loaded.config.steps.ingest.location == "other.csv"
+
+
+def test_unknown_var_is_an_error_with_suggestion(tmp_path: Path) -> None:
+    message = error_of(make_root(tmp_path), DAT="x")
+    assert "--var DAT" in message and "did you mean 'DATA'" in message
+
+
+def test_env_function_with_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_root(tmp_path, profile="DATA: \"{{ env('MY_DATA', 'fallback.csv') }}\"\n")
+    assert load_recipe(root, "local").config.steps.ingest.location == "fallback.csv"
+    monkeypatch.setenv("MY_DATA", "from-env.csv")
+    assert load_recipe(root, "local").config.steps.ingest.location == "from-env.csv"
+
+
+def test_env_without_default_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    root = make_root(tmp_path, profile="DATA: \"{{ env('NOT_SET_ANYWHERE') }}\"\n")
+    assert "NOT_SET_ANYWHERE is not set" in error_of(root)
+
+
+def test_hash_in_quoted_string_is_not_a_comment(tmp_path: Path) -> None:
+    root = make_root(
+        tmp_path, profile='# a comment mentioning {{ DATA }}\nDATA: "data/a#b.csv"  # note\n'
+    )
+    assert load_recipe(root, "local").config.steps.ingest.location == "data/a#b.csv"
+
+
+def test_none_renders_as_null_and_dicts_as_mappings(tmp_path: Path) -> None:
+    recipe = BASE_RECIPE.replace(
+        "  train:\n    estimator_method: estimator_fn\n",
+        "  train:\n    estimator_method: estimator_fn\n    estimator_params: {{ P }}\n"
+        "    calibrate_proba: {{ CAL }}\n",
+    )
+    root = make_root(
+        tmp_path, recipe, 'DATA: "d.csv"\nP: {alpha: 0.1, "fit_intercept": false}\nCAL: null\n'
+    )
+    train = load_recipe(root, "local").config.steps.train
+    assert train.estimator_params == {"alpha": 0.1, "fit_intercept": False}
+    assert train.calibrate_proba is None
+
+
+def test_undefined_variable_names_line(tmp_path: Path) -> None:
+    message = error_of(make_root(tmp_path, profile="OTHER: 1\n"))
+    assert "undefined template variable" in message and "'DATA' is undefined" in message
+    assert "recipe.yaml:8" in message
+
+
+def test_malformed_yaml_reports_line_and_column(tmp_path: Path) -> None:
+    root = make_root(tmp_path, BASE_RECIPE.replace("  train:", "  train: [oops"))
+    message = error_of(root)
+    assert message.startswith("recipe.yaml:") and "invalid YAML" in message
+
+
+def test_duplicate_key_in_yaml(tmp_path: Path) -> None:
+    root = make_root(tmp_path, BASE_RECIPE + 'target_col: "other"\n')
+    assert "duplicate key 'target_col'" in error_of(root)
+
+
+def test_unknown_nested_key_suggests(tmp_path: Path) -> None:
+    root = make_root(tmp_path, BASE_RECIPE.replace("    model_name: m", "    model_nmae: m"))
+    message = error_of(root)
+    assert "recipe.yaml:" in message and "steps.register.model_nmae: unknown key" in message
+    assert "did you mean 'model_name'" in message
+
+
+def test_wrong_type_names_expectation(tmp_path: Path) -> None:
+    root = make_root(
+        tmp_path,
+        BASE_RECIPE
+        + "  evaluate:\n    validation_criteria:\n      - metric: roc_auc\n        threshold: high\n",
+    )
+    message = error_of(root)
+    assert "steps.evaluate.validation_criteria.0.threshold" in message
+    assert "expected a valid number" in message and "'high'" in message
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    message = error_of(make_root(tmp_path, BASE_RECIPE.replace('target_col: "label"\n', "")))
+    assert "target_col: required key is missing" in message
+
+
+def test_profile_may_not_override_recipe_keys(tmp_path: Path) -> None:
+    root = make_root(tmp_path, profile='DATA: "d.csv"\ntarget_col: "x"\n')
+    message = error_of(root)
+    assert (
+        "profiles/local.yaml:2" in message and "'target_col' is also set in recipe.yaml" in message
+    )
+
+
+def test_unknown_profile_key_is_not_silently_ignored(tmp_path: Path) -> None:
+    root = make_root(tmp_path, profile='DATA: "d.csv"\nexperimnet:\n  name: x\n')
+    message = error_of(root)
+    assert "unknown key 'experimnet'" in message and "did you mean 'experiment'" in message
+
+
+def test_profile_blocks_are_merged(tmp_path: Path) -> None:
+    root = make_root(
+        tmp_path,
+        BASE_RECIPE.replace("  register:\n    model_name: m\n", ""),
+        'DATA: "d.csv"\nexperiment:\n  name: exp\nmodel_registry:\n  model_name: dev.churn.model\n',
+    )
+    cfg = load_recipe(root, "local").config
+    assert cfg.experiment.name == "exp" and cfg.model_name == "dev.churn.model"
+
+
+def test_model_name_is_required(tmp_path: Path) -> None:
+    root = make_root(tmp_path, BASE_RECIPE.replace("  register:\n    model_name: m\n", ""))
+    assert "model_name" in error_of(root) and "required" in error_of(root)
+
+
+def test_metric_names_are_checked_against_the_task(tmp_path: Path) -> None:
+    root = make_root(tmp_path, BASE_RECIPE + "primary_metric: root_mean_squared_error\n")
+    assert (
+        "primary_metric 'root_mean_squared_error' is not a metric of classification/binary"
+        in error_of(root)
+    )
+    root = make_root(
+        tmp_path,
+        BASE_RECIPE
+        + "  evaluate:\n    validation_criteria:\n      - {metric: lift, threshold: 2}\n",
+    )
+    assert "undefined metrics ['lift']" in error_of(root)
+
+
+def test_positive_class_only_for_classification(tmp_path: Path) -> None:
+    root = make_root(tmp_path, BASE_RECIPE.replace("classification/v1", "regression/v1"))
+    assert "positive_class applies only to recipe: classification/v1" in error_of(root)
+
+
+def test_unknown_recipe_template(tmp_path: Path) -> None:
+    message = error_of(
+        make_root(tmp_path, BASE_RECIPE.replace("classification/v1", "timeseries/v1"))
+    )
+    assert "recipe" in message and "classification/v1" in message
+
+
+def test_null_blocks_mean_defaults(tmp_path: Path) -> None:
+    root = make_root(tmp_path, BASE_RECIPE + "  split:\n    # nothing yet\n  evaluate:\n")
+    assert load_recipe(root, "local").config.steps.split.using == "split_ratios"
+
+
+def test_custom_format_needs_loader(tmp_path: Path) -> None:
+    root = make_root(tmp_path, BASE_RECIPE.replace("using: csv", "using: json"))
+    assert "needs loader_method" in error_of(root)
+
+
+def test_missing_profile_lists_available(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    with pytest.raises(
+        ConfigError,
+        match="profile 'loca' not found; available profiles: local; did you mean 'local'",
+    ):
+        load_recipe(root, "loca")
+
+
+def test_tuning_block_is_validated(tmp_path: Path) -> None:
+    tuning = (
+        "  train:\n    estimator_method: estimator_fn\n    tuning:\n      enabled: true\n"
+        "      max_trials: 3\n      parameters:\n        alpha:\n          distribution: uniform\n"
+        "          low: 0.1\n"
+    )
+    root = make_root(
+        tmp_path, BASE_RECIPE.replace("  train:\n    estimator_method: estimator_fn\n", tuning)
+    )
+    assert "distribution uniform needs high" in error_of(root)
+
+
+def test_var_parsing() -> None:
+    assert parse_var_overrides(["A=1", "B=x y", "C=true", "D="]) == {
+        "A": 1,
+        "B": "x y",
+        "C": True,
+        "D": "",
+    }
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        parse_var_overrides(["novalue"])

@@ -1,0 +1,107 @@
+"""Cache keys, atomic outputs and the profile lock."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+
+from mlrecipes.errors import CacheError
+from mlrecipes.execution.cache import cache_key
+from mlrecipes.execution.dag import downstream, plan
+from mlrecipes.execution.lock import profile_lock
+from mlrecipes.execution.state import StepState
+from mlrecipes.execution.workspace import Workspace
+
+
+def test_every_component_changes_the_key() -> None:
+    base = dict(
+        step="train",
+        engine_version="1",
+        config={"a": 1},
+        code={"train": "h"},
+        inputs={"split": "x"},
+        source=None,
+    )
+    key = cache_key(**base)
+    assert cache_key(**base) == key
+    for field, value in [
+        ("config", {"a": 2}),
+        ("code", {"train": "h2"}),
+        ("inputs", {"split": "y"}),
+        ("source", "data"),
+        ("engine_version", "2"),
+    ]:
+        assert cache_key(**{**base, field: value}) != key, field
+
+
+def test_plan_runs_ancestors_in_order() -> None:
+    assert plan("register") == ["ingest", "split", "transform", "train", "evaluate", "register"]
+    assert plan("split") == ["ingest", "split"]
+    assert plan("ingest_scoring") == ["ingest_scoring"]
+    assert downstream("train") == ["evaluate", "register"]
+
+
+def test_commit_replaces_outputs_atomically(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    first = ws.new_temp_outputs("split")
+    (first / "a.txt").write_text("1")
+    ws.commit_outputs("split", first)
+    second = ws.new_temp_outputs("split")
+    (second / "b.txt").write_text("2")
+    ws.commit_outputs("split", second)
+    assert sorted(p.name for p in ws.outputs("split").iterdir()) == ["b.txt"]
+    leftover = ws.new_temp_outputs("split")
+    ws.remove_leftovers("split")
+    assert not leftover.exists()
+    assert sorted(p.name for p in ws.step_dir("split").iterdir()) == ["outputs"]
+
+
+def test_state_round_trip_and_corrupt_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    StepState(status="SUCCEEDED", cache_key="k", summary={"rows": 3}).write(path)
+    assert StepState.read(path).summary == {"rows": 3}
+    path.write_text("{not json")
+    assert StepState.read(path).status == "NOT_RUN"
+
+
+def _hold_lock(path: str, seconds: float, ready) -> None:
+    with profile_lock(Path(path)):
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_lock_waits_for_the_holder_and_times_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = tmp_path / "lock"
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(lock), 1.5, ready))
+    holder.start()
+    ready.wait(10)
+    monkeypatch.setenv("MLRECIPES_LOCK_TIMEOUT", "0.2")
+    with pytest.raises(CacheError, match="still locked by pid"), profile_lock(lock):
+        pass
+    monkeypatch.setenv("MLRECIPES_LOCK_TIMEOUT", "30")
+    messages = []
+    with profile_lock(lock, on_wait=messages.append):
+        assert not holder.is_alive() or holder.exitcode is None
+    holder.join()
+    assert messages and "waiting for the run holding" in messages[0]
+
+
+def test_lock_is_released_when_the_holder_is_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = tmp_path / "lock"
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(lock), 60, ready))
+    holder.start()
+    ready.wait(10)
+    holder.kill()
+    holder.join()
+    monkeypatch.setenv("MLRECIPES_LOCK_TIMEOUT", "5")
+    with profile_lock(lock):
+        pass

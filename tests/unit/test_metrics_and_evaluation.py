@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score, roc_auc_score
+
+from mlrecipes.errors import UserCodeError
+from mlrecipes.evaluation import builtin_metric, custom_metric_values, eval_frame, multiclass_f1
+from mlrecipes.metrics import check_criteria
+
+
+def test_criteria_statuses() -> None:
+    directions = {"roc_auc": True, "log_loss": False}
+    assert check_criteria({"roc_auc": 0.9}, [], directions)[0] == "UNKNOWN"
+    status, results = check_criteria(
+        {"roc_auc": 0.9, "log_loss": 0.3}, [("roc_auc", 0.8), ("log_loss", 0.4)], directions
+    )
+    assert status == "VALIDATED" and all(r.passed for r in results)
+    status, results = check_criteria(
+        {"roc_auc": 0.7, "log_loss": 0.3}, [("roc_auc", 0.8), ("log_loss", 0.4)], directions
+    )
+    assert status == "REJECTED"
+    assert results[0].describe() == "roc_auc = 0.7 (needs >= 0.8): failed"
+    assert check_criteria({}, [("roc_auc", 0.8)], directions)[0] == "REJECTED"
+
+
+def test_eval_frame_for_binary_carries_positive_scores() -> None:
+    y = pd.Series(["Yes", "No", "Yes"])
+    proba = np.array([[0.2, 0.8], [0.9, 0.1], [0.4, 0.6]])
+    df = eval_frame(y, np.array(["Yes", "No", "Yes"]), proba, ["No", "Yes"], "Yes")
+    assert list(df.columns) == ["prediction", "target", "score", "is_positive"]
+    assert df["score"].tolist() == [0.8, 0.1, 0.6] and df["is_positive"].tolist() == [
+        True,
+        False,
+        True,
+    ]
+
+
+def test_custom_metric_errors_name_the_function() -> None:
+    def broken(eval_df, builtin):
+        raise KeyError("score")
+
+    with pytest.raises(UserCodeError, match=r"custom metric .m.*raised KeyError"):
+        custom_metric_values({"m": broken}, pd.DataFrame({"prediction": [1]}), {})
+    with pytest.raises(UserCodeError, match="must return a number"):
+        custom_metric_values({"m": lambda df, b: "high"}, pd.DataFrame({"prediction": [1]}), {})
+
+
+def test_builtin_metrics_match_sklearn() -> None:
+    rng = np.random.default_rng(0)
+    y = pd.Series(rng.choice(["a", "b"], 200))
+    p = rng.random(200)
+    proba = np.column_stack([1 - p, p])
+    pred = np.where(p > 0.5, "b", "a")
+    assert builtin_metric(
+        "roc_auc", "classification/binary", y, pred, proba, ["a", "b"], "b"
+    ) == pytest.approx(roc_auc_score(y == "b", p))
+    assert builtin_metric(
+        "f1_score", "classification/binary", y, pred, proba, ["a", "b"], "b"
+    ) == pytest.approx(f1_score(y, pred, pos_label="b"))
+    assert builtin_metric(
+        "root_mean_squared_error",
+        "regression",
+        pd.Series([1.0, 2.0]),
+        np.array([1.0, 4.0]),
+        None,
+        None,
+        None,
+    ) == pytest.approx(np.sqrt(2))
+
+
+def test_multiclass_f1_macro_and_micro_are_distinct() -> None:
+    y = pd.Series(["a"] * 8 + ["b", "c"])
+    pred = np.array(["a"] * 10)
+    scores = multiclass_f1(y, pred)
+    assert scores["f1_score_micro"] == pytest.approx(0.8)
+    assert scores["f1_score_macro"] < 0.4
+
+
+def test_lift_top_decile_of_the_template() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "steps" / "custom_metrics.py"
+    spec = importlib.util.spec_from_file_location("churn_custom_metrics", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    n = 100
+    is_pos = np.array([True] * 10 + [False] * 90)
+    perfect = pd.DataFrame({"is_positive": is_pos, "score": is_pos.astype(float)})
+    assert module.lift_top_decile(perfect, {}) == pytest.approx(10.0)
+    useless = pd.DataFrame({"is_positive": is_pos, "score": np.full(n, 0.5)})
+    assert module.lift_top_decile(useless, {}) == pytest.approx(1.0)
