@@ -23,8 +23,10 @@ CATEGORICAL = [
     "OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",
     "StreamingMovies", "Contract", "PaperlessBilling", "PaymentMethod",
 ]  # fmt: skip
-NUMERIC = ["SeniorCitizen", "tenure", "MonthlyCharges", "avg_charge_per_month", "num_services"]
-DERIVED = ["avg_charge_per_month", "num_services"]
+NUMERIC = [
+    "SeniorCitizen", "tenure", "log_tenure", "MonthlyCharges", "avg_charge_per_month", "num_services",
+]  # fmt: skip
+DERIVED = ["log_tenure", "avg_charge_per_month", "num_services"]
 
 
 def add_features(df: pd.DataFrame) -> pd.DataFrame:
@@ -32,6 +34,8 @@ def add_features(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     out["TotalCharges"] = pd.to_numeric(out["TotalCharges"], errors="coerce")
     tenure = pd.to_numeric(out["tenure"], errors="coerce")
+    # Churn risk falls fastest in the first months: log tenure lets a linear model see that.
+    out["log_tenure"] = np.log1p(tenure.clip(lower=0))
     # Average charge per month of tenure; undefined for brand-new customers (imputed later).
     out["avg_charge_per_month"] = out["TotalCharges"] / tenure.where(tenure > 0)
     out["num_services"] = (out[SERVICE_COLUMNS] == "Yes").sum(axis=1).astype(float)

@@ -35,7 +35,7 @@ def test_touching_the_data_without_change_reruns_nothing(recipe_root: Path) -> N
 
 def test_editing_train_py_reruns_exactly_train_evaluate_register(recipe_root: Path) -> None:
     train_py = recipe_root / "steps" / "train.py"
-    train_py.write_text(train_py.read_text().replace('"C": 0.5', '"C": 0.4'))
+    train_py.write_text(train_py.read_text().replace('"C": 0.2', '"C": 0.3'))
     report = Recipe("local", root=recipe_root, reporter=Reporter()).run()
     assert ran(report) == ["train", "evaluate", "register"]
     assert report.names("cached") == ["ingest", "split", "transform"]
@@ -83,3 +83,11 @@ def test_clean_step_and_artifacts(recipe_root: Path) -> None:
         assert recipe.get_artifact("model") is None
     assert recipe.status("train")["steps"][0]["status"] == "NOT_RUN"
     assert ran(recipe.run()) == ["train", "evaluate", "register"]
+
+
+def test_running_a_recipe_does_not_change_the_environment(recipe_root: Path) -> None:
+    before = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    recipe = Recipe("local", root=recipe_root, reporter=Reporter())
+    recipe.clean("register")
+    recipe.run()
+    assert {k: os.environ.get(k) for k in before} == before

@@ -105,7 +105,7 @@ def test_run_records_params_metrics_snapshot_and_tags(ran_recipe: Path) -> None:
     client = MlflowClient(uri, uri)
     run_id = inspect_json(ran_recipe, "--step", "train")["run_id"]
     run = client.get_run(run_id)
-    assert run.data.params["C"] == "0.5"
+    assert run.data.params["C"] == "0.2"
     for prefix in ("training_", "val_", "test_"):
         assert f"{prefix}roc_auc" in run.data.metrics
         assert f"{prefix}lift_top_decile" in run.data.metrics

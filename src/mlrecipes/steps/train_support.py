@@ -182,9 +182,6 @@ def log_recipe_model(
         prefix=tcfg.predict_prefix,
     )
     sample = train_raw[feature_columns].head(200)
-    # Integer columns are declared as doubles: scoring rows with a missing value arrive as floats.
-    ints = [c for c in sample.columns if pd.api.types.is_integer_dtype(sample[c])]
-    sample = sample.astype({c: "float64" for c in ints})
     signature = infer_signature(sample, model.predict(None, sample))
     code_paths = [str(ctx.root / "steps")] if (ctx.root / "steps").is_dir() else []
     cloudpickle.register_pickle_by_value(pyfunc_model)

@@ -41,8 +41,7 @@ RECIPE_TAGS = {
 class Tracker:
     def __init__(self, settings: TrackingSettings):
         self.settings = settings
-        mlflow.set_tracking_uri(settings.tracking_uri)
-        mlflow.set_registry_uri(settings.registry_uri)
+        _use_uris(settings.tracking_uri, settings.registry_uri)
         self.client = MlflowClient(settings.tracking_uri, settings.registry_uri)
         self._experiment_id: str | None = None
 
@@ -240,6 +239,23 @@ class Tracker:
             order_by=order_by,
             max_results=max_results,
         )
+
+
+def _use_uris(tracking_uri: str, registry_uri: str) -> None:
+    """Point MLflow's fluent API at these stores without touching the environment.
+
+    ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; in a notebook that would make
+    the next ``Recipe(profile=...)`` whose profile reads ``env("MLFLOW_TRACKING_URI")`` silently
+    use the previous profile's store.
+    """
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(registry_uri)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _is_number(value: Any) -> bool:
