@@ -30,8 +30,12 @@ DERIVED = ["log_tenure", "avg_charge_per_month", "num_services"]
 
 
 def add_features(df: pd.DataFrame) -> pd.DataFrame:
-    """TotalCharges to numbers (blank -> NaN) plus the derived features; other columns unchanged."""
-    out = df.copy()
+    """TotalCharges to numbers (blank -> NaN) plus the derived features; ids dropped.
+
+    Identifiers are not features; the model still accepts them in its input rows, so scoring
+    outputs can carry them.
+    """
+    out = df.drop(columns=[c for c in ID_COLUMNS if c in df.columns])
     out["TotalCharges"] = pd.to_numeric(out["TotalCharges"], errors="coerce")
     tenure = pd.to_numeric(out["tenure"], errors="coerce")
     # Churn risk falls fastest in the first months: log tenure lets a linear model see that.
@@ -64,7 +68,7 @@ def transformer_fn():
                 CATEGORICAL,
             ),
         ],
-        remainder="drop",  # drops customerID: an identifier, not a feature
+        remainder="drop",
         verbose_feature_names_out=False,
     )
     return Pipeline(
