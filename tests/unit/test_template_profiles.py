@@ -22,15 +22,15 @@ def test_profile_loads_with_safe_local_defaults(profile: str) -> None:
 
 def test_each_profile_has_its_own_experiment_model_and_store() -> None:
     loaded = {p: load_recipe(REPO, p) for p in PROFILES}
-    names = {p: l.config.model_name for p, l in loaded.items()}
+    names = {p: rec.config.model_name for p, rec in loaded.items()}
     assert names == {
         "local": "churn",
         "dev": "dev.churn.churn_model",
         "staging": "staging.churn.churn_model",
         "prod": "prod.churn.churn_model",
     }
-    assert len({l.config.experiment.name for l in loaded.values()}) == 4
-    assert len({resolve_tracking(l).tracking_uri for l in loaded.values()}) == 4
+    assert len({rec.config.experiment.name for rec in loaded.values()}) == 4
+    assert len({resolve_tracking(rec).tracking_uri for rec in loaded.values()}) == 4
 
 
 def test_staging_reads_a_sample_and_prod_the_full_table() -> None:
