@@ -48,7 +48,8 @@ def add_features(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _feature_names(_transformer, names):
-    return np.asarray([*names, *DERIVED], dtype=object)
+    kept = [n for n in names if n not in ID_COLUMNS]
+    return np.asarray([*kept, *DERIVED], dtype=object)
 
 
 def transformer_fn():

@@ -56,9 +56,9 @@ def load_artifact(spec: ArtifactSpec, path: Path, tracker_factory: Any) -> Any:
     info = json.loads(path.read_text(encoding="utf-8"))
     tracker = tracker_factory()
     if spec.kind == "model":
-        import mlflow.pyfunc
+        from mlrecipes.tracking.models import load_pyfunc
 
-        return mlflow.pyfunc.load_model(info["model_uri"])
+        return load_pyfunc(info["model_uri"])
     if spec.kind == "run":
         return tracker.client.get_run(info["run_id"])
     return tracker.client.get_model_version(

@@ -76,10 +76,7 @@ def _read_custom(cfg: IngestConfig, root: Path, block: str) -> list[pd.DataFrame
 def _local_copies(cfg: IngestConfig, root: Path, block: str) -> list[str]:
     """Local paths of the source: remote URIs are downloaded first (http, s3, dbfs, ...)."""
     if any(is_remote(loc) for loc in cfg.locations):
-        import mlflow.artifacts
+        from mlrecipes.tracking.models import download_artifacts
 
-        return [
-            loc if not is_remote(loc) else mlflow.artifacts.download_artifacts(artifact_uri=loc)
-            for loc in cfg.locations
-        ]
+        return [loc if not is_remote(loc) else download_artifacts(loc) for loc in cfg.locations]
     return [str(p) for p in resolve_sources(cfg, root, block).paths]

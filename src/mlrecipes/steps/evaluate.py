@@ -34,8 +34,6 @@ class EvaluateStep(Step):
         return ("custom_metrics",) if config.custom_metrics else ()
 
     def run(self, ctx: StepContext) -> StepResult:
-        import mlflow.pyfunc
-
         from mlrecipes.metrics import check_criteria
         from mlrecipes.steps.split_eval import custom_metric_functions, evaluate_split
 
@@ -43,7 +41,9 @@ class EvaluateStep(Step):
         info = ctx.read_json("train", MODEL_INFO_FILE)
         val_metrics = ctx.read_json("train", METRICS_FILE)["validation"]
         test = ctx.read_frame("split", "test.parquet")
-        sk_model = mlflow.pyfunc.load_model(str(ctx.input_path("train", SK_MODEL_DIR)))
+        from mlrecipes.tracking.models import load_pyfunc
+
+        sk_model = load_pyfunc(ctx.input_path("train", SK_MODEL_DIR))
         pipeline = ctx.memory.frames.get(("train", "pipeline")) or sk_model.get_raw_model()
 
         tracker = ctx.tracker()

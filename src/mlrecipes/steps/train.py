@@ -44,6 +44,7 @@ class TrainStep(Step):
         from sklearn.pipeline import Pipeline
 
         from mlrecipes.steps import train_support as ts
+        from mlrecipes.tracking.models import save_sklearn_model
 
         cfg = ctx.config
         tcfg = cfg.steps.train
@@ -90,7 +91,9 @@ class TrainStep(Step):
             tuning_outcome = None
             params = hardcoded
             if tcfg.tuning_enabled:
-                tuning_outcome = ts.tune(ctx, build, X, y, X_val, y_val, hardcoded, class_weight)
+                tuning_outcome = ts.tune(
+                    ctx, tracker, build, X, y, X_val, y_val, hardcoded, class_weight
+                )
                 params = tuning_outcome.best_params
             estimator = ts.make_estimator(build, params, class_weight, tcfg.estimator_method)
             fitted = ts.fit_estimator(estimator, X, y, tcfg.calibrate_proba, tcfg.estimator_method)
@@ -108,7 +111,7 @@ class TrainStep(Step):
             feature_columns = [c for c in train_raw.columns if c != target]
             requirements = model_pip_requirements(pipeline)
             sk_dir = ctx.out_dir / SK_MODEL_DIR
-            ts.save_sklearn_model(pipeline, sk_dir, requirements)
+            save_sklearn_model(pipeline, sk_dir, requirements)
             model_uri, model_id = ts.log_recipe_model(
                 tracker, ctx, pipeline, feature_columns, train_raw, requirements
             )

@@ -80,6 +80,7 @@ def run_name(prefix: str | None) -> str | None:
 
 def tune(
     ctx: StepContext,
+    tracker: Any,
     build: Callable[[dict[str, Any]], Any],
     X: pd.DataFrame,
     y: pd.Series,
@@ -88,8 +89,6 @@ def tune(
     hardcoded: dict[str, Any],
     class_weight: Any,
 ) -> Any:
-    import mlflow
-
     from mlrecipes.evaluation import builtin_metric, custom_metric_values, eval_frame
     from mlrecipes.tuning import run_search
 
@@ -129,10 +128,8 @@ def tune(
             metric = builtin_metric(
                 primary, cfg.task, y_val, y_pred, proba, classes, cfg.positive_class
             )
-        with mlflow.start_run(nested=True) as child:
-            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
-            mlflow.log_metric(primary, metric)
-        return metric, child.info.run_id
+        run_id = tracker.log_child_run(params, {primary: metric})
+        return metric, run_id
 
     return run_search(tuning, evaluate, greater, hardcoded, early_stop)
 
@@ -149,16 +146,6 @@ def logged_params(
     return logged
 
 
-def save_sklearn_model(pipeline: Any, path: Path, requirements: list[str]) -> None:
-    import mlflow.sklearn
-
-    if path.exists():
-        shutil.rmtree(path)
-    mlflow.sklearn.save_model(
-        pipeline, str(path), serialization_format="cloudpickle", pip_requirements=requirements
-    )
-
-
 def log_recipe_model(
     tracker: Any,
     ctx: StepContext,
@@ -167,28 +154,20 @@ def log_recipe_model(
     train_raw: pd.DataFrame,
     requirements: list[str],
 ) -> tuple[str, str]:
-    import cloudpickle
-    from mlflow.models import infer_signature
-
-    from mlrecipes.tracking import pyfunc_model
+    from mlrecipes.tracking import models
 
     tcfg = ctx.config.steps.train
     assert tcfg is not None
-    model = pyfunc_model.RecipeModel(
+    model = models.recipe_model(
         pipeline,
         feature_columns,
         is_classifier=ctx.config.is_classification,
-        scores_for_all_classes=tcfg.predict_scores_for_all_classes,
+        scores=tcfg.predict_scores_for_all_classes,
         prefix=tcfg.predict_prefix,
     )
-    sample = train_raw[feature_columns].head(200)
-    signature = infer_signature(sample, model.predict(None, sample))
     code_paths = [str(ctx.root / "steps")] if (ctx.root / "steps").is_dir() else []
-    cloudpickle.register_pickle_by_value(pyfunc_model)
-    try:
-        return tracker.log_pyfunc_model(model, "model", signature, code_paths, requirements)
-    finally:
-        cloudpickle.unregister_pickle_by_value(pyfunc_model)
+    sample = train_raw[feature_columns].head(200)
+    return models.log_recipe_model(tracker, model, sample, code_paths, requirements)
 
 
 @dataclass
@@ -206,9 +185,9 @@ def evaluate_train_and_validation(
     val_raw: pd.DataFrame,
     model_id: str,
 ) -> TrainEvaluation:
-    import mlflow.pyfunc
+    from mlrecipes.tracking.models import load_pyfunc
 
-    sk_model = mlflow.pyfunc.load_model(str(sk_dir))
+    sk_model = load_pyfunc(sk_dir)
     pipeline = sk_model.get_raw_model()
     custom_fns = custom_metric_functions(ctx)
     training: SplitEvaluation = evaluate_split(

@@ -130,6 +130,13 @@ class Tracker:
         self.client.set_terminated(run_id, status=status)
         return True
 
+    def log_child_run(self, params: dict[str, Any], metrics: dict[str, float]) -> str:
+        """A nested run under the active one (a tuning trial), in the same experiment."""
+        with mlflow.start_run(nested=True, experiment_id=self.experiment_id) as child:
+            self.log_params(params)
+            self.log_metrics(metrics)
+        return child.info.run_id
+
     def log_params(self, params: dict[str, Any]) -> None:
         clean = {k[:250]: str(v)[:6000] for k, v in params.items()}
         if clean:
