@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-Kind = Literal["frame", "pickle", "text", "model", "run", "model_version"]
+Kind = Literal["frame", "pickle", "text", "model", "run", "model_version", "scores"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ ARTIFACTS: dict[str, ArtifactSpec] = {
         "register", "registered_model_version.json", "model_version"
     ),
     "ingested_scoring_data": ArtifactSpec("ingest_scoring", "scoring-dataset.parquet", "frame"),
-    "scored_data": ArtifactSpec("predict", "scored.parquet", "frame"),
+    # the scores are read back from predict's output (parquet directory or Delta table)
+    "scored_data": ArtifactSpec("predict", "prediction_info.json", "scores"),
 }
 
 
@@ -54,6 +55,12 @@ def load_artifact(spec: ArtifactSpec, path: Path, tracker_factory: Any) -> Any:
     if spec.kind == "text":
         return path.read_text(encoding="utf-8")
     info = json.loads(path.read_text(encoding="utf-8"))
+    if spec.kind == "scores":
+        from mlrecipes.io.batches import read_output
+
+        if info["output"]["using"] == "table":
+            return None  # a metastore table: read it with Spark (spark.table(location))
+        return read_output(info["output"]["using"], Path(info["output_path"]))
     tracker = tracker_factory()
     if spec.kind == "model":
         from mlrecipes.tracking.models import load_pyfunc
@@ -77,4 +84,6 @@ def artifact_location(spec: ArtifactSpec, path: Path) -> str:
         return info["model_uri"]
     if spec.kind == "run":
         return f"runs:/{info['run_id']}"
+    if spec.kind == "scores":
+        return info["output_path"]
     return info["model_uri"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import (
@@ -206,6 +207,22 @@ class PredictOutput(Block):
     location: str
 
 
+class SparkConfig(Block):
+    """Where the Spark engine runs: ``local[*]`` by default, a cluster master, or Spark Connect."""
+
+    master: str | None = None
+    remote: str | None = None
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SparkConfig:
+        if self.master and self.remote:
+            raise ValueError(
+                "give either master (classic Spark) or remote (Spark Connect), not both"
+            )
+        return self
+
+
 class PredictConfig(Block):
     output: PredictOutput | None = None
     using: Literal["parquet", "delta", "table"] | None = None
@@ -216,11 +233,20 @@ class PredictConfig(Block):
         "overwrite"
     )
     skip_data_profiling: StrictBool = False
+    # mlrecipes additions
+    engine: Literal["pandas", "spark"] = "pandas"
+    id_columns: list[str] = Field(default_factory=list)
+    batch_size: PositiveInt = 100_000
+    partition_by_date: StrictBool = False
+    scoring_time: datetime | None = None  # default now (UTC); set it to backfill a past date
+    spark: SparkConfig = Field(default_factory=SparkConfig)
 
     @model_validator(mode="after")
     def _output_given(self) -> PredictConfig:
         if self.output is None and (self.using is None or self.location is None):
             raise ValueError("output: {using, location} is required")
+        if self.resolved_output.using == "table" and self.engine != "spark":
+            raise ValueError("output.using: table (a metastore table) needs engine: spark")
         return self
 
     @property

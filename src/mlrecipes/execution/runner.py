@@ -91,6 +91,8 @@ def step_cache_key(step: Step, recipe: LoadedRecipe, ws: Workspace) -> tuple[str
 
 
 def is_fresh(state: StepState, key: str, ws: Workspace, step: str) -> bool:
+    if STEP_CLASSES[step].always_run:
+        return False
     return state.status == "SUCCEEDED" and state.cache_key == key and ws.outputs(step).is_dir()
 
 
@@ -128,6 +130,8 @@ def run_plan(
 
 
 def _why(state: StepState, key: str, ws: Workspace, name: str) -> str:
+    if STEP_CLASSES[name].always_run and state.status == "SUCCEEDED":
+        return "always runs: the model behind an alias may have changed"
     if state.status == "NOT_RUN":
         return "never ran"
     if state.status == "RUNNING":

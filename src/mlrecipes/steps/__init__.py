@@ -6,6 +6,7 @@ from mlrecipes.steps.base import Step
 from mlrecipes.steps.evaluate import EvaluateStep
 from mlrecipes.steps.ingest import IngestStep
 from mlrecipes.steps.ingest_scoring import IngestScoringStep
+from mlrecipes.steps.predict import PredictStep
 from mlrecipes.steps.register import RegisterStep
 from mlrecipes.steps.split import SplitStep
 from mlrecipes.steps.train import TrainStep
@@ -22,6 +23,7 @@ STEP_CLASSES: dict[str, type[Step]] = {
     "evaluate": EvaluateStep,
     "register": RegisterStep,
     "ingest_scoring": IngestScoringStep,
+    "predict": PredictStep,
 }
 
 __all__ = ["SCORING_STEPS", "STEP_CLASSES", "TRAINING_STEPS", "Step"]

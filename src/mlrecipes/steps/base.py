@@ -115,6 +115,7 @@ class Step(ABC):
     name: ClassVar[str]
     inputs: ClassVar[tuple[str, ...]] = ()
     uses_tracking: ClassVar[bool] = False  # resolved tracking/registry URIs join the cache key
+    always_run: ClassVar[bool] = False  # side-effecting steps (predict) are never skipped
 
     @abstractmethod
     def cache_config(self, config: RecipeConfig) -> dict[str, Any]:

@@ -1,14 +1,19 @@
-"""ingest_scoring: read the data to score into ``scoring-dataset.parquet`` (ingest's schema)."""
+"""ingest_scoring: copy the data to score into ``scoring-dataset.parquet`` (ingest's schema).
+
+csv, parquet and delta sources are streamed batch by batch, so a table of any size is copied in
+bounded memory; custom loaders return one DataFrame per file.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mlrecipes.config.schema import RecipeConfig
-from mlrecipes.steps.base import dump
+from mlrecipes.steps.base import StepContext, StepResult, dump
 from mlrecipes.steps.ingest import IngestStep
 
 SCORING_DATASET = "scoring-dataset.parquet"
+STREAM_BATCH_ROWS = 100_000
 
 
 class IngestScoringStep(IngestStep):
@@ -21,3 +26,31 @@ class IngestScoringStep(IngestStep):
 
     def check(self, df: Any, config: RecipeConfig) -> None:
         """Scoring data has no target to check; columns are checked against the model in predict."""
+
+    def run(self, ctx: StepContext) -> StepResult:
+        cfg = self.block_config(ctx.config)
+        if cfg.loader_method or cfg.sample_fraction is not None:
+            return super().run(ctx)
+        from mlrecipes.cards.profiles import data_profile_tab, preview_tab, schema_tab
+        from mlrecipes.io.batches import copy_to_parquet, iter_source_batches
+
+        path = ctx.out_dir / self.output
+        rows, schema = copy_to_parquet(
+            iter_source_batches(cfg, ctx.root, self.block, STREAM_BATCH_ROWS), path, self.block
+        )
+        import pyarrow.parquet as pq
+
+        head = next(pq.ParquetFile(path).iter_batches(batch_size=10_000)).to_pandas()
+        card = ctx.new_card()
+        if not cfg.skip_data_profiling:
+            card.tabs.append(data_profile_tab(head, name="Data Profile (first 10,000 rows)"))
+        card.tabs.append(schema_tab(head))
+        card.tabs.append(preview_tab(head))
+        card.tab("Run Summary").kv(
+            {
+                "Number of rows ingested": rows,
+                "Dataset source location": cfg.location,
+                "Format": cfg.using,
+            }
+        )
+        return StepResult(summary={"rows": rows, "columns": schema.names}, card=card)

@@ -24,7 +24,12 @@ def save_sklearn_model(pipeline: Any, path: Path, requirements: list[str]) -> No
 
 
 def load_pyfunc(uri_or_path: str | Path) -> Any:
-    return mlflow.pyfunc.load_model(str(uri_or_path))
+    import warnings
+
+    with warnings.catch_warnings():
+        # Unpickling the recipe model re-creates its class, and MLflow advises type hints again.
+        warnings.simplefilter("ignore", UserWarning)
+        return mlflow.pyfunc.load_model(str(uri_or_path))
 
 
 def recipe_model(
@@ -59,3 +64,80 @@ def download_artifacts(uri: str) -> str:
     import mlflow.artifacts
 
     return mlflow.artifacts.download_artifacts(artifact_uri=uri)
+
+
+def resolve_scoring_model(
+    tracker: Any, explicit_uri: str | None, model_name: str, fallback_alias: str
+) -> Any:
+    """Which model predict uses: an explicit ``model_uri`` always wins; otherwise the version
+    behind ``@champion``, or behind the register step's alias when there is no champion yet."""
+    from mlflow.exceptions import MlflowException
+
+    from mlrecipes.errors import TrackingError
+    from mlrecipes.scoring import ResolvedModel
+
+    client = tracker.client
+    registry = tracker.settings.registry_uri
+    if explicit_uri:
+        if not explicit_uri.startswith("models:/"):
+            return ResolvedModel(explicit_uri, None, None, None)
+        ref = explicit_uri[len("models:/") :]
+        try:
+            if "@" in ref:
+                name, alias = ref.split("@", 1)
+                version = client.get_model_version_by_alias(name, alias).version
+                return ResolvedModel(explicit_uri, name, str(version), alias)
+            name, _, version = ref.rpartition("/")
+            if name and version.isdigit():
+                client.get_model_version(name, version)
+                return ResolvedModel(explicit_uri, name, version, None)
+            if name:  # a stage or "latest" (deprecated, open-source registry only)
+                stages = None if version.lower() == "latest" else [version]
+                found = client.get_latest_versions(name, stages=stages)
+                if not found:
+                    raise MlflowException(f"no version of '{name}' in stage '{version}'")
+                return ResolvedModel(explicit_uri, name, str(found[0].version), None)
+            return ResolvedModel(explicit_uri, None, None, None)  # models:/<logged model id>
+        except MlflowException as exc:
+            raise TrackingError(
+                f"predict.model_uri: {explicit_uri} not found in the registry at {registry}: {exc.message}"
+            ) from exc
+    tried = []
+    for alias in dict.fromkeys(["champion", fallback_alias]):
+        try:
+            version = client.get_model_version_by_alias(model_name, alias).version
+        except MlflowException:
+            tried.append(f"models:/{model_name}@{alias}")
+            continue
+        return ResolvedModel(f"models:/{model_name}@{alias}", model_name, str(version), alias)
+    raise TrackingError(
+        f"no model to score with: looked up {' and '.join(tried)} in the registry at {registry}; "
+        "run the training recipe (mlrecipes run) or set steps.predict.model_uri"
+    )
+
+
+def input_schema(model: Any) -> dict[str, str]:
+    """Column → MLflow type of the model's input signature ({} when it has none)."""
+    schema = model.metadata.get_input_schema()
+    if schema is None or not schema.has_input_names():
+        return {}
+    return {
+        spec.name: spec.type.name if hasattr(spec.type, "name") else str(spec.type)
+        for spec in schema.inputs
+    }
+
+
+def output_columns(model: Any) -> list[tuple[str, str]]:
+    """(name, MLflow type) of a DataFrame output, [] for a single unnamed output."""
+    schema = model.metadata.get_output_schema()
+    if schema is None or not schema.has_input_names():
+        return []
+    return [
+        (spec.name, spec.type.name if hasattr(spec.type, "name") else str(spec.type))
+        for spec in schema.inputs
+    ]
+
+
+def spark_udf(spark: Any, model_uri: str, result_type: str) -> Any:
+    """The model as a Spark UDF, run in the executors' own Python (no per-run virtualenv)."""
+    return mlflow.pyfunc.spark_udf(spark, model_uri, result_type=result_type, env_manager="local")

@@ -1,0 +1,212 @@
+"""Streaming table I/O for batch scoring: read and write in batches so memory stays flat.
+
+Sources (an ingest block) are copied batch by batch into one parquet file; outputs (parquet
+directories or Delta tables) are written from an iterator of Arrow record batches.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mlrecipes.config.schema import IngestConfig
+from mlrecipes.errors import DatasetError
+from mlrecipes.io.fingerprint import resolve_sources
+
+DEFAULT_BATCH_ROWS = 100_000
+
+
+def _csv_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """CSV chunks with the column types of the first chunk held fixed for all later ones."""
+    reader = pd.read_csv(path, chunksize=batch_rows)
+    first = next(reader, None)
+    if first is None:
+        return
+    yield first
+    dtypes = {
+        c: ("float64" if pd.api.types.is_numeric_dtype(t) else "object")
+        for c, t in first.dtypes.items()
+    }
+    for chunk in reader:
+        for column, dtype in dtypes.items():
+            if column not in chunk.columns:
+                continue
+            if dtype == "object":
+                chunk[column] = chunk[column].astype(object).where(chunk[column].notna(), None)
+                chunk[column] = chunk[column].map(lambda v: v if v is None else str(v))
+            elif not pd.api.types.is_numeric_dtype(chunk[column]):
+                raise DatasetError(
+                    f"{path}: column '{column}' is numeric in the first {batch_rows} rows but not later "
+                    f"(e.g. {chunk[column].dropna().iloc[0]!r})"
+                )
+        yield chunk
+
+
+def iter_source_batches(
+    cfg: IngestConfig, root: Path, block: str, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of an ingest source (csv, parquet, delta), without loading it whole."""
+    sources = resolve_sources(cfg, root, block)
+    for path in sources.paths:
+        if cfg.using == "parquet":
+            yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+        elif cfg.using == "delta":
+            from deltalake import DeltaTable
+
+            table = DeltaTable(str(path), version=cfg.version)
+            yield from table.to_pyarrow_dataset().to_batches(batch_size=batch_rows)
+        else:
+            for chunk in _csv_batches(path, batch_rows):
+                yield pa.RecordBatch.from_pandas(chunk, preserve_index=False)
+
+
+def copy_to_parquet(
+    batches: Iterator[pa.RecordBatch], out_path: Path, block: str
+) -> tuple[int, pa.Schema]:
+    """Write batches to one parquet file; all batches must share the first batch's schema."""
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    schema = None
+    try:
+        for batch in batches:
+            if writer is None:
+                schema = batch.schema.remove_metadata()
+                writer = pq.ParquetWriter(out_path, schema)
+            try:
+                batch = batch.cast(schema) if batch.schema.remove_metadata() != schema else batch
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
+                raise DatasetError(
+                    f"steps.{block}: a later batch has a different schema: {exc}"
+                ) from exc
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None or rows == 0:
+        raise DatasetError(f"steps.{block}: the data at {out_path.name} has no rows")
+    return rows, schema  # type: ignore[return-value]
+
+
+def iter_parquet_frames(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+        yield batch.to_pandas()
+
+
+def parquet_schema(path: Path) -> pa.Schema:
+    return pq.read_schema(path)
+
+
+def parquet_rows(path: Path) -> int:
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def _output_exists(location: Path, using: str) -> bool:
+    if using == "delta":
+        return (location / "_delta_log").is_dir()
+    return location.exists() and any(location.iterdir()) if location.is_dir() else location.exists()
+
+
+def write_batches(
+    batches: Iterator[pa.RecordBatch],
+    schema: pa.Schema,
+    using: str,
+    location: Path,
+    save_mode: str,
+    partition_by: list[str] | None = None,
+) -> int:
+    """Write record batches to a parquet directory or a Delta table; returns rows written.
+
+    Nothing becomes visible unless every batch was written: parquet goes to a temporary folder
+    renamed into place, and a Delta commit happens only after the last batch.
+    """
+    mode = {"default": "error", "errorifexists": "error"}.get(save_mode, save_mode)
+    if _output_exists(location, using):
+        if mode == "error":
+            raise DatasetError(
+                f"predict output {location} already exists and save_mode is {save_mode}"
+            )
+        if mode == "ignore":
+            return 0
+    counter = _CountingBatches(batches)
+    if using == "delta":
+        from deltalake import write_deltalake
+
+        location.parent.mkdir(parents=True, exist_ok=True)
+        reader = pa.RecordBatchReader.from_batches(schema, counter)
+        write_deltalake(
+            str(location),
+            reader,
+            mode="overwrite" if mode == "overwrite" else "append",
+            partition_by=partition_by or None,
+            schema_mode="overwrite" if mode == "overwrite" else None,
+        )
+        return counter.rows
+    _write_parquet_dir(counter, schema, location, mode, partition_by)
+    return counter.rows
+
+
+class _CountingBatches:
+    def __init__(self, batches: Iterator[pa.RecordBatch]):
+        self._batches = batches
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for batch in self._batches:
+            self.rows += batch.num_rows
+            yield batch
+
+
+def _write_parquet_dir(
+    batches: _CountingBatches,
+    schema: pa.Schema,
+    location: Path,
+    mode: str,
+    partition_by: list[str] | None,
+) -> None:
+    location.parent.mkdir(parents=True, exist_ok=True)
+    staging = location.parent / f".{location.name}.tmp-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        stamp = uuid.uuid4().hex[:8]
+        if partition_by:
+            import pyarrow.dataset as ds
+
+            ds.write_dataset(
+                batches, staging, schema=schema, format="parquet", partitioning=partition_by,
+                partitioning_flavor="hive", basename_template=f"part-{stamp}-{{i}}.parquet",
+            )  # fmt: skip
+        else:
+            with pq.ParquetWriter(staging / f"part-{stamp}-0.parquet", schema) as writer:
+                for batch in batches:
+                    writer.write_batch(batch)
+        if mode == "overwrite" or not location.exists():
+            old = None
+            if location.exists():
+                old = location.parent / f".{location.name}.old-{uuid.uuid4().hex[:8]}"
+                os.rename(location, old)
+            os.rename(staging, location)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        else:
+            for file in staging.rglob("*.parquet"):
+                target = location / file.relative_to(staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(file, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_output(using: str, location: Path) -> pd.DataFrame:
+    if using == "delta":
+        from deltalake import DeltaTable
+
+        return DeltaTable(str(location)).to_pandas()
+    return pd.read_parquet(location)

@@ -1,0 +1,187 @@
+"""Batch scoring: ingest_scoring + predict with the registered model, Delta/parquet output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlrecipes.errors import StepError
+from mlrecipes.execution.runner import Reporter
+from mlrecipes.recipe import Recipe
+from tests.conftest import cli, copy_template
+
+pytestmark = pytest.mark.slow
+OUTPUT = "data/scores/churn_local"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copy_template(tmp_path_factory.mktemp("predict") / "churn", rows=2500)
+    Recipe("local", root=root, reporter=Reporter()).run()
+    return root
+
+
+def recipe(root: Path, **variables) -> Recipe:
+    return Recipe("local", root=root, variables=variables, reporter=Reporter())
+
+
+def read_delta(root: Path, location: str = OUTPUT) -> pd.DataFrame:
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(root / location)).to_pandas()
+
+
+def test_predict_scores_with_the_registered_model_and_appends_dates(trained: Path) -> None:
+    first = cli(
+        "run",
+        "--profile",
+        "local",
+        "--step",
+        "predict",
+        "--var",
+        "SCORING_TIME=2026-11-20T06:00:00",
+        cwd=trained,
+    )
+    assert first.returncode == 0, first.stderr
+    status = json.loads(
+        cli("inspect", "--profile", "local", "--step", "predict", "--json", cwd=trained).stdout
+    )
+    assert status["output"] == {"using": "delta", "location": OUTPUT}
+    assert status["rows_scored"] == 2500
+    assert (status["model_uri"], status["model_name"], status["model_version"]) == (
+        "models:/churn@challenger",
+        "churn",
+        "1",
+    )
+    scores = read_delta(trained)
+    assert list(scores.columns) == [
+        "customerID", "predicted_score_No", "predicted_score_Yes", "predicted_score", "predicted_label",
+        "model_name", "model_version", "scored_at", "scoring_date",
+    ]  # fmt: skip
+    assert scores["customerID"].is_unique and len(scores) == 2500
+    assert ((scores["predicted_score_No"] + scores["predicted_score_Yes"]) - 1).abs().max() < 1e-9
+
+    from deltalake import DeltaTable
+
+    files_before = set(DeltaTable(str(trained / OUTPUT)).file_uris())
+    second = cli(
+        "run",
+        "--profile",
+        "local",
+        "--step",
+        "predict",
+        "--var",
+        "SCORING_TIME=2026-11-27T06:00:00",
+        cwd=trained,
+    )
+    assert second.returncode == 0, second.stderr
+    assert "ingest_scoring" in second.stdout.split("cached:")[1]  # the scoring data did not change
+    table = DeltaTable(str(trained / OUTPUT))
+    assert files_before <= set(table.file_uris())  # the first date's files were not rewritten
+    scores = table.to_pandas()
+    assert sorted(scores["scoring_date"].unique()) == ["2026-11-20", "2026-11-27"]
+    assert len(scores) == 5000
+
+
+def test_champion_is_preferred_and_an_explicit_model_uri_wins(trained: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    r = recipe(
+        trained, SCORING_SAVE_MODE="overwrite", SCORING_OUTPUT_LOCATION="data/scores/champion"
+    )
+    uri = r.status()["tracking_uri"]
+    client = MlflowClient(uri, uri)
+    r.run("train")  # nothing to do: cached
+    # a second version, then promote version 1 to champion
+    r.clean("train")
+    r.run()
+    assert str(client.get_model_version_by_alias("churn", "challenger").version) == "2"
+    client.set_registered_model_alias("churn", "champion", "1")
+    r.run("predict")
+    assert r.status("predict")["model_uri"] == "models:/churn@champion"
+    assert r.status("predict")["model_version"] == "1"
+    explicit = recipe(
+        trained, SCORING_SAVE_MODE="overwrite", SCORING_OUTPUT_LOCATION="data/scores/explicit"
+    )
+    edit_predict_model_uri(trained, "models:/churn/2")
+    try:
+        explicit.run("predict")
+        assert explicit.status("predict")["model_version"] == "2"
+        assert read_delta(trained, "data/scores/explicit")["model_version"].unique().tolist() == [
+            "2"
+        ]
+    finally:
+        edit_predict_model_uri(trained, None)
+
+
+def edit_predict_model_uri(root: Path, uri: str | None) -> None:
+    path = root / "recipe.yaml"
+    lines = [line for line in path.read_text().splitlines() if "model_uri:" not in line]
+    if uri:
+        at = lines.index("  predict:") + 1
+        lines.insert(at, f'    model_uri: "{uri}"')
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_scoring(root: Path, frame: pd.DataFrame) -> str:
+    path = root / "data" / "to_score.csv"
+    frame.to_csv(path, index=False)
+    return "data/to_score.csv"
+
+
+def test_scoring_data_missing_a_column_fails_before_writing(trained: Path) -> None:
+    data = pd.read_csv(trained / "data" / "telco_sample.csv").drop(columns=["Churn", "Contract"])
+    location = write_scoring(trained, data)
+    r = recipe(trained, SCORING_DATA_LOCATION=location, SCORING_OUTPUT_LOCATION="data/scores/bad1")
+    with pytest.raises(StepError, match=r"missing columns \['Contract'\].*Nothing was written"):
+        r.run("predict")
+    assert not (trained / "data" / "scores" / "bad1").exists()
+
+
+def test_scoring_data_with_a_wrong_type_fails_before_writing(trained: Path) -> None:
+    data = pd.read_csv(trained / "data" / "telco_sample.csv").drop(columns=["Churn"])
+    data["tenure"] = data["tenure"].map(lambda v: f"{v} months")
+    location = write_scoring(trained, data)
+    r = recipe(trained, SCORING_DATA_LOCATION=location, SCORING_OUTPUT_LOCATION="data/scores/bad2")
+    with pytest.raises(StepError, match=r"column 'tenure' holds string values.*expects long"):
+        r.run("predict")
+    assert not (trained / "data" / "scores" / "bad2").exists()
+
+
+def test_unknown_model_uri_names_what_was_looked_up(trained: Path) -> None:
+    edit_predict_model_uri(trained, "models:/churn@nonexistent")
+    try:
+        r = recipe(trained, SCORING_OUTPUT_LOCATION="data/scores/bad3")
+        with pytest.raises(
+            StepError, match=r"models:/churn@nonexistent not found in the registry at sqlite"
+        ):
+            r.run("predict")
+    finally:
+        edit_predict_model_uri(trained, None)
+    assert not (trained / "data" / "scores" / "bad3").exists()
+
+
+def test_no_registered_model_names_the_aliases_tried(tmp_path: Path) -> None:
+    root = copy_template(tmp_path / "churn", rows=300)
+    with pytest.raises(
+        StepError, match=r"looked up models:/churn@champion and models:/churn@challenger"
+    ):
+        recipe(root).run("predict")
+
+
+def test_parquet_output_overwrite(trained: Path) -> None:
+    path = trained / "recipe.yaml"
+    original = path.read_text()
+    path.write_text(original.replace('using: "delta"', 'using: "parquet"'))
+    try:
+        r = recipe(trained, SCORING_SAVE_MODE="overwrite", SCORING_OUTPUT_LOCATION="data/scores/pq")
+        r.run("predict")
+        r.run("predict")
+        out = pd.read_parquet(trained / "data" / "scores" / "pq")
+        assert len(out) == 2500  # overwritten, not appended
+        assert r.get_artifact("scored_data") is not None
+    finally:
+        path.write_text(original)
