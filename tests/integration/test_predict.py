@@ -185,3 +185,27 @@ def test_parquet_output_overwrite(trained: Path) -> None:
         assert r.get_artifact("scored_data") is not None
     finally:
         path.write_text(original)
+
+
+def test_spark_engine_gives_identical_scores(trained: Path) -> None:
+    pytest.importorskip("pyspark")
+    pandas_run = recipe(
+        trained, SCORING_SAVE_MODE="overwrite", SCORING_OUTPUT_LOCATION="data/scores/pandas_engine"
+    )
+    pandas_run.run("predict")
+    spark_run = recipe(
+        trained,
+        SCORING_ENGINE="spark",
+        SCORING_SAVE_MODE="overwrite",
+        SCORING_OUTPUT_LOCATION="data/scores/spark_engine",
+    )
+    spark_run.run("predict")
+    status = spark_run.status("predict")
+    assert status["engine"] == "spark" and status["rows_scored"] == 2500
+    a = read_delta(trained, "data/scores/pandas_engine").set_index("customerID").sort_index()
+    b = read_delta(trained, "data/scores/spark_engine").set_index("customerID").sort_index()
+    assert list(a.columns) == list(b.columns)
+    assert a.index.equals(b.index)
+    for column in ("predicted_score_No", "predicted_score_Yes", "predicted_score"):
+        assert (a[column] - b[column]).abs().max() < 1e-9
+    assert (a["predicted_label"] == b["predicted_label"]).all()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,9 @@ _SPARK_TYPES = {
 
 def spark_session(cfg: PredictConfig) -> Any:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers must be this interpreter (with this environment's pandas, sklearn, mlflow),
+    # not whatever "python3" is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     from pyspark.sql import SparkSession
 
@@ -60,8 +64,13 @@ def result_type(model: Any, fallback: str) -> str:
 
 
 def _delta_on_classpath(spark: Any) -> bool:
+    """Whether this Spark can write ``format("delta")`` (Spark Connect sessions have no JVM here)."""
+    jvm = getattr(spark, "_jvm", None)
+    if jvm is None:
+        return False
     try:
-        spark._jvm.io.delta.tables.DeltaTable.forPath  # noqa: B018 - probing the JVM
+        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable", False, loader)
         return True
     except Exception:
         return False
