@@ -15,7 +15,9 @@ HERE = Path(__file__).resolve().parent
 
 def payload(frame) -> dict:
     features = frame.drop(columns=["Churn"])
-    return {"dataframe_split": {"columns": list(features.columns), "data": features.values.tolist()}}
+    return {
+        "dataframe_split": {"columns": list(features.columns), "data": features.values.tolist()}
+    }
 
 
 def main() -> None:

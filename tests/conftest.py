@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "telco_churn.csv"
 FIXTURES = Path(__file__).parent / "fixtures"
-TEMPLATE_PARTS = ("recipe.yaml", "profiles", "steps")
+TEMPLATE_PARTS = ("recipe.yaml", "profiles", "steps", "notebooks")
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +81,15 @@ def registered_versions(
     return sorted(
         (str(mv.version) for mv in client.search_model_versions(f"name='{model_name}'")), key=int
     )
+
+
+def execute_notebook(path: Path, cwd: Path, timeout: int = 600):
+    """Run a notebook top to bottom in a real Jupyter kernel (nbclient); return the executed copy."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    book = nbformat.read(path, as_version=4)
+    NotebookClient(
+        book, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    ).execute()
+    return book

@@ -39,11 +39,20 @@ def wait_until_ready(url: str, proc: subprocess.Popen, timeout: float, log: Path
 
 
 @contextmanager
-def running(args: list[str], ready_path: str, port: int, log: Path, env: dict | None = None, timeout: float = 90) -> Iterator[str]:
+def running(
+    args: list[str],
+    ready_path: str,
+    port: int,
+    log: Path,
+    env: dict | None = None,
+    timeout: float = 90,
+) -> Iterator[str]:
     """Run a server command; yield its base URL once ``ready_path`` answers 200; always stop it."""
     full_env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}", **(env or {})}
     with open(log, "w") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env, start_new_session=True)
+        proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env=full_env, start_new_session=True
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(base + ready_path, proc, timeout, log)

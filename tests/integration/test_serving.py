@@ -56,7 +56,12 @@ def test_payload_gets_its_recorded_response(server: str, payload: Path) -> None:
     rows = len(json.loads(body)["dataframe_split"]["data"])
     assert len(predictions) == rows
     for row in predictions:
-        assert set(row) == {"predicted_score_No", "predicted_score_Yes", "predicted_score", "predicted_label"}
+        assert set(row) == {
+            "predicted_score_No",
+            "predicted_score_Yes",
+            "predicted_score",
+            "predicted_label",
+        }
         assert row["predicted_score_No"] + row["predicted_score_Yes"] == pytest.approx(1.0)
         assert row["predicted_label"] in ("Yes", "No")
     recorded = payload.with_name(payload.stem + ".response.json")

@@ -1,0 +1,40 @@
+"""The template's notebooks run top to bottom in a real kernel against the local profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_template, execute_notebook
+
+pytestmark = pytest.mark.slow
+
+
+def outputs_of(book) -> str:
+    texts = []
+    for cell in book.cells:
+        for out in cell.get("outputs", []):
+            texts.append(out.get("text", ""))
+            texts.extend(str(v) for v in out.get("data", {}).values())
+    return "\n".join(texts)
+
+
+def test_train_and_inspect_notebook(tmp_path: Path) -> None:
+    root = copy_template(tmp_path / "churn", rows=3000)
+    book = execute_notebook(root / "notebooks" / "train_and_inspect.ipynb", cwd=root / "notebooks")
+    text = outputs_of(book)
+    assert "VALIDATED" in text and "challenger" in text
+    assert "Model Performance Plots" in text  # the evaluate card, displayed inline
+    assert "predicted_score_Yes" in text
+
+
+def test_batch_scoring_notebook(tmp_path: Path) -> None:
+    root = copy_template(tmp_path / "churn", rows=3000)
+    book = execute_notebook(root / "notebooks" / "batch_scoring.ipynb", cwd=root / "notebooks")
+    text = outputs_of(book)
+    assert "champion: version 1" in text
+    assert "3000 rows scored with models:/churn@champion" in text
+    assert any(
+        "image/png" in out.get("data", {}) for c in book.cells for out in c.get("outputs", [])
+    )
