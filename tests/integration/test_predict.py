@@ -209,3 +209,14 @@ def test_spark_engine_gives_identical_scores(trained: Path) -> None:
     for column in ("predicted_score_No", "predicted_score_Yes", "predicted_score"):
         assert (a[column] - b[column]).abs().max() < 1e-9
     assert (a["predicted_label"] == b["predicted_label"]).all()
+
+
+def test_delta_overwrite_replaces_the_table(trained: Path) -> None:
+    r = recipe(trained, SCORING_SAVE_MODE="overwrite", SCORING_OUTPUT_LOCATION="data/scores/overwritten")
+    r.run("predict")
+    r.run("predict")
+    from deltalake import DeltaTable
+
+    table = DeltaTable(str(trained / "data/scores/overwritten"))
+    assert table.version() == 1 and len(table.to_pandas()) == 2500
+    assert table.metadata().partition_columns == ["scoring_date"]

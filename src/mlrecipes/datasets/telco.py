@@ -163,3 +163,27 @@ def write_sample(path: Path | str, rows: int = 7043, seed: int = 42) -> Path:
         frame.to_csv(tmp, index=False)
     tmp.replace(path)
     return path
+
+
+def write_sample_parquet_in_chunks(
+    path: Path | str, rows: int, seed: int = 42, chunk_rows: int = 1_000_000
+) -> Path:
+    """Large samples (10M rows) in bounded memory: chunk i uses seed + i, appended to one file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    writer = None
+    try:
+        for index, start in enumerate(range(0, rows, chunk_rows)):
+            table = pa.Table.from_pandas(generate(min(chunk_rows, rows - start), seed + index), preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    tmp.replace(path)
+    return path

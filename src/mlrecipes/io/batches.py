@@ -137,20 +137,99 @@ def write_batches(
             return 0
     counter = _CountingBatches(batches)
     if using == "delta":
-        from deltalake import write_deltalake
-
-        location.parent.mkdir(parents=True, exist_ok=True)
-        reader = pa.RecordBatchReader.from_batches(schema, counter)
-        write_deltalake(
-            str(location),
-            reader,
-            mode="overwrite" if mode == "overwrite" else "append",
-            partition_by=partition_by or None,
-            schema_mode="overwrite" if mode == "overwrite" else None,
-        )
+        _write_delta(counter, schema, location, mode, partition_by or [])
         return counter.rows
     _write_parquet_dir(counter, schema, location, mode, partition_by)
     return counter.rows
+
+
+ROWS_PER_FILE = 1_000_000
+
+
+def _write_delta(
+    batches: Iterator[pa.RecordBatch], schema: pa.Schema, location: Path, mode: str, partition_by: list[str]
+) -> None:
+    """Stream batches into parquet files inside the table, then commit them in one transaction.
+
+    ``write_deltalake`` buffers a growing share of the stream in memory; writing the files here
+    keeps memory flat, and the single commit keeps the table unchanged if anything fails first.
+    """
+    import json
+    import time as _time
+
+    from deltalake import DeltaTable, Schema
+    from deltalake.transaction import AddAction, create_table_with_add_actions
+
+    location.mkdir(parents=True, exist_ok=True)
+    file_schema = pa.schema([f for f in schema if f.name not in partition_by])
+    written: list[tuple[Path, dict[str, str | None], int]] = []
+    writer: pq.ParquetWriter | None = None
+    current: Path | None = None
+    rows_in_file = 0
+    values: dict[str, str | None] = {}
+    stamp = uuid.uuid4().hex
+
+    def close() -> None:
+        nonlocal writer
+        if writer is not None:
+            writer.close()
+            written.append((current, dict(values), rows_in_file))  # type: ignore[arg-type]
+            writer = None
+
+    try:
+        for batch in batches:
+            batch_values = {c: _single_value(batch, c) for c in partition_by}
+            if writer is not None and (rows_in_file >= ROWS_PER_FILE or batch_values != values):
+                close()
+            if writer is None:
+                values, rows_in_file = batch_values, 0
+                folder = location.joinpath(*[f"{k}={v}" for k, v in values.items()])
+                folder.mkdir(parents=True, exist_ok=True)
+                current = folder / f"part-{stamp}-{len(written):05d}.parquet"
+                writer = pq.ParquetWriter(current, file_schema)
+            writer.write_batch(batch.select(file_schema.names))
+            rows_in_file += batch.num_rows
+        close()
+        now_ms = int(_time.time() * 1000)
+        actions = [
+            AddAction(
+                path=str(path.relative_to(location)),
+                size=path.stat().st_size,
+                partition_values=part_values,
+                modification_time=now_ms,
+                data_change=True,
+                stats=json.dumps({"numRecords": rows}),
+            )
+            for path, part_values, rows in written
+        ]
+        delta_mode = "overwrite" if mode == "overwrite" else "append"
+        if (location / "_delta_log").is_dir():
+            DeltaTable(str(location)).create_write_transaction(
+                actions, mode=delta_mode, schema=schema, partition_by=partition_by or None
+            )
+        else:
+            create_table_with_add_actions(
+                str(location), Schema.from_arrow(schema), actions, mode=delta_mode,
+                partition_by=partition_by or None,
+            )  # fmt: skip
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        for path, _, _ in written:
+            path.unlink(missing_ok=True)
+        if current is not None:
+            current.unlink(missing_ok=True)
+        raise
+
+
+def _single_value(batch: pa.RecordBatch, column: str) -> str | None:
+    import pyarrow.compute as pc
+
+    distinct = pc.unique(batch.column(column))
+    if len(distinct) != 1:
+        raise DatasetError(f"partition column '{column}' must hold one value per batch")
+    value = distinct[0].as_py()
+    return None if value is None else str(value)
 
 
 class _CountingBatches:

@@ -43,7 +43,7 @@ def spark_session(cfg: PredictConfig) -> Any:
         builder = builder.remote(cfg.spark.remote)
     else:
         builder = (
-            builder.master(cfg.spark.master or "local[*]")
+            builder.master(cfg.spark.master or os.environ.get("MLRECIPES_SPARK_MASTER", "local[*]"))
             .config("spark.ui.enabled", "false")
             .config("spark.driver.host", os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"))
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
