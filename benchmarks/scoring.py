@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM; ru_maxrss would include the forking parent's peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
