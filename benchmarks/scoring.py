@@ -68,7 +68,12 @@ def measure_engine(root: Path, data: Path, engine: str) -> dict:
     recipe.run("predict")
     seconds = time.perf_counter() - t0
     rows = recipe.status("predict")["rows_scored"]
-    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
 
 
 def measure_floor(root: Path, data: Path, rows: int) -> dict:
@@ -85,7 +90,12 @@ def measure_floor(root: Path, data: Path, rows: int) -> dict:
     t0 = time.perf_counter()
     pipeline.predict_proba(frame)
     seconds = time.perf_counter() - t0
-    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
 
 
 def child(kind: str, root: Path, data: Path, rows: int) -> dict:
@@ -94,7 +104,9 @@ def child(kind: str, root: Path, data: Path, rows: int) -> dict:
         f"print('RESULT', json.dumps(scoring.{kind}(*scoring._args({str(root)!r}, {str(data)!r}, {rows}, {kind!r}))))"
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"{kind} failed:\n{out.stderr[-3000:]}")
@@ -135,11 +147,16 @@ def main() -> int:
             if rows in args.sizes:
                 result = child("measure_pandas", root, data, rows)
                 results.append({"engine": "pandas", **result})
-                print(f"pandas engine, {rows:,} rows: {result['rows_per_s']:,.0f} rows/s, peak RSS {result['peak_rss_mb']:.0f} MB", flush=True)
+                print(
+                    f"pandas engine, {rows:,} rows: {result['rows_per_s']:,.0f} rows/s, peak RSS {result['peak_rss_mb']:.0f} MB",
+                    flush=True,
+                )
             if rows == args.spark_rows:
                 result = child("measure_spark", root, data, rows)
                 results.append({"engine": "spark local[2]", **result})
-                print(f"spark local[2], {rows:,} rows: {result['rows_per_s']:,.0f} rows/s", flush=True)
+                print(
+                    f"spark local[2], {rows:,} rows: {result['rows_per_s']:,.0f} rows/s", flush=True
+                )
         floor_rows = min(args.sizes)
         floor = child("measure_floor", root, work / f"scoring_{floor_rows}.parquet", floor_rows)
         results.append({"engine": "floor: bare predict_proba in memory", **floor})
@@ -151,17 +168,25 @@ def main() -> int:
     for r in results:
         r["vs_floor"] = r["rows_per_s"] / floor["rows_per_s"]
     print()
-    print(markdown_table(results, ["engine", "rows", "seconds", "rows_per_s", "peak_rss_mb", "vs_floor"], ".2f"))
+    print(
+        markdown_table(
+            results, ["engine", "rows", "seconds", "rows_per_s", "peak_rss_mb", "vs_floor"], ".2f"
+        )
+    )
     ok = True
     for r in pandas_runs.values():
         passed = r["vs_floor"] >= 0.5
         ok &= passed
-        print(f"pandas {r['rows']:,} rows: throughput {r['vs_floor']:.2f}x the floor (target >= 0.5): {'PASS' if passed else 'FAIL'}")
+        print(
+            f"pandas {r['rows']:,} rows: throughput {r['vs_floor']:.2f}x the floor (target >= 0.5): {'PASS' if passed else 'FAIL'}"
+        )
     if len(pandas_runs) >= 2:
         small, large = pandas_runs[min(pandas_runs)], pandas_runs[max(pandas_runs)]
         ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
         ok &= ratio <= 1.2
-        print(f"peak RSS {large['rows']:,} / {small['rows']:,} rows: {ratio:.2f}x (target <= 1.2): {'PASS' if ratio <= 1.2 else 'FAIL'}")
+        print(
+            f"peak RSS {large['rows']:,} / {small['rows']:,} rows: {ratio:.2f}x (target <= 1.2): {'PASS' if ratio <= 1.2 else 'FAIL'}"
+        )
     if spark_runs and args.spark_rows in pandas_runs:
         ratio = spark_runs[0]["rows_per_s"] / pandas_runs[args.spark_rows]["rows_per_s"]
         print(f"spark local[2] / pandas throughput at {args.spark_rows:,} rows: {ratio:.2f}x")

@@ -212,7 +212,9 @@ def test_spark_engine_gives_identical_scores(trained: Path) -> None:
 
 
 def test_delta_overwrite_replaces_the_table(trained: Path) -> None:
-    r = recipe(trained, SCORING_SAVE_MODE="overwrite", SCORING_OUTPUT_LOCATION="data/scores/overwritten")
+    r = recipe(
+        trained, SCORING_SAVE_MODE="overwrite", SCORING_OUTPUT_LOCATION="data/scores/overwritten"
+    )
     r.run("predict")
     r.run("predict")
     from deltalake import DeltaTable

@@ -178,7 +178,9 @@ def write_sample_parquet_in_chunks(
     writer = None
     try:
         for index, start in enumerate(range(0, rows, chunk_rows)):
-            table = pa.Table.from_pandas(generate(min(chunk_rows, rows - start), seed + index), preserve_index=False)
+            table = pa.Table.from_pandas(
+                generate(min(chunk_rows, rows - start), seed + index), preserve_index=False
+            )
             if writer is None:
                 writer = pq.ParquetWriter(tmp, table.schema)
             writer.write_table(table)

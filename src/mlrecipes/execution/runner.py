@@ -170,10 +170,10 @@ def _execute(
         step=name, recipe=recipe, workspace=ws, out_dir=tmp, memory=memory, log=reporter.info
     )
     try:
-        try:
-            result = step.run(ctx)
-        finally:
-            marker.unlink(missing_ok=True)
+        result = step.run(ctx)
+        # On failure the marker stays: if MLflow could not record the failure (server gone),
+        # the next run closes the orphaned run.
+        marker.unlink(missing_ok=True)
     except BaseException as exc:
         duration = time.perf_counter() - t0
         _record_failure(step, recipe, ws, exc, started_at, duration)
@@ -181,6 +181,15 @@ def _execute(
             name, duration, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         )
         if isinstance(exc, Exception) and not isinstance(exc, StepError):
+            if step.uses_tracking and _unreachable(exc):
+                from mlrecipes.tracking.settings import resolve_tracking
+
+                uri = resolve_tracking(recipe).tracking_uri
+                raise StepError(
+                    name,
+                    f"the MLflow tracking server at {uri} could not be reached ({type(exc).__name__}); "
+                    "start it (or fix MLFLOW_TRACKING_URI) and run again",
+                ) from exc
             # Show a traceback for user code and for unexpected errors, not for clear input errors.
             tb = getattr(exc, "traceback_text", None)
             if tb is None and not isinstance(exc, MlrecipesError):
@@ -207,6 +216,12 @@ def _execute(
     reporter.done(name, duration)
     append_event(ws.events_path, step=name, event="succeeded", duration_s=round(duration, 3))
     return StepOutcome(name, "ran", duration)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    from mlrecipes.tracking.settings import unreachable_server_error
+
+    return unreachable_server_error(exc)
 
 
 def _close_orphan_run(recipe: LoadedRecipe, run_id: str, reporter: Reporter) -> None:

@@ -147,7 +147,11 @@ ROWS_PER_FILE = 1_000_000
 
 
 def _write_delta(
-    batches: Iterator[pa.RecordBatch], schema: pa.Schema, location: Path, mode: str, partition_by: list[str]
+    batches: Iterator[pa.RecordBatch],
+    schema: pa.Schema,
+    location: Path,
+    mode: str,
+    partition_by: list[str],
 ) -> None:
     """Stream batches into parquet files inside the table, then commit them in one transaction.
 

@@ -81,3 +81,32 @@ def resolve_tracking(recipe: LoadedRecipe) -> TrackingSettings:
         profile=recipe.profile,
         root=root,
     )
+
+
+_UNREACHABLE_HINTS = (
+    "Connection refused",
+    "Failed to establish a new connection",
+    "Max retries exceeded",
+    "Connection aborted",
+    "RemoteDisconnected",
+    "Read timed out",
+)
+
+
+def unreachable_server_error(exc: BaseException) -> bool:
+    """Whether an exception (or its causes) says the tracking server could not be reached."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__name__ in (
+            "ConnectionError",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "MaxRetryError",
+        ):
+            return True
+        if any(hint in str(current) for hint in _UNREACHABLE_HINTS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
