@@ -116,7 +116,7 @@ def test_staging_run_is_recorded_on_the_server(staged) -> None:
 def test_everything_survives_a_server_restart(staged) -> None:
     from mlflow.tracking import MlflowClient
 
-    root, store, port, uri = staged
+    root, store, _, _ = staged
     # a second server process on the same backend store and artifact folder
     other_port = free_port()
     with start_server(store, other_port) as other_uri:
@@ -132,10 +132,10 @@ def test_server_killed_mid_run_fails_fast_naming_the_uri_then_recovers(tmp_path:
     store, port = tmp_path / "store", free_port()
     store.mkdir()
     uri = f"http://127.0.0.1:{port}"
-    log = open(store / "server.log", "w")
-    server = subprocess.Popen(
-        server_args(store, port), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with open(store / "server.log", "w") as log:
+        server = subprocess.Popen(
+            server_args(store, port), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         from tests.servers import wait_until_ready
 
@@ -162,7 +162,6 @@ def test_server_killed_mid_run_fails_fast_naming_the_uri_then_recovers(tmp_path:
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
-        log.close()
 
     with start_server(store, port):
         result = cli("run", "--profile", "staging", cwd=root, env={"MLFLOW_TRACKING_URI": uri})
