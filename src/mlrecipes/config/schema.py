@@ -236,7 +236,7 @@ class PredictConfig(Block):
     # mlrecipes additions
     engine: Literal["pandas", "spark"] = "pandas"
     id_columns: list[str] = Field(default_factory=list)
-    batch_size: PositiveInt = 100_000
+    batch_size: PositiveInt = 50_000
     partition_by_date: StrictBool = False
     scoring_time: datetime | None = None  # default now (UTC); set it to backfill a past date
     spark: SparkConfig = Field(default_factory=SparkConfig)
