@@ -58,8 +58,9 @@ def cli(
 ) -> subprocess.CompletedProcess:
     """Run the real ``mlrecipes`` command in a subprocess."""
     full_env = {**os.environ, **(env or {})}
+    # The console script, as users run it: unlike `python -m`, it does not put the CWD on sys.path.
     return subprocess.run(
-        [sys.executable, "-m", "mlrecipes", *args],
+        [str(Path(sys.executable).parent / "mlrecipes"), *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,

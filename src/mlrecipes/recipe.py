@@ -158,6 +158,9 @@ class Recipe:
                 stacklevel=2,
             )
             return None
+        from mlrecipes.user_code import ensure_importable
+
+        ensure_importable(self.root)  # pickled transformers reference steps/*.py
         return load_artifact(spec, path, self._tracker)
 
     def artifact_location(self, artifact_name: str) -> str | None:

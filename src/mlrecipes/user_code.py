@@ -21,6 +21,12 @@ from mlrecipes.errors import UserCodeError
 STANDARD_MODULES = ("ingest", "split", "transform", "train", "custom_metrics")
 
 
+def ensure_importable(root: Path) -> None:
+    """Make ``steps.*`` of this recipe importable, e.g. before unpickling a fitted pipeline that
+    references user functions (the console script's sys.path does not include the recipe root)."""
+    _steps_package(root)
+
+
 def _steps_package(root: Path) -> types.ModuleType:
     steps_dir = str((root / "steps").resolve())
     current = sys.modules.get("steps")

@@ -91,3 +91,21 @@ def test_running_a_recipe_does_not_change_the_environment(recipe_root: Path) -> 
     recipe.clean("register")
     recipe.run()
     assert {k: os.environ.get(k) for k in before} == before
+
+
+def test_a_new_process_can_rerun_steps_whose_inputs_are_pickled_user_code(
+    recipe_root: Path,
+) -> None:
+    """The console script does not put the recipe root on sys.path; unpickling the transformer
+    (train) and the fitted pipeline (evaluate) must still find steps/*.py."""
+    from tests.conftest import cli
+
+    recipe = Recipe("local", root=recipe_root, reporter=Reporter())
+    recipe.clean("train")
+    result = cli("run", "--profile", "local", cwd=recipe_root)
+    assert result.returncode == 0, result.stderr
+    assert "Ran: train, evaluate" in result.stdout
+    recipe.clean("evaluate")
+    result = cli("run", "--profile", "local", cwd=recipe_root)
+    assert result.returncode == 0, result.stderr
+    assert "Ran: evaluate" in result.stdout

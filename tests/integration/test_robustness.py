@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def _start(root: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "mlrecipes", "run", "--profile", "local"],
+        [str(Path(sys.executable).parent / "mlrecipes"), "run", "--profile", "local"],
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

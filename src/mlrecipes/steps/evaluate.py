@@ -42,7 +42,9 @@ class EvaluateStep(Step):
         val_metrics = ctx.read_json("train", METRICS_FILE)["validation"]
         test = ctx.read_frame("split", "test.parquet")
         from mlrecipes.tracking.models import load_pyfunc
+        from mlrecipes.user_code import ensure_importable
 
+        ensure_importable(ctx.root)  # the pipeline references functions in steps/*.py
         sk_model = load_pyfunc(ctx.input_path("train", SK_MODEL_DIR))
         pipeline = ctx.memory.frames.get(("train", "pipeline")) or sk_model.get_raw_model()
 
@@ -87,6 +89,7 @@ class EvaluateStep(Step):
             )
             card = ctx.new_card()
             _fill_card(card, cfg, val_metrics, result.metrics, checks, status, result.images, info)
+            _importance_tab(card, ctx, pipeline)
             from mlrecipes.cards.render import render_html
 
             tracker.log_text(render_html(card), "evaluate/card.html")
@@ -172,3 +175,50 @@ def _fill_card(
             "Validation status": status,
         }
     )
+
+
+def _importance_tab(card: Any, ctx: StepContext, pipeline: Any) -> None:
+    """Permutation importance of the raw input columns on the validation split."""
+    import numpy as np
+
+    from mlrecipes.cards.plots import importance_bar_chart
+    from mlrecipes.evaluation import builtin_metric
+    from mlrecipes.modeling import permutation_importance
+
+    cfg = ctx.config
+    validation = ctx.read_frame("split", "validation.parquet")
+    X, y = validation.drop(columns=[cfg.target_col]), validation[cfg.target_col]
+    has_proba = cfg.is_classification and hasattr(pipeline, "predict_proba")
+    if cfg.task == "classification/binary" and has_proba:
+        metric = "roc_auc"
+    elif cfg.is_classification:
+        metric = "accuracy_score"
+    else:
+        metric = "root_mean_squared_error"
+    sign = 1.0 if cfg.metric_directions.get(metric, True) else -1.0
+
+    def score(stacked: Any, target: Any, blocks: Any) -> list[float]:
+        predictions = pipeline.predict(stacked) if metric != "roc_auc" else None
+        proba = pipeline.predict_proba(stacked) if metric == "roc_auc" else None
+        classes = list(pipeline.classes_) if cfg.is_classification else None
+        values = []
+        for block in np.unique(blocks):
+            rows = blocks == block
+            values.append(
+                sign
+                * builtin_metric(
+                    metric,
+                    cfg.task,
+                    target[rows],
+                    None if predictions is None else predictions[rows],
+                    None if proba is None else proba[rows],
+                    classes,
+                    cfg.positive_class,
+                )
+            )
+        return values
+
+    table = permutation_importance(score, X, y, n_repeats=3)
+    tab = card.tab("Feature Importance")
+    tab.image(importance_bar_chart(table, metric), title=f"Permutation importance ({metric})")
+    tab.table(table.round(5), title="Drop in the metric when each input column is shuffled")

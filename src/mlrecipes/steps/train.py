@@ -45,6 +45,7 @@ class TrainStep(Step):
 
         from mlrecipes.steps import train_support as ts
         from mlrecipes.tracking.models import save_sklearn_model
+        from mlrecipes.user_code import ensure_importable
 
         cfg = ctx.config
         tcfg = cfg.steps.train
@@ -56,6 +57,7 @@ class TrainStep(Step):
         t_val = ctx.read_frame("transform", "transformed_validation_data.parquet")
         transformer = ctx.memory.frames.get(("transform", "transformer"))
         if transformer is None:
+            ensure_importable(ctx.root)
             transformer = cloudpickle.loads(
                 ctx.input_path("transform", "transformer.pkl").read_bytes()
             )
