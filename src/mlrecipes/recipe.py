@@ -92,6 +92,7 @@ class Recipe:
             "duration_s": state.duration_s,
             "cache_key": state.cache_key,
             "card": str(card) if card.is_file() else None,
+            "card_seconds": state.card_seconds,
         }
         if check_cache and status == "SUCCEEDED":
             try:

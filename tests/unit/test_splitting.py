@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mlrecipes.splitting import drifting_columns, hash_buckets, partition, ratio_split
 
@@ -60,3 +61,15 @@ def test_drift_detects_a_shifted_column() -> None:
     other["x"] = other["x"] + 2
     found = {c for c, _, _ in drifting_columns(train, other)}
     assert "x" in found and "c" not in found
+
+
+def test_ks_statistic_matches_scipy() -> None:
+    from scipy.stats import ks_2samp
+
+    from mlrecipes.splitting import ks_statistic
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=500), rng.normal(0.3, 1.2, size=300)
+    assert ks_statistic(a, b) == pytest.approx(ks_2samp(a, b).statistic)
+    ints = rng.integers(0, 5, 400).astype(float)
+    assert ks_statistic(ints, ints[:200]) == pytest.approx(ks_2samp(ints, ints[:200]).statistic)

@@ -201,7 +201,8 @@ def _execute(
     finished_at = now_iso()
     card = result.card
     card.started_at, card.finished_at, card.duration_s = started_at, finished_at, duration
-    write_card(card, ws.step_dir(name))
+    with ctx.card_work():
+        write_card(card, ws.step_dir(name))
     StepState(
         status="SUCCEEDED",
         cache_key=key,
@@ -211,6 +212,7 @@ def _execute(
         output_fingerprint=hash_tree(ws.outputs(name)),
         source=source_fp,
         summary=result.summary,
+        card_seconds=round(ctx.card_seconds, 4),
     ).write(ws.state_path(name))
     memory.frames.update(ctx.pending)
     reporter.done(name, duration)

@@ -24,6 +24,7 @@ class StepState:
     source: dict[str, Any] | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
+    card_seconds: float | None = None  # time spent only on the card (profiles, plots, HTML)
 
     @classmethod
     def read(cls, path: Path) -> StepState:

@@ -7,8 +7,10 @@ directory (kept in memory too while one process runs several steps, so nothing i
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -49,6 +51,7 @@ class StepContext:
     memory: RunMemory
     log: Callable[[str], None]
     pending: dict[tuple[str, str], Any] = field(default_factory=dict)
+    card_seconds: float = 0.0
 
     @property
     def config(self) -> RecipeConfig:
@@ -104,6 +107,15 @@ class StepContext:
 
             self.memory.tracker = Tracker.for_recipe(self.recipe)
         return self.memory.tracker
+
+    @contextmanager
+    def card_work(self) -> Iterator[None]:
+        """Time spent only for the card (profiles, plots, rendering): reported per step."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.card_seconds += time.perf_counter() - start
 
     def new_card(self) -> Card:
         return Card(step=self.step, recipe=self.root.name, profile=self.recipe.profile)

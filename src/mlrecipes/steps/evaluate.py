@@ -88,11 +88,14 @@ class EvaluateStep(Step):
                 ],
             )
             card = ctx.new_card()
-            _fill_card(card, cfg, val_metrics, result.metrics, checks, status, result.images, info)
-            _importance_tab(card, ctx, pipeline)
-            from mlrecipes.cards.render import render_html
+            with ctx.card_work():
+                _fill_card(
+                    card, cfg, val_metrics, result.metrics, checks, status, result.images, info
+                )
+                _importance_tab(card, ctx, pipeline)
+                from mlrecipes.cards.render import render_html
 
-            tracker.log_text(render_html(card), "evaluate/card.html")
+                tracker.log_text(render_html(card), "evaluate/card.html")
 
         summary = {
             "metrics": {"validation": val_metrics, "test": result.metrics},

@@ -59,18 +59,19 @@ class IngestStep(Step):
         _write_dataset(ctx, self.output, df, self.block)
 
         card = ctx.new_card()
-        if not cfg.skip_data_profiling:
-            card.tabs.append(data_profile_tab(df))
-        card.tabs.append(schema_tab(df))
-        card.tabs.append(preview_tab(df))
-        card.tab("Run Summary").kv(
-            {
-                "Number of rows ingested": len(df),
-                "Number of columns": len(df.columns),
-                "Dataset source location": cfg.location,
-                "Format": cfg.using,
-            }
-        )
+        with ctx.card_work():
+            if not cfg.skip_data_profiling:
+                card.tabs.append(data_profile_tab(df))
+            card.tabs.append(schema_tab(df))
+            card.tabs.append(preview_tab(df))
+            card.tab("Run Summary").kv(
+                {
+                    "Number of rows ingested": len(df),
+                    "Number of columns": len(df.columns),
+                    "Dataset source location": cfg.location,
+                    "Format": cfg.using,
+                }
+            )
         return StepResult(
             summary={"rows": len(df), "columns": list(map(str, df.columns))}, card=card
         )

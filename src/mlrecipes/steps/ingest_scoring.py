@@ -31,7 +31,6 @@ class IngestScoringStep(IngestStep):
         cfg = self.block_config(ctx.config)
         if cfg.loader_method or cfg.sample_fraction is not None:
             return super().run(ctx)
-        from mlrecipes.cards.profiles import data_profile_tab, preview_tab, schema_tab
         from mlrecipes.io.batches import copy_to_parquet, iter_source_batches
 
         path = ctx.out_dir / self.output
@@ -40,17 +39,24 @@ class IngestScoringStep(IngestStep):
         )
         import pyarrow.parquet as pq
 
-        head = next(pq.ParquetFile(path).iter_batches(batch_size=10_000)).to_pandas()
         card = ctx.new_card()
-        if not cfg.skip_data_profiling:
-            card.tabs.append(data_profile_tab(head, name="Data Profile (first 10,000 rows)"))
-        card.tabs.append(schema_tab(head))
-        card.tabs.append(preview_tab(head))
-        card.tab("Run Summary").kv(
-            {
-                "Number of rows ingested": rows,
-                "Dataset source location": cfg.location,
-                "Format": cfg.using,
-            }
-        )
+        with ctx.card_work():
+            head = next(pq.ParquetFile(path).iter_batches(batch_size=10_000)).to_pandas()
+            _scoring_card(card, cfg, head, rows)
         return StepResult(summary={"rows": rows, "columns": schema.names}, card=card)
+
+
+def _scoring_card(card: Any, cfg: Any, head: Any, rows: int) -> None:
+    from mlrecipes.cards.profiles import data_profile_tab, preview_tab, schema_tab
+
+    if not cfg.skip_data_profiling:
+        card.tabs.append(data_profile_tab(head, name="Data Profile (first 10,000 rows)"))
+    card.tabs.append(schema_tab(head))
+    card.tabs.append(preview_tab(head))
+    card.tab("Run Summary").kv(
+        {
+            "Number of rows ingested": rows,
+            "Dataset source location": cfg.location,
+            "Format": cfg.using,
+        }
+    )

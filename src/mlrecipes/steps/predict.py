@@ -91,7 +91,8 @@ class PredictStep(Step):
         }
         ctx.write_json(INFO_FILE, info)
         card = ctx.new_card()
-        _fill_card(card, info, preview if isinstance(preview, pd.DataFrame) else None)
+        with ctx.card_work():
+            _fill_card(card, info, preview if isinstance(preview, pd.DataFrame) else None)
         return StepResult(summary=info, card=card)
 
 

@@ -69,11 +69,12 @@ class RegisterStep(Step):
                 "model_validation_status": status,
             }
             ctx.write_json(OUTPUT, result)
-            card = _card(ctx, result, tracker.settings.registry_uri)
-            with tracker.run(run_id=info["run_id"]):
-                from mlrecipes.cards.render import render_html
+            with ctx.card_work():
+                card = _card(ctx, result, tracker.settings.registry_uri)
+                with tracker.run(run_id=info["run_id"]):
+                    from mlrecipes.cards.render import render_html
 
-                tracker.log_text(render_html(card), "register/card.html")
+                    tracker.log_text(render_html(card), "register/card.html")
             # Moving the alias is the last act: until here a failure only leaves an unaliased version,
             # which is deleted again.
             tracker.set_alias(name, rcfg.alias, version)

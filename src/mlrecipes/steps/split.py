@@ -80,7 +80,8 @@ class SplitStep(Step):
             "rows": {k: len(v) for k, v in parts.items()},
             "dropped_rows": dropped,
         }
-        _fill_card(card, parts, target, ctx.config.is_classification, dropped)
+        with ctx.card_work():
+            _fill_card(card, parts, target, ctx.config.is_classification, dropped)
         return StepResult(summary=summary, card=card)
 
 

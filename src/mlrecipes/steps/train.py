@@ -128,7 +128,8 @@ class TrainStep(Step):
 
             predicted_train = ts.predicted_training_data(pipeline, train_raw, target)
             ctx.write_frame("predicted_training_data.parquet", predicted_train)
-            worst = ts.worst_predictions(pipeline, val_raw, target, cfg.positive_class)
+            with ctx.card_work():
+                worst = ts.worst_predictions(pipeline, val_raw, target, cfg.positive_class)
 
             metrics = {"training": evaluation.training, "validation": evaluation.validation}
             ctx.write_json(METRICS_FILE, metrics)
@@ -146,20 +147,21 @@ class TrainStep(Step):
             ctx.pending[(self.name, "pipeline")] = pipeline
 
             card = ctx.new_card()
-            ts.fill_card(
-                card,
-                ctx,
-                tracker,
-                pipeline,
-                metrics,
-                evaluation.images,
-                worst,
-                tuning_outcome,
-                best_parameters,
-                info,
-            )
-            card_html = _render(card)
-            tracker.log_text(card_html, "train/card.html")
+            with ctx.card_work():
+                ts.fill_card(
+                    card,
+                    ctx,
+                    tracker,
+                    pipeline,
+                    metrics,
+                    evaluation.images,
+                    worst,
+                    tuning_outcome,
+                    best_parameters,
+                    info,
+                )
+                card_html = _render(card)
+                tracker.log_text(card_html, "train/card.html")
 
         summary = {
             "run_id": run_id,

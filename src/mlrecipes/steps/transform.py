@@ -65,20 +65,23 @@ class TransformStep(Step):
         ctx.write_frame(TRANSFORMED_VALIDATION, t_val)
 
         card = ctx.new_card()
-        if not cfg.skip_data_profiling:
-            card.tabs.append(data_profile_tab(t_train, name="Data Profile (Train Transformed)"))
-        card.tab("Transformer").html(_estimator_html(transformer), title=type(transformer).__name__)
-        card.tabs.append(schema_tab(X_train, name="Input Schema"))
-        card.tabs.append(schema_tab(t_train.drop(columns=[target]), name="Output Schema"))
-        card.tab("Data Preview").table(pd.DataFrame(t_train.head(10)))
-        card.tab("Run Summary").kv(
-            {
-                "Transformer": type(transformer).__name__,
-                "Input columns": X_train.shape[1],
-                "Output columns": t_train.shape[1] - 1,
-                "Training rows": len(t_train),
-            }
-        )
+        with ctx.card_work():
+            if not cfg.skip_data_profiling:
+                card.tabs.append(data_profile_tab(t_train, name="Data Profile (Train Transformed)"))
+            card.tab("Transformer").html(
+                _estimator_html(transformer), title=type(transformer).__name__
+            )
+            card.tabs.append(schema_tab(X_train, name="Input Schema"))
+            card.tabs.append(schema_tab(t_train.drop(columns=[target]), name="Output Schema"))
+            card.tab("Data Preview").table(pd.DataFrame(t_train.head(10)))
+            card.tab("Run Summary").kv(
+                {
+                    "Transformer": type(transformer).__name__,
+                    "Input columns": X_train.shape[1],
+                    "Output columns": t_train.shape[1] - 1,
+                    "Training rows": len(t_train),
+                }
+            )
         summary = {"input_columns": X_train.shape[1], "output_columns": t_train.shape[1] - 1}
         return StepResult(summary=summary, card=card)
 
