@@ -56,13 +56,56 @@ def test_second_run_runs_nothing(ran_recipe: Path) -> None:
         assert new.get("up_to_date", True)
 
 
-def test_cards_exist_for_every_step_and_are_offline(ran_recipe: Path) -> None:
+EXPECTED_TABS = {
+    "ingest": ["Data Profile", "Data Schema", "Data Preview", "Run Summary"],
+    "split": ["Class Balance", "Drift Between Splits", "Profile (train)", "Run Summary"],
+    "transform": ["Data Profile (Train Transformed)", "Transformer", "Input Schema", "Output Schema", "Run Summary"],
+    "train": ["Model Performance", "Model Architecture", "Worst Predictions", "Leaderboard", "Best Parameters", "Run Summary"],
+    "evaluate": ["Model Performance (Test)", "Model Validation", "Model Performance Plots", "Feature Importance", "Run Summary"],
+    "register": ["Run Summary"],
+}
+
+
+def test_cards_exist_for_every_step_with_their_tabs_and_are_offline(ran_recipe: Path) -> None:
     for step in inspect_json(ran_recipe)["steps"][:6]:
         html = Path(step["card"]).read_text()
-        assert "Run duration (s)" in html
+        card = json.loads(Path(step["card"]).with_suffix(".json").read_text())
+        names = [tab["name"] for tab in card["tabs"]]
+        for tab in EXPECTED_TABS[step["name"]]:
+            assert tab in names, (step["name"], tab)
+            assert f">{tab}</label>" in html
+        assert "Run duration (s)" in html and "Last updated" in html
         assert "http://" not in html and "https://" not in html, step["name"]
-    evaluate = Path(inspect_json(ran_recipe)["steps"][4]["card"]).read_text()
-    assert "data:image/png;base64," in evaluate and "Model Validation" in evaluate
+        assert "<script src" not in html and "<link " not in html
+        assert step["card_seconds"] is not None
+    cards = {s["name"]: Path(s["card"]).read_text() for s in inspect_json(ran_recipe)["steps"][:6]}
+    assert cards["evaluate"].count("data:image/png;base64,") >= 6  # ROC, PR, confusion, calibration, lift, importance
+    assert "<svg" in cards["ingest"]  # per-column histograms
+    assert "Model Name" in cards["register"] and "models:/churn@challenger" in cards["register"]
+    total = sum(s["card_seconds"] for s in inspect_json(ran_recipe)["steps"][:6])
+    assert total < 5  # the budget (< 1 s) is measured by make bench, not here
+
+
+def test_inspect_prints_the_dag_and_a_step_summary(ran_recipe: Path) -> None:
+    dag = cli("inspect", "--profile", "local", cwd=ran_recipe)
+    assert dag.returncode == 0
+    for step in ("ingest", "register", "predict"):
+        assert step in dag.stdout
+    assert "SUCCEEDED" in dag.stdout and "NOT_RUN" in dag.stdout
+    one = cli("inspect", "--profile", "local", "--step", "evaluate", cwd=ran_recipe)
+    assert one.returncode == 0
+    assert "evaluate: SUCCEEDED" in one.stdout and "model_validation_status" in one.stdout
+    assert "card: " in one.stdout and "evaluate/card.html" in one.stdout
+
+
+def test_failure_card_shows_error_and_traceback(tmp_path: Path) -> None:
+    root = copy_template(tmp_path / "churn", rows=500)
+    train_py = root / "steps" / "train.py"
+    train_py.write_text(train_py.read_text().replace("    return LogisticRegression(**params)", "    raise RuntimeError('no estimator today')"))
+    assert cli("run", "--profile", "local", cwd=root).returncode == 1
+    html = (root / ".mlrecipes/local/steps/train/card.html").read_text()
+    assert "FAILED" in html and "Stacktrace" in html and "no estimator today" in html
+    assert "Traceback" in html and "Run duration (s)" in html
 
 
 def test_registered_model_loads_by_alias_and_version_in_a_fresh_process(ran_recipe: Path) -> None:
