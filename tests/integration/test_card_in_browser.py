@@ -33,7 +33,9 @@ def not_blank(png: bytes) -> tuple[int, float]:
     return colours, non_white
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's package)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's package)"
+)
 def test_evaluate_card_renders_its_plots_without_console_errors(tmp_path: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     root = copy_template(tmp_path / "churn", rows=3000)
@@ -46,7 +48,14 @@ def test_evaluate_card_renders_its_plots_without_console_errors(tmp_path: Path) 
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.on("request", lambda req: problems.append(f"network: {req.url}") if not req.url.startswith(("file:", "data:")) else None)
+        page.on(
+            "request",
+            lambda req: (
+                problems.append(f"network: {req.url}")
+                if not req.url.startswith(("file:", "data:"))
+                else None
+            ),
+        )
         page.goto(card.as_uri())
         page.click("text=Model Performance Plots")
         panel = page.locator(".panel:visible")

@@ -59,9 +59,28 @@ def test_second_run_runs_nothing(ran_recipe: Path) -> None:
 EXPECTED_TABS = {
     "ingest": ["Data Profile", "Data Schema", "Data Preview", "Run Summary"],
     "split": ["Class Balance", "Drift Between Splits", "Profile (train)", "Run Summary"],
-    "transform": ["Data Profile (Train Transformed)", "Transformer", "Input Schema", "Output Schema", "Run Summary"],
-    "train": ["Model Performance", "Model Architecture", "Worst Predictions", "Leaderboard", "Best Parameters", "Run Summary"],
-    "evaluate": ["Model Performance (Test)", "Model Validation", "Model Performance Plots", "Feature Importance", "Run Summary"],
+    "transform": [
+        "Data Profile (Train Transformed)",
+        "Transformer",
+        "Input Schema",
+        "Output Schema",
+        "Run Summary",
+    ],
+    "train": [
+        "Model Performance",
+        "Model Architecture",
+        "Worst Predictions",
+        "Leaderboard",
+        "Best Parameters",
+        "Run Summary",
+    ],
+    "evaluate": [
+        "Model Performance (Test)",
+        "Model Validation",
+        "Model Performance Plots",
+        "Feature Importance",
+        "Run Summary",
+    ],
     "register": ["Run Summary"],
 }
 
@@ -79,7 +98,9 @@ def test_cards_exist_for_every_step_with_their_tabs_and_are_offline(ran_recipe: 
         assert "<script src" not in html and "<link " not in html
         assert step["card_seconds"] is not None
     cards = {s["name"]: Path(s["card"]).read_text() for s in inspect_json(ran_recipe)["steps"][:6]}
-    assert cards["evaluate"].count("data:image/png;base64,") >= 6  # ROC, PR, confusion, calibration, lift, importance
+    assert (
+        cards["evaluate"].count("data:image/png;base64,") >= 6
+    )  # ROC, PR, confusion, calibration, lift, importance
     assert "<svg" in cards["ingest"]  # per-column histograms
     assert "Model Name" in cards["register"] and "models:/churn@challenger" in cards["register"]
     total = sum(s["card_seconds"] for s in inspect_json(ran_recipe)["steps"][:6])
@@ -101,7 +122,12 @@ def test_inspect_prints_the_dag_and_a_step_summary(ran_recipe: Path) -> None:
 def test_failure_card_shows_error_and_traceback(tmp_path: Path) -> None:
     root = copy_template(tmp_path / "churn", rows=500)
     train_py = root / "steps" / "train.py"
-    train_py.write_text(train_py.read_text().replace("    return LogisticRegression(**params)", "    raise RuntimeError('no estimator today')"))
+    train_py.write_text(
+        train_py.read_text().replace(
+            "    return LogisticRegression(**params)",
+            "    raise RuntimeError('no estimator today')",
+        )
+    )
     assert cli("run", "--profile", "local", cwd=root).returncode == 1
     html = (root / ".mlrecipes/local/steps/train/card.html").read_text()
     assert "FAILED" in html and "Stacktrace" in html and "no estimator today" in html

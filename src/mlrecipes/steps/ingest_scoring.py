@@ -31,7 +31,9 @@ class IngestScoringStep(IngestStep):
         cfg = self.block_config(ctx.config)
         if cfg.loader_method or cfg.sample_fraction is not None:
             return super().run(ctx)
-        from mlrecipes.io.batches import copy_to_parquet, iter_source_batches
+        from mlrecipes.io.batches import copy_to_parquet, iter_source_batches, use_returnable_memory
+
+        use_returnable_memory()
 
         path = ctx.out_dir / self.output
         rows, schema = copy_to_parquet(

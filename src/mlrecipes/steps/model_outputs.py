@@ -9,6 +9,17 @@ MODEL_INFO_FILE = "model_info.json"
 SK_MODEL_DIR = "sk_model"
 
 _ALWAYS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
+_KNOWN_ROOTS = {
+    "sklearn": "scikit-learn",
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "scipy": "scipy",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "catboost": "catboost",
+}
+# the recipe's own code travels in the model's code/ folder; the rest ships with Python
+_NOT_DISTRIBUTIONS = {"steps", "builtins", "__main__", "mlrecipes"}
 
 
 def model_pip_requirements(model: Any) -> list[str]:
@@ -19,12 +30,14 @@ def model_pip_requirements(model: Any) -> list[str]:
     """
     from importlib.metadata import PackageNotFoundError, packages_distributions, version
 
-    roots = {type(obj).__module__.split(".")[0] for obj in _walk(model)}
-    dist_map = packages_distributions()
+    roots = {type(obj).__module__.split(".")[0] for obj in _walk(model)} - _NOT_DISTRIBUTIONS
     names = set(_ALWAYS)
-    for root in roots:
-        for dist in dist_map.get(root, []):
-            names.add(dist)
+    unknown = {root for root in roots if root not in _KNOWN_ROOTS}
+    names.update(_KNOWN_ROOTS[root] for root in roots if root in _KNOWN_ROOTS)
+    if unknown:  # scanning every installed distribution costs ~0.5 s: only when needed
+        dist_map = packages_distributions()
+        for root in unknown:
+            names.update(dist_map.get(root, []))
     pins = []
     for name in sorted(names, key=str.lower):
         if name.lower() in ("mlrecipes",):

@@ -118,10 +118,16 @@ def _score_with_pandas(
 ) -> tuple[int, Any]:
     import pyarrow as pa
 
-    from mlrecipes.io.batches import iter_parquet_frames, write_batches
+    from mlrecipes.io.batches import (
+        iter_parquet_frames,
+        release_free_memory,
+        use_returnable_memory,
+        write_batches,
+    )
     from mlrecipes.scoring import output_frame
 
     assert location is not None
+    use_returnable_memory()
     frames = iter_parquet_frames(source, cfg.batch_size)
     first = next(frames)
     first_out = output_frame(
@@ -136,6 +142,7 @@ def _score_with_pandas(
                 frame, model.predict(frame), cfg.id_columns, resolved, scored_at, bool(partition)
             )
             yield pa.RecordBatch.from_pandas(out, schema=schema, preserve_index=False)
+            release_free_memory()
 
     rows = write_batches(
         batches(), schema, cfg.resolved_output.using, location, cfg.save_mode, partition

@@ -16,7 +16,6 @@ from mlrecipes.errors import UserCodeError
 from mlrecipes.modeling import check_estimator, flat_params, prediction_error
 from mlrecipes.steps.base import StepContext
 from mlrecipes.steps.split_eval import (
-    SplitEvaluation,
     custom_metric_functions,
     evaluate_split,
     ordered_metrics,
@@ -190,13 +189,41 @@ def evaluate_train_and_validation(
     sk_model = load_pyfunc(sk_dir)
     pipeline = sk_model.get_raw_model()
     custom_fns = custom_metric_functions(ctx)
-    training: SplitEvaluation = evaluate_split(
-        ctx, tracker, sk_model, pipeline, train_raw, "training_", model_id, custom_fns
-    )
+    # Training metrics are computed directly (no plots are wanted for the training set; the
+    # evaluator's five matplotlib figures would double the cost of this step).
+    training = quick_metrics(ctx, pipeline, train_raw, custom_fns)
+    tracker.log_metrics({f"training_{k}": v for k, v in training.items()})
     validation = evaluate_split(
         ctx, tracker, sk_model, pipeline, val_raw, "val_", model_id, custom_fns
     )
-    return TrainEvaluation(training.metrics, validation.metrics, validation.images)
+    return TrainEvaluation(training, validation.metrics, validation.images)
+
+
+def quick_metrics(
+    ctx: StepContext, pipeline: Any, data: pd.DataFrame, custom_fns: dict[str, Any]
+) -> dict[str, float]:
+    """The recipe's built-in metrics (and custom ones) computed with scikit-learn on one split."""
+    from mlrecipes.evaluation import builtin_metric, custom_metric_values, eval_frame
+    from mlrecipes.metrics import BUILTIN_METRICS
+
+    cfg = ctx.config
+    X, y = data.drop(columns=[cfg.target_col]), data[cfg.target_col]
+    y_pred = pipeline.predict(X)
+    proba = classes = None
+    if cfg.is_classification and hasattr(pipeline, "predict_proba"):
+        proba, classes = pipeline.predict_proba(X), list(pipeline.classes_)
+    metrics: dict[str, float] = {"example_count": float(len(data))}
+    for name in BUILTIN_METRICS[cfg.task]:
+        try:
+            metrics[name] = builtin_metric(
+                name, cfg.task, y, y_pred, proba, classes, cfg.positive_class
+            )
+        except ValueError:  # e.g. roc_auc without predict_proba
+            continue
+    if custom_fns:
+        frame = eval_frame(y, y_pred, proba, classes, cfg.positive_class)
+        metrics.update(custom_metric_values(custom_fns, frame, dict(metrics)))
+    return metrics
 
 
 def log_snapshot(tracker: Any, ctx: StepContext) -> None:

@@ -1,0 +1,1 @@
+"""No custom metrics."""
