@@ -56,7 +56,7 @@ def iter_source_batches(
     sources = resolve_sources(cfg, root, block)
     for path in sources.paths:
         if cfg.using == "parquet":
-            yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+            yield from _parquet_reader(path).iter_batches(batch_size=batch_rows)
         elif cfg.using == "delta":
             from deltalake import DeltaTable
 
@@ -96,8 +96,14 @@ def copy_to_parquet(
     return rows, schema  # type: ignore[return-value]
 
 
+def _parquet_reader(path: Path) -> pq.ParquetFile:
+    # pre_buffer keeps read-ahead buffers whose footprint grew with the file (peak RSS 1.37x from
+    # 1M to 10M rows); without it, reading batch by batch stays flat.
+    return pq.ParquetFile(path, pre_buffer=False)
+
+
 def iter_parquet_frames(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+    for batch in _parquet_reader(path).iter_batches(batch_size=batch_rows):
         yield batch.to_pandas()
 
 
