@@ -94,6 +94,8 @@ def engines(work: Path, data: Path, recipes2_bin: Path) -> tuple[Engine, Engine]
     for name in ("theirs", "ours"):
         root = work / name / "churn"
         shutil.copytree(RECIPE, root)
+        # the template's own featurization, so both engines (and the floor) run the same code
+        shutil.copy2(ROOT / "steps" / "transform.py", root / "steps" / "transform.py")
         (root / "data").mkdir()
         shutil.copy2(data, root / "data" / "churn.csv")
         roots[name] = root

@@ -41,6 +41,17 @@ ARTIFACTS: dict[str, ArtifactSpec] = {
 }
 
 
+def spec_for(name: str) -> ArtifactSpec:
+    from mlrecipes.errors import ArtifactError
+
+    spec = ARTIFACTS.get(name)
+    if spec is None:
+        raise ArtifactError(
+            f"The artifact with name '{name}' is not supported; available: {', '.join(ARTIFACTS)}"
+        )
+    return spec
+
+
 def load_artifact(spec: ArtifactSpec, path: Path, tracker_factory: Any) -> Any:
     import json
 

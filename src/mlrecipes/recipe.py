@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from mlrecipes.config.loader import LoadedRecipe, find_recipe_root, load_recipe
-from mlrecipes.errors import ArtifactError
 from mlrecipes.execution import dag
 from mlrecipes.execution.lock import profile_lock
 from mlrecipes.execution.runner import Reporter, RunReport, run_plan, step_cache_key
@@ -143,14 +142,9 @@ class Recipe:
 
     def get_artifact(self, artifact_name: str) -> Any:
         """Load an artifact by its MLflow Recipes name; None (with a warning) if not produced yet."""
-        from mlrecipes.artifacts import ARTIFACTS, load_artifact
+        from mlrecipes.artifacts import load_artifact, spec_for
 
-        spec = ARTIFACTS.get(artifact_name)
-        if spec is None:
-            raise ArtifactError(
-                f"The artifact with name '{artifact_name}' is not supported; "
-                f"available: {', '.join(ARTIFACTS)}"
-            )
+        spec = spec_for(artifact_name)
         path = self.workspace.outputs(spec.step) / spec.file
         if not path.is_file() or self.workspace.state(spec.step).status != "SUCCEEDED":
             warnings.warn(
@@ -165,14 +159,9 @@ class Recipe:
         return load_artifact(spec, path, self._tracker)
 
     def artifact_location(self, artifact_name: str) -> str | None:
-        from mlrecipes.artifacts import ARTIFACTS, artifact_location
+        from mlrecipes.artifacts import artifact_location, spec_for
 
-        spec = ARTIFACTS.get(artifact_name)
-        if spec is None:
-            raise ArtifactError(
-                f"The artifact with name '{artifact_name}' is not supported; "
-                f"available: {', '.join(ARTIFACTS)}"
-            )
+        spec = spec_for(artifact_name)
         path = self.workspace.outputs(spec.step) / spec.file
         return artifact_location(spec, path) if path.is_file() else None
 
