@@ -16,18 +16,28 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATE_PARTS = ("recipe.yaml", "profiles", "steps", "notebooks")
 
 
+_FOREIGN_SETTINGS = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLRECIPES_EXECUTION_DIR",
+    "MLRECIPES_PROFILE",
+    "MLFLOW_RECIPES_PROFILE",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_ID",
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _clean_environment_for_module_fixtures() -> None:
+    """Module-scoped fixtures run before the per-test fixture below: clean for them too."""
+    for name in _FOREIGN_SETTINGS:
+        os.environ.pop(name, None)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing from the developer's shell may point a test at another MLflow or execution dir."""
-    for name in (
-        "MLFLOW_TRACKING_URI",
-        "MLFLOW_REGISTRY_URI",
-        "MLRECIPES_EXECUTION_DIR",
-        "MLRECIPES_PROFILE",
-        "MLFLOW_RECIPES_PROFILE",
-        "MLFLOW_EXPERIMENT_NAME",
-        "MLFLOW_EXPERIMENT_ID",
-    ):
+    for name in _FOREIGN_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("DO_NOT_TRACK", "true")

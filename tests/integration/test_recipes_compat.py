@@ -42,14 +42,19 @@ def test_regression_v1_recipe_runs_unchanged(regression_recipe: Path) -> None:
     assert not (regression_recipe / "mlruns").exists()
 
 
-def test_regression_model_returns_predictions(regression_recipe: Path) -> None:
+def test_regression_model_returns_predictions(
+    regression_recipe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mlflow
     import pandas as pd
 
     assert cli("run", "--profile", "local", cwd=regression_recipe).returncode == 0
     uri = f"sqlite:///{regression_recipe / 'metadata/mlflow/mlruns.db'}"
-    mlflow.set_registry_uri(uri)
-    mlflow.set_tracking_uri(uri)
+    # (mlflow.set_tracking_uri would export MLFLOW_TRACKING_URI for every later test)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
+    monkeypatch.setattr("mlflow.tracking._model_registry.utils._registry_uri", None)
     rows = pd.read_csv(regression_recipe / "data" / "diabetes.csv", index_col=0).drop(
         columns=["target"]
     )

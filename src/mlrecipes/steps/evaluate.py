@@ -183,9 +183,9 @@ def _fill_card(
 def _importance_tab(card: Any, ctx: StepContext, pipeline: Any) -> None:
     """Permutation importance of the raw input columns on the validation split."""
     import numpy as np
+    from sklearn.metrics import roc_auc_score
 
     from mlrecipes.cards.plots import importance_bar_chart
-    from mlrecipes.evaluation import builtin_metric
     from mlrecipes.modeling import permutation_importance
 
     cfg = ctx.config
@@ -198,30 +198,31 @@ def _importance_tab(card: Any, ctx: StepContext, pipeline: Any) -> None:
         metric = "accuracy_score"
     else:
         metric = "root_mean_squared_error"
-    sign = 1.0 if cfg.metric_directions.get(metric, True) else -1.0
+
+    classes = list(pipeline.classes_) if cfg.is_classification else None
 
     def score(stacked: Any, target: Any, blocks: Any) -> list[float]:
-        predictions = pipeline.predict(stacked) if metric != "roc_auc" else None
-        proba = pipeline.predict_proba(stacked) if metric == "roc_auc" else None
-        classes = list(pipeline.classes_) if cfg.is_classification else None
+        # One prediction call for all shuffled copies, then one cheap metric per block.
+        if metric == "roc_auc":
+            column = list(classes).index(cfg.positive_class)  # type: ignore[arg-type]
+            predicted = pipeline.predict_proba(stacked)[:, column]
+            truth = (target.to_numpy() == cfg.positive_class).astype(int)
+        else:
+            predicted = np.asarray(pipeline.predict(stacked))
+            truth = target.to_numpy()
         values = []
         for block in np.unique(blocks):
             rows = blocks == block
-            values.append(
-                sign
-                * builtin_metric(
-                    metric,
-                    cfg.task,
-                    target[rows],
-                    None if predictions is None else predictions[rows],
-                    None if proba is None else proba[rows],
-                    classes,
-                    cfg.positive_class,
-                )
-            )
+            if metric == "roc_auc":
+                values.append(roc_auc_score(truth[rows], predicted[rows]))
+            elif metric == "accuracy_score":
+                values.append(float(np.mean(truth[rows] == predicted[rows])))
+            else:
+                values.append(-float(np.sqrt(np.mean((truth[rows] - predicted[rows]) ** 2))))
         return values
 
     table = permutation_importance(score, X, y, n_repeats=3)
     tab = card.tab("Feature Importance")
-    tab.image(importance_bar_chart(table, metric), title=f"Permutation importance ({metric})")
+    shown = "negative RMSE" if metric == "root_mean_squared_error" else metric
+    tab.image(importance_bar_chart(table, shown), title=f"Permutation importance ({shown})")
     tab.table(table.round(5), title="Drop in the metric when each input column is shuffled")

@@ -40,6 +40,8 @@ for _pattern in (
 ):
     warnings.filterwarnings("ignore", message=f".*{_pattern}")
 
+PLOT_DPI = 90
+
 RECIPE_TAGS = {
     "mlflow.source.type": "RECIPE",
 }
@@ -205,15 +207,20 @@ class Tracker:
         config: dict[str, Any] = {"metric_prefix": prefix, "log_model_explainability": False}
         if pos_label is not None:
             config["pos_label"] = pos_label
-        result = mlflow.models.evaluate(
-            model=model,
-            data=data,
-            targets=target,
-            model_type=model_type,
-            evaluators="default",
-            evaluator_config=config,
-            model_id=model_id,
-        )
+        import matplotlib
+
+        # MLflow draws its five plots at 175 dpi; 90 dpi reads as well in a card, is 4x smaller
+        # and saves ~0.2 s per evaluation.
+        with matplotlib.rc_context({"savefig.dpi": PLOT_DPI}):
+            result = mlflow.models.evaluate(
+                model=model,
+                data=data,
+                targets=target,
+                model_type=model_type,
+                evaluators="default",
+                evaluator_config=config,
+                model_id=model_id,
+            )
         metrics = {
             k[len(prefix) :] if k.startswith(prefix) else k: float(v)
             for k, v in result.metrics.items()
