@@ -77,7 +77,7 @@ def test_staging_run_is_recorded_on_the_server(staged) -> None:
     from mlflow.tracking import MlflowClient
 
     root, _, _, uri = staged
-    client = MlflowClient(uri)
+    client = MlflowClient(uri, uri)
     status = json.loads(
         cli(
             "inspect", "--profile", "staging", "--json", cwd=root, env={"MLFLOW_TRACKING_URI": uri}
@@ -120,7 +120,7 @@ def test_everything_survives_a_server_restart(staged) -> None:
     # a second server process on the same backend store and artifact folder
     other_port = free_port()
     with start_server(store, other_port) as other_uri:
-        client = MlflowClient(other_uri)
+        client = MlflowClient(other_uri, other_uri)
         version = client.get_model_version_by_alias(MODEL, "challenger")
         run = client.get_run(version.run_id)
         assert run.info.status == "FINISHED" and "test_roc_auc" in run.data.metrics
@@ -169,4 +169,7 @@ def test_server_killed_mid_run_fails_fast_naming_the_uri_then_recovers(tmp_path:
         assert "marked MLflow run" in result.stderr
         from mlflow.tracking import MlflowClient
 
-        assert str(MlflowClient(uri).get_model_version_by_alias(MODEL, "challenger").version) == "1"
+        assert (
+            str(MlflowClient(uri, uri).get_model_version_by_alias(MODEL, "challenger").version)
+            == "1"
+        )
