@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -187,6 +188,7 @@ def test_parquet_output_overwrite(trained: Path) -> None:
         path.write_text(original)
 
 
+@pytest.mark.skipif(shutil.which("java") is None, reason="the Spark engine needs a Java runtime (17)")
 def test_spark_engine_gives_identical_scores(trained: Path) -> None:
     pytest.importorskip("pyspark")
     pandas_run = recipe(
