@@ -9,10 +9,13 @@ from typing import Any
 
 from mlrecipes.config.schema import RecipeConfig
 from mlrecipes.steps.base import Step, StepContext, StepResult, dump
-from mlrecipes.steps.model_outputs import METRICS_FILE, MODEL_INFO_FILE, SK_MODEL_DIR
-
-STATUS_FILE = "model_validation_status"
-CRITERIA_FILE = "validation_results.json"
+from mlrecipes.steps.outputs import (
+    CRITERIA_FILE,
+    METRICS_FILE,
+    MODEL_INFO_FILE,
+    SK_MODEL_DIR,
+    STATUS_FILE,
+)
 
 
 class EvaluateStep(Step):

@@ -8,8 +8,7 @@ from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.config.schema import IngestConfig, RecipeConfig
 from mlrecipes.errors import ConfigError
 from mlrecipes.steps.base import Step, StepContext, StepResult, dump
-
-DATASET = "dataset.parquet"
+from mlrecipes.steps.outputs import DATASET
 
 
 class IngestStep(Step):

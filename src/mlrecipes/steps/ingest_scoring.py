@@ -11,8 +11,8 @@ from typing import Any
 from mlrecipes.config.schema import RecipeConfig
 from mlrecipes.steps.base import StepContext, StepResult, dump
 from mlrecipes.steps.ingest import IngestStep
+from mlrecipes.steps.outputs import SCORING_DATASET
 
-SCORING_DATASET = "scoring-dataset.parquet"
 STREAM_BATCH_ROWS = 100_000
 
 

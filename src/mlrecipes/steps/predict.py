@@ -14,7 +14,7 @@ from typing import Any
 from mlrecipes.config.schema import PredictConfig, RecipeConfig
 from mlrecipes.errors import ConfigError, DatasetError
 from mlrecipes.steps.base import Step, StepContext, StepResult, dump
-from mlrecipes.steps.ingest_scoring import SCORING_DATASET
+from mlrecipes.steps.outputs import SCORING_DATASET
 
 INFO_FILE = "prediction_info.json"
 

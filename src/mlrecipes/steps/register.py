@@ -13,8 +13,7 @@ from typing import Any
 from mlrecipes.config.schema import RecipeConfig
 from mlrecipes.errors import ValidationFailedError
 from mlrecipes.steps.base import Step, StepContext, StepResult, dump
-from mlrecipes.steps.evaluate import CRITERIA_FILE, STATUS_FILE
-from mlrecipes.steps.model_outputs import MODEL_INFO_FILE
+from mlrecipes.steps.outputs import CRITERIA_FILE, MODEL_INFO_FILE, STATUS_FILE
 
 OUTPUT = "registered_model_version.json"
 

@@ -7,6 +7,7 @@ from typing import Any
 from mlrecipes.config.schema import RecipeConfig
 from mlrecipes.errors import DatasetError, UserCodeError
 from mlrecipes.steps.base import Step, StepContext, StepResult, dump
+from mlrecipes.steps.outputs import DATASET
 
 SPLIT_FILES = {"train": "train.parquet", "validation": "validation.parquet", "test": "test.parquet"}
 MIN_ROWS = 4
@@ -36,7 +37,7 @@ class SplitStep(Step):
 
         cfg = ctx.config.steps.split
         target = ctx.config.target_col
-        raw = ctx.read_frame("ingest", "dataset.parquet")
+        raw = ctx.read_frame("ingest", DATASET)
         df = raw[raw[target].notna()].reset_index(drop=True)
         dropped = len(raw) - len(df)
 

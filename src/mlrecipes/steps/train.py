@@ -10,7 +10,7 @@ from typing import Any
 
 from mlrecipes.config.schema import RecipeConfig
 from mlrecipes.steps.base import Step, StepContext, StepResult, dump
-from mlrecipes.steps.model_outputs import (
+from mlrecipes.steps.outputs import (
     METRICS_FILE,
     MODEL_INFO_FILE,
     SK_MODEL_DIR,

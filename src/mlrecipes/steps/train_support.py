@@ -319,7 +319,7 @@ def fill_card(
     best_parameters: str,
     info: dict[str, Any],
 ) -> None:
-    from mlrecipes.steps.transform import _estimator_html
+    from mlrecipes.cards.estimators import estimator_html
 
     cfg = ctx.config
     custom = [m.name for m in cfg.custom_metrics]
@@ -334,7 +334,7 @@ def fill_card(
     perf = card.tab("Model Performance")
     perf.text(f"Primary metric: {cfg.primary}. Custom metrics: {', '.join(custom) or 'none'}.")
     perf.table(table, title="Summary Metrics (Validation)")
-    card.tab("Model Architecture").html(_estimator_html(pipeline))
+    card.tab("Model Architecture").html(estimator_html(pipeline))
     card.tab("Worst Predictions").table(worst, title="Validation rows with the largest error")
     if "calibration_curve_plot" in images:
         card.tab("Prob. Calibration").image(

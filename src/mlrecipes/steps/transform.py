@@ -28,6 +28,7 @@ class TransformStep(Step):
         import pandas as pd
         from sklearn.base import clone
 
+        from mlrecipes.cards.estimators import estimator_html
         from mlrecipes.cards.profiles import data_profile_tab, schema_tab
         from mlrecipes.modeling import check_transformer, identity_transformer, transformed_frame
         from mlrecipes.user_code import call_user_function, load_function
@@ -69,7 +70,7 @@ class TransformStep(Step):
             if not cfg.skip_data_profiling:
                 card.tabs.append(data_profile_tab(t_train, name="Data Profile (Train Transformed)"))
             card.tab("Transformer").html(
-                _estimator_html(transformer), title=type(transformer).__name__
+                estimator_html(transformer), title=type(transformer).__name__
             )
             card.tabs.append(schema_tab(X_train, name="Input Schema"))
             card.tabs.append(schema_tab(t_train.drop(columns=[target]), name="Output Schema"))
@@ -84,20 +85,3 @@ class TransformStep(Step):
             )
         summary = {"input_columns": X_train.shape[1], "output_columns": t_train.shape[1] - 1}
         return StepResult(summary=summary, card=card)
-
-
-def _estimator_html(obj: Any) -> str:
-    """scikit-learn's diagram of an estimator, with its documentation links removed (offline card)."""
-    import re
-
-    from sklearn.utils import estimator_html_repr
-
-    try:
-        html = estimator_html_repr(obj)
-    except Exception:
-        from markupsafe import escape
-
-        return f"<pre>{escape(repr(obj))}</pre>"
-    html = re.sub(r'href="https?://[^"]*"', 'href="#"', html)
-    # URLs left are in CSS/JS comments; drop them so the card provably loads nothing remote.
-    return re.sub(r"https?://[^\s\"'<>]*", "", html)

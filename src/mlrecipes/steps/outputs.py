@@ -1,9 +1,14 @@
-"""Names of train outputs other steps read, and the pip requirements of a logged model."""
+"""The declared outputs steps exchange (file names in the execution directory), and the pip
+requirements of a logged model. Steps import these names, never each other."""
 
 from __future__ import annotations
 
 from typing import Any
 
+DATASET = "dataset.parquet"  # ingest
+SCORING_DATASET = "scoring-dataset.parquet"  # ingest_scoring
+STATUS_FILE = "model_validation_status"  # evaluate
+CRITERIA_FILE = "validation_results.json"  # evaluate
 METRICS_FILE = "metrics.json"
 MODEL_INFO_FILE = "model_info.json"
 SK_MODEL_DIR = "sk_model"
