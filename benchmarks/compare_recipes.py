@@ -169,7 +169,7 @@ def main() -> int:
                 )
         bare = [
             measure(
-                [sys.executable, str(HERE / "bare_sklearn.py"), str(data), str(RECIPE)],
+                [sys.executable, str(HERE / "bare_sklearn.py"), str(data), str(theirs.root)],
                 work,
                 {**os.environ, "OMP_NUM_THREADS": "1"},
             )["seconds"]
