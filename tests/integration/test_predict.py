@@ -188,7 +188,9 @@ def test_parquet_output_overwrite(trained: Path) -> None:
         path.write_text(original)
 
 
-@pytest.mark.skipif(shutil.which("java") is None, reason="the Spark engine needs a Java runtime (17)")
+@pytest.mark.skipif(
+    shutil.which("java") is None, reason="the Spark engine needs a Java runtime (17)"
+)
 def test_spark_engine_gives_identical_scores(trained: Path) -> None:
     pytest.importorskip("pyspark")
     pandas_run = recipe(
