@@ -10,7 +10,7 @@ import pytest
 
 from mlrecipes.errors import CacheError
 from mlrecipes.execution.cache import cache_key
-from mlrecipes.execution.dag import downstream, plan
+from mlrecipes.execution.dag import plan
 from mlrecipes.execution.lock import profile_lock
 from mlrecipes.execution.state import StepState
 from mlrecipes.execution.workspace import Workspace
@@ -41,7 +41,6 @@ def test_plan_runs_ancestors_in_order() -> None:
     assert plan("register") == ["ingest", "split", "transform", "train", "evaluate", "register"]
     assert plan("split") == ["ingest", "split"]
     assert plan("ingest_scoring") == ["ingest_scoring"]
-    assert downstream("train") == ["evaluate", "register"]
 
 
 def test_commit_replaces_outputs_atomically(tmp_path: Path) -> None:

@@ -48,10 +48,3 @@ def plan(target: str) -> list[str]:
             needed.add(step)
             stack.extend(graph[step])
     return [s for s in topological_order() if s in needed]
-
-
-def downstream(step: str) -> list[str]:
-    """Steps that (transitively) consume ``step``'s outputs."""
-    check_step(step)
-    graph = _graph()
-    return [s for s in topological_order() if s != step and step in plan(s)] if graph else []

@@ -43,6 +43,7 @@ class TrainStep(Step):
         import cloudpickle
         from sklearn.pipeline import Pipeline
 
+        from mlrecipes.cards.render import render_html
         from mlrecipes.steps import train_support as ts
         from mlrecipes.tracking.models import save_sklearn_model
         from mlrecipes.user_code import ensure_importable
@@ -160,7 +161,7 @@ class TrainStep(Step):
                     best_parameters,
                     info,
                 )
-                card_html = _render(card)
+                card_html = render_html(card)
                 tracker.log_text(card_html, "train/card.html")
 
         summary = {
@@ -171,9 +172,3 @@ class TrainStep(Step):
             "tuned": tuning_outcome is not None,
         }
         return StepResult(summary=summary, card=card)
-
-
-def _render(card: Any) -> str:
-    from mlrecipes.cards.render import render_html
-
-    return render_html(card)
