@@ -224,7 +224,42 @@ def sample_data(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        _exit_now(exc.code)
+    _exit_now(0)
+
+
+def _exit_now(code: object) -> None:
+    """Exit without the interpreter's module teardown.
+
+    A run leaves MLflow, SQLAlchemy, scikit-learn and matplotlib loaded; tearing them down
+    takes about a second (measured: 1.0 s of a 8 s run) and does nothing useful for a process
+    that is about to end. Everything a normal exit does that matters still happens: non-daemon
+    threads are joined, atexit handlers run (MLflow ends its runs, logging flushes, Spark's
+    gateway stops) and stdio is flushed. Every file the engine writes is closed by then.
+    """
+    import atexit
+    import threading
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed pipe, e.g. `mlrecipes inspect | head`
+            status = status or 1
+    os._exit(status)
 
 
 if __name__ == "__main__":
