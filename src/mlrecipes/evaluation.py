@@ -1,8 +1,8 @@
-"""Metric computations that do not need MLflow: custom metrics, tuning losses, multiclass F1.
+"""Metric computations: the recipe's built-in metrics (scikit-learn) and custom metrics.
 
-MLflow's evaluator computes the built-in metrics; these helpers cover what it cannot: custom
-metrics that need scores (``eval_df`` here carries ``score``), and the macro/micro F1 pair that
-MLflow Recipes mislabelled.
+One definition serves training, validation, test and tuning trials. Custom metrics receive an
+``eval_df`` that also carries ``score`` (P(positive class)); multiclass F1 is reported as the
+macro/micro pair its names promise (MLflow Recipes mislabelled the weighted F1 as macro).
 """
 
 from __future__ import annotations
@@ -56,15 +56,6 @@ def custom_metric_values(
     return values
 
 
-def multiclass_f1(y_true: pd.Series, y_pred: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import f1_score
-
-    return {
-        "f1_score_macro": float(f1_score(y_true, y_pred, average="macro")),
-        "f1_score_micro": float(f1_score(y_true, y_pred, average="micro")),
-    }
-
-
 def builtin_metric(
     name: str,
     task: str,
@@ -112,7 +103,10 @@ def builtin_metric(
             if name == "roc_auc":
                 return float(m.roc_auc_score(y, p))
             return float(m.average_precision_score(y, p))
-        return float(m.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes))
+        # One-vs-rest, weighted by class frequency: what MLflow's evaluator reports.
+        return float(
+            m.roc_auc_score(y_true, proba, multi_class="ovr", average="weighted", labels=classes)
+        )
     if binary and name in (
         "true_negatives",
         "false_positives",

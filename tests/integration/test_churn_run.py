@@ -188,6 +188,17 @@ def test_run_records_params_metrics_snapshot_and_tags(ran_recipe: Path) -> None:
     } <= artifacts
     cards = {a.path for a in client.list_artifacts(run_id, "train")}
     assert "train/card.html" in cards
+    plots = {a.path for a in client.list_artifacts(run_id, "evaluate/plots")}
+    assert {f"evaluate/plots/test_{p}.png" for p in ("roc_curve_plot", "lift_curve_plot")} <= plots
+    # MLflow 3: the metrics of every split are attached to the logged model as well
+    model_uri = inspect_json(ran_recipe, "--step", "train")["model_uri"]
+    logged = client.get_logged_model(model_uri.removeprefix("models:/"))
+    on_model = {m.key: m.value for m in logged.metrics}
+    assert on_model["test_roc_auc"] == run.data.metrics["test_roc_auc"]
+    assert {"training_roc_auc", "val_roc_auc", "val_lift_top_decile"} <= set(on_model)
+    train_card = json.loads((ran_recipe / ".mlrecipes/local/steps/train/card.json").read_text())
+    # calibration is shown on the train card only for calibrated models (test: template_quality)
+    assert "Prob. Calibration" not in {t["name"] for t in train_card["tabs"]}
 
 
 def test_get_artifact_names(ran_recipe: Path) -> None:

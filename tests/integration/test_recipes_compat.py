@@ -37,6 +37,10 @@ def test_regression_v1_recipe_runs_unchanged(regression_recipe: Path) -> None:
     test = status["metrics"]["test"]
     assert test["root_mean_squared_error"] < 80
     assert "weighted_mean_squared_error" in test and "r2_score" in test
+    card = json.loads((regression_recipe / ".mlrecipes/local/steps/evaluate/card.json").read_text())
+    plots = next(t for t in card["tabs"] if t["name"] == "Model Performance Plots")
+    titles = [b.get("title") for b in plots["blocks"] if b["kind"] == "image"]
+    assert titles == ["Predicted vs actual (test)", "Residuals (test)"]
     assert registered_versions(regression_recipe, "diabetes_regressor") == ["1"]
     assert (regression_recipe / "metadata" / "mlflow" / "mlartifacts").is_dir()
     assert not (regression_recipe / "mlruns").exists()

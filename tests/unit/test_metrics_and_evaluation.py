@@ -6,7 +6,7 @@ import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
 from mlrecipes.errors import UserCodeError
-from mlrecipes.evaluation import builtin_metric, custom_metric_values, eval_frame, multiclass_f1
+from mlrecipes.evaluation import builtin_metric, custom_metric_values, eval_frame
 from mlrecipes.metrics import check_criteria
 
 
@@ -73,9 +73,11 @@ def test_builtin_metrics_match_sklearn() -> None:
 def test_multiclass_f1_macro_and_micro_are_distinct() -> None:
     y = pd.Series(["a"] * 8 + ["b", "c"])
     pred = np.array(["a"] * 10)
-    scores = multiclass_f1(y, pred)
-    assert scores["f1_score_micro"] == pytest.approx(0.8)
-    assert scores["f1_score_macro"] < 0.4
+    task = "classification/multiclass"
+    micro = builtin_metric("f1_score_micro", task, y, pred, None, None, None)
+    macro = builtin_metric("f1_score_macro", task, y, pred, None, None, None)
+    assert micro == pytest.approx(0.8)
+    assert macro == pytest.approx(f1_score(y, pred, average="macro")) and macro < 0.4
 
 
 def test_lift_top_decile_of_the_template() -> None:
@@ -92,3 +94,17 @@ def test_lift_top_decile_of_the_template() -> None:
     assert module.lift_top_decile(perfect, {}) == pytest.approx(10.0)
     useless = pd.DataFrame({"is_positive": is_pos, "score": np.full(n, 0.5)})
     assert module.lift_top_decile(useless, {}) == pytest.approx(1.0)
+
+
+def test_multiclass_roc_auc_is_weighted_one_vs_rest_like_mlflow() -> None:
+    rng = np.random.default_rng(3)
+    y = pd.Series(rng.choice(["a", "b", "c"], 200, p=[0.6, 0.3, 0.1]))
+    proba = rng.dirichlet([1, 1, 1], 200)
+    value = builtin_metric(
+        "roc_auc", "classification/multiclass", y, proba.argmax(1), proba, ["a", "b", "c"], None
+    )
+    weighted = roc_auc_score(
+        y, proba, multi_class="ovr", average="weighted", labels=["a", "b", "c"]
+    )
+    macro = roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=["a", "b", "c"])
+    assert value == pytest.approx(weighted) and value != pytest.approx(macro)

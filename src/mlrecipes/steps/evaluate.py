@@ -1,4 +1,4 @@
-"""evaluate: test-set metrics with mlflow.models.evaluate and the validation_criteria verdict.
+"""evaluate: test-set metrics and plots, logged to the train run, and the validation_criteria verdict.
 
 Writes ``model_validation_status`` (VALIDATED / REJECTED / UNKNOWN); register acts on it.
 """
@@ -38,18 +38,18 @@ class EvaluateStep(Step):
 
     def run(self, ctx: StepContext) -> StepResult:
         from mlrecipes.metrics import check_criteria
-        from mlrecipes.steps.split_eval import custom_metric_functions, evaluate_split
+        from mlrecipes.steps.split_eval import custom_metric_functions, split_scores
+        from mlrecipes.tracking.models import load_pyfunc
+        from mlrecipes.user_code import ensure_importable
 
         cfg = ctx.config
         info = ctx.read_json("train", MODEL_INFO_FILE)
         val_metrics = ctx.read_json("train", METRICS_FILE)["validation"]
         test = ctx.read_frame("split", "test.parquet")
-        from mlrecipes.tracking.models import load_pyfunc
-        from mlrecipes.user_code import ensure_importable
-
-        ensure_importable(ctx.root)  # the pipeline references functions in steps/*.py
-        sk_model = load_pyfunc(ctx.input_path("train", SK_MODEL_DIR))
-        pipeline = ctx.memory.frames.get(("train", "pipeline")) or sk_model.get_raw_model()
+        pipeline = ctx.memory.frames.get(("train", "pipeline"))
+        if pipeline is None:
+            ensure_importable(ctx.root)  # the pipeline references functions in steps/*.py
+            pipeline = load_pyfunc(ctx.input_path("train", SK_MODEL_DIR)).get_raw_model()
 
         tracker = ctx.tracker()
         directions = cfg.metric_directions
@@ -60,22 +60,22 @@ class EvaluateStep(Step):
             }
         )
         with tracker.run(run_id=info["run_id"]):
-            result = evaluate_split(
-                ctx,
-                tracker,
-                sk_model,
-                pipeline,
-                test,
-                "test_",
-                info["model_id"],
-                custom_metric_functions(ctx),
+            scores = split_scores(ctx, pipeline, test, custom_metric_functions(ctx))
+            tracker.log_metrics(
+                {f"test_{k}": v for k, v in scores.metrics.items()}, model_id=info["model_id"]
             )
+            images = _plots(cfg, scores)
+            plot_dir = ctx.out_dir / PLOTS_DIR
+            plot_dir.mkdir()
+            for key, png in images.items():
+                (plot_dir / f"test_{key}.png").write_bytes(png)
+            tracker.log_artifacts(plot_dir, "evaluate/plots")
             criteria = [(c.metric, c.threshold) for c in cfg.steps.evaluate.validation_criteria]
-            status, checks = check_criteria(result.metrics, criteria, directions)
+            status, checks = check_criteria(scores.metrics, criteria, directions)
             tracker.set_tags({"mlrecipes.model_validation_status": status})
 
             ctx.write_text(STATUS_FILE, status)
-            ctx.write_json(METRICS_FILE, {"validation": val_metrics, "test": result.metrics})
+            ctx.write_json(METRICS_FILE, {"validation": val_metrics, "test": scores.metrics})
             ctx.write_json(
                 CRITERIA_FILE,
                 [
@@ -92,20 +92,32 @@ class EvaluateStep(Step):
             )
             card = ctx.new_card()
             with ctx.card_work():
-                _fill_card(
-                    card, cfg, val_metrics, result.metrics, checks, status, result.images, info
-                )
+                _fill_card(card, cfg, val_metrics, scores.metrics, checks, status, images, info)
                 _importance_tab(card, ctx, pipeline)
                 from mlrecipes.cards.render import render_html
 
                 tracker.log_text(render_html(card), "evaluate/card.html")
 
         summary = {
-            "metrics": {"validation": val_metrics, "test": result.metrics},
+            "metrics": {"validation": val_metrics, "test": scores.metrics},
             "model_validation_status": status,
             "validation_results": [c.describe() for c in checks],
         }
         return StepResult(summary=summary, card=card)
+
+
+PLOTS_DIR = "plots"
+
+
+def _plots(cfg: RecipeConfig, scores: Any) -> dict[str, bytes]:
+    """Diagnostic plots of the test split, logged to the run and shown on the card."""
+    from mlrecipes.cards.plots import classifier_plots, regression_plots
+
+    if not cfg.is_classification:
+        return regression_plots(scores.y.to_numpy(), scores.y_pred)
+    return classifier_plots(
+        scores.y.to_numpy(), scores.y_pred, scores.proba, scores.classes, cfg.positive_class
+    )
 
 
 _PLOTS = (
@@ -114,6 +126,8 @@ _PLOTS = (
     ("confusion_matrix", "Confusion matrix"),
     ("calibration_curve_plot", "Calibration curve"),
     ("lift_curve_plot", "Lift curve"),
+    ("predicted_vs_actual_plot", "Predicted vs actual"),
+    ("residuals_plot", "Residuals"),
 )
 
 
@@ -165,15 +179,12 @@ def _fill_card(
         )
     else:
         validation_tab.text("No validation_criteria in recipe.yaml: the status is UNKNOWN.")
-    if cfg.is_classification:
-        plots = card.tab("Model Performance Plots")
-        shown = False
-        for key, title in _PLOTS:
-            if key in images:
-                plots.image(images[key], title=f"{title} (test)")
-                shown = True
-        if not shown:
-            plots.text("No plots were produced for this model (it has no predict_proba).")
+    plots = card.tab("Model Performance Plots")
+    for key, title in _PLOTS:
+        if key in images:
+            plots.image(images[key], title=f"{title} (test)")
+    if cfg.is_classification and "roc_curve_plot" not in images:
+        plots.text("Score-based plots need an estimator with predict_proba.")
     card.tab("Run Summary").kv(
         {
             "MLflow Run ID": info["run_id"],
@@ -224,7 +235,11 @@ def _importance_tab(card: Any, ctx: StepContext, pipeline: Any) -> None:
                 values.append(-float(np.sqrt(np.mean((truth[rows] - predicted[rows]) ** 2))))
         return values
 
-    table = permutation_importance(score, X, y, n_repeats=3)
+    from sklearn import config_context
+
+    # One metric call per shuffled block: skip scikit-learn's per-call argument validation.
+    with config_context(skip_parameter_validation=True):
+        table = permutation_importance(score, X, y, n_repeats=3)
     tab = card.tab("Feature Importance")
     shown = "negative RMSE" if metric == "root_mean_squared_error" else metric
     tab.image(importance_bar_chart(table, shown), title=f"Permutation importance ({shown})")

@@ -1,20 +1,29 @@
-"""Evaluate the fitted pipeline on one split: MLflow's built-in metrics and plots plus the recipe's
-custom metrics (and macro/micro F1 for multiclass), logged with a prefix."""
+"""Scoring one split: the recipe's built-in metrics (scikit-learn) and its custom metrics.
+
+train (training and validation splits) and evaluate (test split) share this, so a metric has
+one definition everywhere, tuning trials included.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlrecipes.steps.base import StepContext
 
 
 @dataclass
-class SplitEvaluation:
+class SplitScores:
+    """Metrics of one split, with the predictions they came from."""
+
     metrics: dict[str, float]
-    images: dict[str, bytes] = field(default_factory=dict)
+    y: pd.Series
+    y_pred: np.ndarray
+    proba: np.ndarray | None
+    classes: list | None
 
 
 def custom_metric_functions(ctx: StepContext) -> dict[str, Any]:
@@ -26,46 +35,34 @@ def custom_metric_functions(ctx: StepContext) -> dict[str, Any]:
     }
 
 
-def evaluate_split(
-    ctx: StepContext,
-    tracker: Any,
-    sk_model: Any,
-    pipeline: Any,
-    data: pd.DataFrame,
-    prefix: str,
-    model_id: str | None,
-    custom_fns: dict[str, Any],
-) -> SplitEvaluation:
-    from mlrecipes.evaluation import custom_metric_values, eval_frame, multiclass_f1
+def split_scores(
+    ctx: StepContext, pipeline: Any, data: pd.DataFrame, custom_fns: dict[str, Any]
+) -> SplitScores:
+    from sklearn import config_context
+
+    from mlrecipes.evaluation import builtin_metric, custom_metric_values, eval_frame
+    from mlrecipes.metrics import BUILTIN_METRICS
 
     cfg = ctx.config
-    target = cfg.target_col
-    metrics, images = tracker.evaluate(
-        sk_model,
-        data,
-        target=target,
-        model_type="classifier" if cfg.is_classification else "regressor",
-        prefix=prefix,
-        pos_label=cfg.positive_class,
-        model_id=model_id,
-    )
-    X, y = data.drop(columns=[target]), data[target]
-    extra: dict[str, float] = {}
-    needs_predictions = bool(custom_fns) or cfg.task == "classification/multiclass"
-    if needs_predictions:
-        y_pred = pipeline.predict(X)
-        proba, classes = None, None
-        if cfg.is_classification and hasattr(pipeline, "predict_proba"):
-            proba, classes = pipeline.predict_proba(X), list(pipeline.classes_)
-        if cfg.task == "classification/multiclass":
-            extra.update(multiclass_f1(y, y_pred))
-        if custom_fns:
-            eval_df = eval_frame(y, y_pred, proba, classes, cfg.positive_class)
-            extra.update(custom_metric_values(custom_fns, eval_df, {**metrics, **extra}))
-    if extra:
-        tracker.log_metrics({f"{prefix}{k}": v for k, v in extra.items()})
-        metrics.update(extra)
-    return SplitEvaluation(metrics=metrics, images=images)
+    X, y = data.drop(columns=[cfg.target_col]), data[cfg.target_col]
+    y_pred = np.asarray(pipeline.predict(X))
+    proba = classes = None
+    if cfg.is_classification and hasattr(pipeline, "predict_proba"):
+        proba, classes = pipeline.predict_proba(X), list(pipeline.classes_)
+    metrics: dict[str, float] = {"example_count": float(len(data))}
+    # The arguments are built here, not by users: skip scikit-learn's per-call validation.
+    with config_context(skip_parameter_validation=True):
+        for name in BUILTIN_METRICS[cfg.task]:
+            try:
+                metrics[name] = builtin_metric(
+                    name, cfg.task, y, y_pred, proba, classes, cfg.positive_class
+                )
+            except ValueError:  # e.g. roc_auc without predict_proba
+                continue
+    if custom_fns:
+        frame = eval_frame(y, y_pred, proba, classes, cfg.positive_class)
+        metrics.update(custom_metric_values(custom_fns, frame, dict(metrics)))
+    return SplitScores(metrics, y, y_pred, proba, classes)
 
 
 def ordered_metrics(metrics: dict[str, float], primary: str, custom: list[str]) -> list[str]:

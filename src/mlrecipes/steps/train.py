@@ -113,14 +113,13 @@ class TrainStep(Step):
 
             feature_columns = [c for c in train_raw.columns if c != target]
             requirements = model_pip_requirements(pipeline)
-            sk_dir = ctx.out_dir / SK_MODEL_DIR
-            save_sklearn_model(pipeline, sk_dir, requirements)
+            save_sklearn_model(pipeline, ctx.out_dir / SK_MODEL_DIR, requirements)
             model_uri, model_id = ts.log_recipe_model(
                 tracker, ctx, pipeline, feature_columns, train_raw, requirements
             )
 
             evaluation = ts.evaluate_train_and_validation(
-                ctx, tracker, sk_dir, train_raw, val_raw, model_id
+                ctx, tracker, pipeline, train_raw, val_raw, model_id
             )
             ts.log_snapshot(tracker, ctx)
             best_parameters = ts.best_parameters_yaml(estimator, hardcoded, tuning_outcome)
@@ -132,7 +131,10 @@ class TrainStep(Step):
             with ctx.card_work():
                 worst = ts.worst_predictions(pipeline, val_raw, target, cfg.positive_class)
 
-            metrics = {"training": evaluation.training, "validation": evaluation.validation}
+            metrics = {
+                "training": evaluation.training.metrics,
+                "validation": evaluation.validation.metrics,
+            }
             ctx.write_json(METRICS_FILE, metrics)
             info = {
                 "run_id": run_id,
@@ -155,7 +157,7 @@ class TrainStep(Step):
                     tracker,
                     pipeline,
                     metrics,
-                    evaluation.images,
+                    ts.card_images(ctx, evaluation.validation),
                     worst,
                     tuning_outcome,
                     best_parameters,

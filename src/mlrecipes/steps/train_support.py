@@ -13,12 +13,18 @@ import numpy as np
 import pandas as pd
 
 from mlrecipes.errors import UserCodeError
-from mlrecipes.modeling import check_estimator, flat_params, prediction_error
+from mlrecipes.modeling import (
+    check_estimator,
+    flat_params,
+    positive_scores,
+    prediction_error,
+)
 from mlrecipes.steps.base import StepContext
 from mlrecipes.steps.split_eval import (
+    SplitScores,
     custom_metric_functions,
-    evaluate_split,
     ordered_metrics,
+    split_scores,
 )
 from mlrecipes.user_code import call_user_function, load_function
 
@@ -171,59 +177,49 @@ def log_recipe_model(
 
 @dataclass
 class TrainEvaluation:
-    training: dict[str, float]
-    validation: dict[str, float]
-    images: dict[str, bytes]
+    training: SplitScores
+    validation: SplitScores
 
 
 def evaluate_train_and_validation(
     ctx: StepContext,
     tracker: Any,
-    sk_dir: Path,
+    pipeline: Any,
     train_raw: pd.DataFrame,
     val_raw: pd.DataFrame,
     model_id: str,
 ) -> TrainEvaluation:
-    from mlrecipes.tracking.models import load_pyfunc
+    """Training and validation metrics, logged to the run and attached to the logged model.
 
-    sk_model = load_pyfunc(sk_dir)
-    pipeline = sk_model.get_raw_model()
+    The metrics come from :func:`split_scores` (scikit-learn), not ``mlflow.models.evaluate``:
+    that evaluator draws and uploads five matplotlib figures per split (~1.2 s each time, the
+    largest cost of a run) and the train card shows none of them.
+    """
     custom_fns = custom_metric_functions(ctx)
-    # Training metrics are computed directly (no plots are wanted for the training set; the
-    # evaluator's five matplotlib figures would double the cost of this step).
-    training = quick_metrics(ctx, pipeline, train_raw, custom_fns)
-    tracker.log_metrics({f"training_{k}": v for k, v in training.items()})
-    validation = evaluate_split(
-        ctx, tracker, sk_model, pipeline, val_raw, "val_", model_id, custom_fns
-    )
-    return TrainEvaluation(training, validation.metrics, validation.images)
+    scores = {}
+    for prefix, data in (("training_", train_raw), ("val_", val_raw)):
+        scores[prefix] = split_scores(ctx, pipeline, data, custom_fns)
+        tracker.log_metrics(
+            {f"{prefix}{k}": v for k, v in scores[prefix].metrics.items()}, model_id=model_id
+        )
+    return TrainEvaluation(scores["training_"], scores["val_"])
 
 
-def quick_metrics(
-    ctx: StepContext, pipeline: Any, data: pd.DataFrame, custom_fns: dict[str, Any]
-) -> dict[str, float]:
-    """The recipe's built-in metrics (and custom ones) computed with scikit-learn on one split."""
-    from mlrecipes.evaluation import builtin_metric, custom_metric_values, eval_frame
-    from mlrecipes.metrics import BUILTIN_METRICS
+def card_images(ctx: StepContext, validation: SplitScores) -> dict[str, bytes]:
+    """The train card's plots: the validation calibration curve when ``calibrate_proba`` is set.
 
-    cfg = ctx.config
-    X, y = data.drop(columns=[cfg.target_col]), data[cfg.target_col]
-    y_pred = pipeline.predict(X)
-    proba = classes = None
-    if cfg.is_classification and hasattr(pipeline, "predict_proba"):
-        proba, classes = pipeline.predict_proba(X), list(pipeline.classes_)
-    metrics: dict[str, float] = {"example_count": float(len(data))}
-    for name in BUILTIN_METRICS[cfg.task]:
-        try:
-            metrics[name] = builtin_metric(
-                name, cfg.task, y, y_pred, proba, classes, cfg.positive_class
-            )
-        except ValueError:  # e.g. roc_auc without predict_proba
-            continue
-    if custom_fns:
-        frame = eval_frame(y, y_pred, proba, classes, cfg.positive_class)
-        metrics.update(custom_metric_values(custom_fns, frame, dict(metrics)))
-    return metrics
+    (The evaluate card always shows the calibration curve of the test split.)
+    """
+    tcfg = ctx.config.steps.train
+    calibrated = tcfg is not None and tcfg.calibrate_proba is not None
+    if not calibrated or ctx.config.task != "classification/binary" or validation.proba is None:
+        return {}
+    from mlrecipes.cards.plots import calibration_plot
+
+    positive = ctx.config.positive_class
+    p = positive_scores(validation.proba, validation.classes, positive)
+    is_positive = (validation.y == positive).to_numpy()
+    return {"calibration_curve_plot": calibration_plot(is_positive, p, "Calibration (validation)")}
 
 
 def log_snapshot(tracker: Any, ctx: StepContext) -> None:

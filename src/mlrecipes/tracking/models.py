@@ -15,7 +15,8 @@ from mlrecipes.tracking import pyfunc_model
 
 
 def save_sklearn_model(pipeline: Any, path: Path, requirements: list[str]) -> None:
-    """The fitted pipeline in MLflow's sklearn format (what ``mlflow.models.evaluate`` scores)."""
+    """The fitted pipeline in MLflow's sklearn format (``sk_model``, as MLflow Recipes wrote it):
+    what evaluate loads when train ran in an earlier process."""
     if path.exists():
         shutil.rmtree(path)
     mlflow.sklearn.save_model(
