@@ -66,18 +66,21 @@ def test_state_round_trip_and_corrupt_file(tmp_path: Path) -> None:
     assert StepState.read(path).status == "NOT_RUN"
 
 
-def _hold_lock(path: str, seconds: float, ready) -> None:
+def _hold_lock(path: str, seconds: float, ready, done_marker: str | None = None) -> None:
     with profile_lock(Path(path)):
         ready.set()
         time.sleep(seconds)
+        if done_marker:  # written while still holding the lock
+            Path(done_marker).write_text("done")
 
 
 def test_lock_waits_for_the_holder_and_times_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lock = tmp_path / "lock"
+    done = tmp_path / "holder-done"
     ready = multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold_lock, args=(str(lock), 1.5, ready))
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(lock), 1.5, ready, str(done)))
     holder.start()
     ready.wait(10)
     monkeypatch.setenv("MLRECIPES_LOCK_TIMEOUT", "0.2")
@@ -86,7 +89,7 @@ def test_lock_waits_for_the_holder_and_times_out(
     monkeypatch.setenv("MLRECIPES_LOCK_TIMEOUT", "30")
     messages = []
     with profile_lock(lock, on_wait=messages.append):
-        assert not holder.is_alive() or holder.exitcode is None
+        assert done.is_file()  # acquired only after the holder finished its work and let go
     holder.join()
     assert messages and "waiting for the run holding" in messages[0]
 
