@@ -55,7 +55,7 @@ def _err(message: str) -> None:
 
 def _recipe(profile: str, root: Path | None, variables: tuple[str, ...], quiet: bool = False):
     from mlrecipes.config.loader import parse_var_overrides
-    from mlrecipes.execution.runner import Reporter
+    from mlrecipes.execution.report import Reporter
     from mlrecipes.recipe import Recipe
 
     reporter = Reporter(None if quiet else _err)
@@ -89,6 +89,8 @@ def run(
     verbose: bool,
 ) -> None:
     """Run the recipe up to STEP (default: register), skipping steps whose inputs did not change."""
+    if not variables and _report_if_up_to_date(profile, step, recipe_root):
+        return
     try:
         recipe = _recipe(profile, recipe_root, variables)
         report = recipe.run(step)
@@ -106,6 +108,27 @@ def run(
         f"Ran: {', '.join(ran) or 'nothing'}; cached: {', '.join(cached) or 'none'}; "
         f"cards: {recipe.workspace.path / 'steps'}"
     )
+
+
+def _report_if_up_to_date(profile: str, step: str | None, recipe_root: Path | None) -> bool:
+    """Answer a fully cached run before importing the configuration machinery (fastpath.py)."""
+    from mlrecipes.config.paths import find_recipe_root
+    from mlrecipes.execution import fastpath
+    from mlrecipes.execution.report import Reporter, report_up_to_date
+    from mlrecipes.execution.targets import DEFAULT_TARGET
+    from mlrecipes.execution.workspace import Workspace, execution_dir_for
+
+    try:
+        root = find_recipe_root(recipe_root)
+    except MlrecipesError:
+        return False  # the full path reports it
+    ws = Workspace(execution_dir_for(root, profile))
+    plan = fastpath.up_to_date_plan(ws.path, root, profile, step or DEFAULT_TARGET, {})
+    if plan is None:
+        return False
+    report_up_to_date(ws, plan, Reporter(_err))
+    click.echo(f"Ran: nothing; cached: {', '.join(plan)}; cards: {ws.path / 'steps'}")
+    return True
 
 
 @app.command()

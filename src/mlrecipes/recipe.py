@@ -6,11 +6,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from mlrecipes.config.loader import LoadedRecipe, find_recipe_root, load_recipe
-from mlrecipes.execution import dag
+from mlrecipes.config.loader import LoadedRecipe, load_recipe
+from mlrecipes.config.paths import find_recipe_root
+from mlrecipes.execution import dag, fastpath
 from mlrecipes.execution.lock import profile_lock
-from mlrecipes.execution.runner import Reporter, RunReport, run_plan, step_cache_key
+from mlrecipes.execution.report import Reporter, RunReport, report_up_to_date
+from mlrecipes.execution.runner import run_plan, step_cache_key
 from mlrecipes.execution.state import StepState
+from mlrecipes.execution.targets import DEFAULT_TARGET
 from mlrecipes.execution.workspace import Workspace, execution_dir_for
 
 
@@ -44,11 +47,29 @@ class Recipe:
 
     def run(self, step: str | None = None) -> RunReport:
         """Run ``step`` (default: register) and whatever it needs; cached steps are skipped."""
-        target = dag.check_step(step or dag.DEFAULT_TARGET)
-        self._loaded = self._load()
+        target = dag.check_step(step or DEFAULT_TARGET)
         ws = self.workspace
+        plan = fastpath.up_to_date_plan(ws.path, self.root, self.profile, target, self.variables)
+        if plan is not None:
+            return report_up_to_date(ws, plan, self.reporter)
+        self._loaded = self._load()
         with profile_lock(ws.lock_path, on_wait=self.reporter.info):
-            return run_plan(self._loaded, ws, dag.plan(target), self.reporter)
+            inputs = [fastpath.stat_entry(p) for p in _watched_inputs(self._loaded, target)]
+            report = run_plan(self._loaded, ws, dag.plan(target), self.reporter)
+            plan = [o.step for o in report.outcomes]
+            if _manifest_allowed(ws, report):
+                outputs = [ws.state_path(name) for name in plan] + [ws.outputs(n) for n in plan]
+                fastpath.write_manifest(
+                    ws.path,
+                    self.root,
+                    self.profile,
+                    target,
+                    plan,
+                    self.variables,
+                    self._loaded.template_inputs.env_names,
+                    inputs + [fastpath.stat_entry(p) for p in outputs],
+                )
+            return report
 
     def clean(self, step: str | None = None) -> None:
         """Remove the outputs, state and card of ``step`` (default: every step)."""
@@ -172,6 +193,31 @@ class Recipe:
 
     def __repr__(self) -> str:
         return f"Recipe(profile={self.profile!r}, root={str(self.root)!r})"
+
+
+def _manifest_allowed(ws: Workspace, report: RunReport) -> bool:
+    from mlrecipes.steps import STEP_CLASSES
+
+    for outcome in report.outcomes:
+        if outcome.outcome not in ("cached", "ran") or STEP_CLASSES[outcome.step].always_run:
+            return False
+        if (ws.state(outcome.step).source or {}).get("volatile"):
+            return False
+    return True
+
+
+def _watched_inputs(loaded: LoadedRecipe, target: str) -> list[Path]:
+    """Template files, everything under steps/, and the data sources of the plan's steps."""
+    from mlrecipes.steps import STEP_CLASSES
+
+    paths = [Path(f) for f in loaded.template_inputs.files]
+    paths.extend(fastpath.tree_paths(loaded.root / "steps"))
+    for name in dag.plan(target):
+        try:
+            paths += STEP_CLASSES[name]().watched_paths(loaded)
+        except Exception:  # e.g. a missing data file: run_plan reports it, no manifest follows
+            continue
+    return paths
 
 
 def _in_notebook() -> bool:

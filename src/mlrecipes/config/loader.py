@@ -10,11 +10,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from mlrecipes.config.paths import RECIPE_FILE, profile_path
 from mlrecipes.config.schema import RecipeConfig
-from mlrecipes.config.templating import make_environment, parse_yaml, referenced_variables, render
+from mlrecipes.config.templating import (
+    TemplateInputs,
+    make_environment,
+    parse_yaml,
+    referenced_variables,
+    render,
+)
 from mlrecipes.errors import ConfigError
-
-RECIPE_FILE = "recipe.yaml"
 
 
 @dataclass(frozen=True)
@@ -27,23 +32,12 @@ class LoadedRecipe:
     merged: dict[str, Any]
     variables: dict[str, Any]
     rendered_files: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)  # --var values
+    template_inputs: TemplateInputs = field(default_factory=TemplateInputs)
 
     @property
     def profile_file(self) -> str:
         return profile_path(self.profile)
-
-
-def profile_path(profile: str) -> str:
-    return f"profiles/{profile}.yaml"
-
-
-def find_recipe_root(start: Path | None = None) -> Path:
-    """The nearest ancestor of ``start`` (default: CWD) holding a recipe.yaml."""
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / RECIPE_FILE).is_file():
-            return candidate
-    raise ConfigError(f"no {RECIPE_FILE} found in {here} or any parent directory")
 
 
 def available_profiles(root: Path) -> list[str]:
@@ -75,7 +69,8 @@ def load_recipe(root: Path, profile: str, overrides: dict[str, Any] | None = Non
             f"{prof_rel}: profile '{profile}' not found; available profiles: "
             f"{', '.join(names) or 'none'}{hint}"
         )
-    env = make_environment(root)
+    inputs = TemplateInputs()
+    env = make_environment(root, inputs)
 
     profile_text = render(env, root, prof_rel, {})
     profile_data, profile_lines = parse_yaml(profile_text, prof_rel)
@@ -140,6 +135,8 @@ def load_recipe(root: Path, profile: str, overrides: dict[str, Any] | None = Non
         merged=merged,
         variables=variables,
         rendered_files={RECIPE_FILE: recipe_text, prof_rel: profile_text},
+        overrides=dict(overrides or {}),
+        template_inputs=inputs,
     )
 
 

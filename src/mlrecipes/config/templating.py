@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,41 +34,64 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def _env(name: str, default: Any = _NO_DEFAULT) -> Any:
-    if name in os.environ:
-        return os.environ[name]
-    if default is _NO_DEFAULT:
-        raise ConfigError(
-            f'env("{name}"): environment variable {name} is not set and no default given'
-        )
-    return default
+@dataclass
+class TemplateInputs:
+    """What rendering read besides the variables: template files (absolute paths) and environment
+    variable names. The up-to-date check (execution/fastpath.py) watches exactly these."""
+
+    files: set[str] = field(default_factory=set)
+    env_names: set[str] = field(default_factory=set)
 
 
-def _from_json(path: str) -> Any:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+def _env_function(inputs: TemplateInputs) -> Any:
+    def env(name: str, default: Any = _NO_DEFAULT) -> Any:
+        inputs.env_names.add(name)
+        if name in os.environ:
+            return os.environ[name]
+        if default is _NO_DEFAULT:
+            raise ConfigError(
+                f'env("{name}"): environment variable {name} is not set and no default given'
+            )
+        return default
+
+    return env
+
+
+def _from_json_filter(inputs: TemplateInputs, root: Path) -> Any:
+    def from_json(path: str) -> Any:
+        inputs.files.add(str((root / path).resolve()))
+        with open(root / path, encoding="utf-8") as fh:
+            return json.load(fh)
+
+    return from_json
 
 
 class _CommentBlankingLoader(jinja2.FileSystemLoader):
     """Whole-line YAML comments are blanked before Jinja sees them (line numbers are kept), so a
     comment may mention ``{{ VAR }}``; a ``#`` after a value is left to YAML, quotes respected."""
 
+    def __init__(self, root: Path, inputs: TemplateInputs):
+        super().__init__(str(root))
+        self.inputs = inputs
+
     def get_source(self, environment, template):
         source, filename, uptodate = super().get_source(environment, template)
+        self.inputs.files.add(str(Path(filename).resolve()))
         lines = ["" if line.lstrip().startswith("#") else line for line in source.split("\n")]
         return "\n".join(lines), filename, uptodate
 
 
-def make_environment(root: Path) -> SandboxedEnvironment:
+def make_environment(root: Path, inputs: TemplateInputs | None = None) -> SandboxedEnvironment:
+    inputs = inputs if inputs is not None else TemplateInputs()
     env = SandboxedEnvironment(
-        loader=_CommentBlankingLoader(str(root)),
+        loader=_CommentBlankingLoader(root, inputs),
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.globals["env"] = _env
-    env.filters["from_json"] = _from_json
+    env.globals["env"] = _env_function(inputs)
+    env.filters["from_json"] = _from_json_filter(inputs, root)
     return env
 
 

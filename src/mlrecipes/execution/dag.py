@@ -8,8 +8,6 @@ from graphlib import CycleError, TopologicalSorter
 from mlrecipes.errors import RecipeGraphError
 from mlrecipes.steps import SCORING_STEPS, STEP_CLASSES, TRAINING_STEPS
 
-DEFAULT_TARGET = "register"
-
 
 def _graph() -> dict[str, tuple[str, ...]]:
     return {name: cls.inputs for name, cls in STEP_CLASSES.items()}

@@ -6,57 +6,18 @@ import os
 import time
 import traceback
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from mlrecipes import __version__
 from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.errors import MlrecipesError, StepError, UserCodeError
 from mlrecipes.execution.cache import cache_key, hash_file, hash_tree
+from mlrecipes.execution.report import Reporter, RunReport, StepOutcome
 from mlrecipes.execution.state import StepState, append_event, now_iso
 from mlrecipes.execution.workspace import Workspace
 from mlrecipes.steps import STEP_CLASSES
 from mlrecipes.steps.base import RunMemory, Step, StepContext
 from mlrecipes.user_code import helper_modules
-
-
-@dataclass
-class StepOutcome:
-    step: str
-    outcome: str  # "cached" | "ran" | "failed"
-    duration_s: float = 0.0
-
-
-@dataclass
-class RunReport:
-    target: str
-    outcomes: list[StepOutcome] = field(default_factory=list)
-
-    def names(self, outcome: str) -> list[str]:
-        return [o.step for o in self.outcomes if o.outcome == outcome]
-
-
-class Reporter:
-    """Progress lines: one per step, saying cached / running / done with its duration."""
-
-    def __init__(self, emit: Callable[[str], None] | None = None):
-        self.emit = emit or (lambda line: None)
-
-    def cached(self, step: str) -> None:
-        self.emit(f"  {step:<15} cached")
-
-    def running(self, step: str, reason: str) -> None:
-        self.emit(f"▶ {step:<15} running ({reason})")
-
-    def done(self, step: str, seconds: float) -> None:
-        self.emit(f"✓ {step:<15} done in {seconds:.2f} s")
-
-    def failed(self, step: str, seconds: float, message: str) -> None:
-        self.emit(f"✗ {step:<15} FAILED after {seconds:.2f} s: {message}")
-
-    def info(self, message: str) -> None:
-        self.emit(f"  {message}")
 
 
 def step_cache_key(step: Step, recipe: LoadedRecipe, ws: Workspace) -> tuple[str, dict | None]:

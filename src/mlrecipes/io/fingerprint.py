@@ -35,6 +35,11 @@ def is_remote(location: str) -> bool:
     return "://" in location and not location.startswith("file:")
 
 
+def source_locations(cfg: IngestConfig, root: Path) -> list[Path]:
+    """The configured local locations themselves (a folder's listing changes when files come or go)."""
+    return [_local_path(loc, root) for loc in cfg.locations if not is_remote(loc)]
+
+
 def resolve_sources(cfg: IngestConfig, root: Path, block: str) -> SourceFiles:
     if any(is_remote(loc) for loc in cfg.locations):
         return SourceFiles(paths=(), is_delta=cfg.using == "delta")

@@ -143,6 +143,10 @@ class Step(ABC):
         """Fingerprint of external data the step reads (None: it reads none)."""
         return None
 
+    def watched_paths(self, recipe: LoadedRecipe) -> list[Path]:
+        """Files and folders whose stat reveals a change of the external data (see fastpath)."""
+        return []
+
     @abstractmethod
     def run(self, ctx: StepContext) -> StepResult:
         """Do the work, writing outputs under ``ctx.out_dir``."""

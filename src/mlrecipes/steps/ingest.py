@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from mlrecipes.config.loader import LoadedRecipe
@@ -40,6 +41,16 @@ class IngestStep(Step):
         from mlrecipes.io.fingerprint import fingerprint
 
         return fingerprint(self.block_config(recipe.config), recipe.root, self.block, previous)
+
+    def watched_paths(self, recipe: LoadedRecipe) -> list[Path]:
+        from mlrecipes.io.fingerprint import resolve_sources, source_locations
+
+        cfg = self.block_config(recipe.config)
+        sources = resolve_sources(cfg, recipe.root, self.block)
+        paths = [*source_locations(cfg, recipe.root), *sources.paths]
+        if sources.is_delta:
+            paths.extend(p / "_delta_log" for p in sources.paths)
+        return paths
 
     def check(self, df: Any, config: RecipeConfig) -> None:
         from mlrecipes.data_checks import check_target
