@@ -108,3 +108,41 @@ def test_multiclass_roc_auc_is_weighted_one_vs_rest_like_mlflow() -> None:
     )
     macro = roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=["a", "b", "c"])
     assert value == pytest.approx(weighted) and value != pytest.approx(macro)
+
+
+def test_block_metrics_equal_their_scikit_learn_definitions() -> None:
+    from sklearn.metrics import accuracy_score, mean_squared_error
+
+    from mlrecipes.evaluation import accuracy_by_block, negative_rmse_by_block, roc_auc_by_block
+
+    rng = np.random.default_rng(4)
+    truth = rng.random(300) < 0.3
+    scores = np.round(rng.random((4, 300)) + 0.3 * truth, 1)  # rounding makes ties
+    expected = [roc_auc_score(truth, row) for row in scores]
+    assert roc_auc_by_block(truth, scores) == pytest.approx(expected, rel=1e-12)
+    labels = rng.choice(["a", "b"], (3, 300))
+    target = rng.choice(["a", "b"], 300)
+    assert accuracy_by_block(target, labels) == pytest.approx(
+        [accuracy_score(target, row) for row in labels]
+    )
+    values = rng.normal(size=(2, 300))
+    y = rng.normal(size=300)
+    assert negative_rmse_by_block(y, values) == pytest.approx(
+        [-np.sqrt(mean_squared_error(y, row)) for row in values]
+    )
+    with pytest.raises(ValueError, match="both classes"):
+        roc_auc_by_block(np.zeros(5, dtype=bool), scores[:, :5])
+
+
+def test_permutation_importance_ranks_the_column_the_model_uses() -> None:
+    from mlrecipes.evaluation import roc_auc_by_block
+    from mlrecipes.modeling import permutation_importance
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"signal": rng.normal(size=400), "noise": rng.normal(size=400)})
+    y = pd.Series(X["signal"] + 0.3 * rng.normal(size=400) > 0)
+    table = permutation_importance(
+        lambda frame: frame["signal"].to_numpy(), roc_auc_by_block, X, y, n_repeats=3
+    )
+    assert list(table["feature"]) == ["signal", "noise"]
+    assert table.loc[0, "importance"] > 0.3 and table.loc[1, "importance"] == 0.0

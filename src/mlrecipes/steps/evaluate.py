@@ -196,10 +196,8 @@ def _fill_card(
 
 def _importance_tab(card: Any, ctx: StepContext, pipeline: Any) -> None:
     """Permutation importance of the raw input columns on the validation split."""
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-
     from mlrecipes.cards.plots import importance_bar_chart
+    from mlrecipes.evaluation import accuracy_by_block, negative_rmse_by_block, roc_auc_by_block
     from mlrecipes.modeling import permutation_importance
 
     cfg = ctx.config
@@ -213,33 +211,19 @@ def _importance_tab(card: Any, ctx: StepContext, pipeline: Any) -> None:
     else:
         metric = "root_mean_squared_error"
 
-    classes = list(pipeline.classes_) if cfg.is_classification else None
+    if metric == "roc_auc":
+        column = list(pipeline.classes_).index(cfg.positive_class)
 
-    def score(stacked: Any, target: Any, blocks: Any) -> list[float]:
-        # One prediction call for all shuffled copies, then one cheap metric per block.
-        if metric == "roc_auc":
-            column = list(classes).index(cfg.positive_class)  # type: ignore[arg-type]
-            predicted = pipeline.predict_proba(stacked)[:, column]
-            truth = (target.to_numpy() == cfg.positive_class).astype(int)
-        else:
-            predicted = np.asarray(pipeline.predict(stacked))
-            truth = target.to_numpy()
-        values = []
-        for block in np.unique(blocks):
-            rows = blocks == block
-            if metric == "roc_auc":
-                values.append(roc_auc_score(truth[rows], predicted[rows]))
-            elif metric == "accuracy_score":
-                values.append(float(np.mean(truth[rows] == predicted[rows])))
-            else:
-                values.append(-float(np.sqrt(np.mean((truth[rows] - predicted[rows]) ** 2))))
-        return values
+        def predict(frame: Any) -> Any:
+            return pipeline.predict_proba(frame)[:, column]
 
-    from sklearn import config_context
+        def by_block(truth: Any, scores: Any) -> Any:
+            return roc_auc_by_block(truth == cfg.positive_class, scores)
 
-    # One metric call per shuffled block: skip scikit-learn's per-call argument validation.
-    with config_context(skip_parameter_validation=True):
-        table = permutation_importance(score, X, y, n_repeats=3)
+    else:
+        predict = pipeline.predict
+        by_block = accuracy_by_block if cfg.is_classification else negative_rmse_by_block
+    table = permutation_importance(predict, by_block, X, y, n_repeats=3)
     tab = card.tab("Feature Importance")
     shown = "negative RMSE" if metric == "root_mean_squared_error" else metric
     tab.image(importance_bar_chart(table, shown), title=f"Permutation importance ({shown})")
