@@ -371,25 +371,72 @@ def fill_card(
 
 
 def _leaderboard(
-    tracker: Any, primary: str, greater: bool, current_run: str
+    tracker: Any, primary: str, greater: bool, current_run: str, top_n: int = 10, cap: int = 100
 ) -> pd.DataFrame | None:
-    order = f"metrics.val_{primary} {'DESC' if greater else 'ASC'}"
+    """The experiment's best finished runs by validation metric, plus this run with its rank.
+
+    Bounded queries: the top ``top_n`` finished runs, this run, and only when this run is not
+    among the top, the finished runs that beat it (at most ``cap``). Loading every run of a
+    long-lived experiment took ~0.2 s of card time per 100 runs.
+    """
+    column = f"metrics.val_{primary}"
+    order = [f"{column} {'DESC' if greater else 'ASC'}"]
+    finished = "attributes.status = 'FINISHED'"
     try:
-        runs = tracker.search_runs([order], max_results=100)
+        top = tracker.search_runs(order, top_n, finished)
+        current = tracker.search_runs(order, 1, f"attributes.run_id = '{current_run}'")
+        if current.empty or column not in current or pd.isna(current[column].iloc[0]):
+            return None
+        value = float(current[column].iloc[0])
+        n_better = None  # None: every finished run that beats this one is in `top`
+        in_top = column in top and _at_least(value, top[column].iloc[-1], greater)
+        if len(top) == top_n and not in_top:
+            op = ">" if greater else "<"
+            beating = tracker.search_runs(order, cap, f"{finished} and {column} {op} {value!r}")
+            n_better = len(beating)
     except Exception:
         return None
-    column = f"metrics.val_{primary}"
-    if runs is None or runs.empty or column not in runs:
-        return None
-    finished = (runs["status"] == "FINISHED") | (runs["run_id"] == current_run)
-    runs = runs[runs[column].notna() & finished].copy()
-    runs["rank"] = runs[column].rank(ascending=not greater, method="min").astype(int)
-    runs["latest"] = np.where(runs["run_id"] == current_run, "← this run", "")
+    return leaderboard_table(top, current, column, greater, n_better, cap)
+
+
+def _at_least(a: float, b: float, greater: bool) -> bool:
+    return a >= b if greater else a <= b
+
+
+def leaderboard_table(
+    top: pd.DataFrame,
+    current: pd.DataFrame,
+    column: str,
+    greater: bool,
+    n_better: int | None,
+    cap: int,
+) -> pd.DataFrame:
+    """Rank ``top`` (the best finished runs, best first) and ``current`` together.
+
+    A top run's rank is exact: every run better than it is in ``top`` (or is ``current``).
+    ``current``'s rank comes from ``n_better`` when given (``cap`` means "more than cap").
+    """
+    current_id = current["run_id"].iloc[0]
+    top = top[top["run_id"] != current_id] if "run_id" in top else top
+    if column in top:
+        top = top[top[column].notna()]
+    frame = pd.concat([top, current], ignore_index=True)
+    values = frame[column].to_numpy(dtype=float)
+    beats = (values[None, :] > values[:, None]) if greater else (values[None, :] < values[:, None])
+    ranks: list[Any] = list(1 + beats.sum(axis=1))
+    is_current = (frame["run_id"] == current_id).to_numpy()
+    position = int(np.flatnonzero(is_current)[0])
+    if n_better is not None:
+        ranks[position] = f"> {cap}" if n_better >= cap else n_better + 1
+    frame["rank"] = ranks
+    frame["latest"] = np.where(is_current, "← this run", "")
+    frame["_order"] = [r if isinstance(r, int | np.integer) else cap + 1 for r in ranks]
+    shown = frame.sort_values(["_order", "latest"], ascending=[True, False])
     keep = ["rank", "run_id", "tags.mlflow.runName", column, "start_time", "latest"]
-    keep = [k for k in keep if k in runs.columns]
-    top = runs.sort_values("rank").head(10)
-    if current_run not in set(top["run_id"]):
-        top = pd.concat([top, runs[runs["run_id"] == current_run]])
-    out = top[keep].rename(columns={"tags.mlflow.runName": "run_name", column: f"val_{primary}"})
-    out["start_time"] = out["start_time"].astype(str)
-    return out
+    out = shown[[k for k in keep if k in shown.columns]].rename(
+        columns={"tags.mlflow.runName": "run_name", column: column.removeprefix("metrics.")}
+    )
+    out["rank"] = out["rank"].astype(str)
+    if "start_time" in out:
+        out["start_time"] = out["start_time"].astype(str)
+    return out.reset_index(drop=True)

@@ -211,9 +211,13 @@ class Tracker:
         except MlflowException:
             return None
 
-    def search_runs(self, order_by: list[str], max_results: int = 100) -> Any:
+    def search_runs(
+        self, order_by: list[str], max_results: int = 100, filter_string: str = ""
+    ) -> Any:
+        """Runs of this recipe's experiment as a DataFrame (MLflow's search syntax)."""
         return mlflow.search_runs(
             experiment_ids=[self.experiment_id],
+            filter_string=filter_string,
             order_by=order_by,
             max_results=max_results,
         )
