@@ -128,6 +128,41 @@ def edit_train(root: Path, rep: int) -> None:
     path.write_text("\n".join([*lines, f"# benchmark edit {rep}"]) + "\n")
 
 
+LABELS = {
+    "cold": "cold full run after clean (s)",
+    "cached": "fully cached re-run (s)",
+    "edit_train": "re-run after editing steps/train.py (s)",
+    "inspect_train": "inspect --step train (s)",
+    "peak_rss": "peak RSS of the cold run (MB)",
+}
+
+
+def summary(
+    ours: dict[str, float], theirs: dict[str, float], bare_median: float
+) -> tuple[list[dict], bool]:
+    """Table rows (every ratio ours/theirs with its target and verdict) and whether all hold."""
+    rows, ok = [], True
+    for key, label in LABELS.items():
+        ratio = ours[key] / theirs[key]
+        target = TARGETS.get(key)
+        verdict = "" if target is None else ("PASS" if ratio <= target else "FAIL")
+        ok &= verdict != "FAIL"
+        rows.append({"measure": label, "mlrecipes": ours[key], "MLflow Recipes 2.x": theirs[key],
+                     "ours/theirs": ratio, "target": "" if target is None else f"<= {target}", "": verdict})  # fmt: skip
+    cards = ours["card_seconds"]
+    ok &= cards < CARD_BUDGET_S
+    rows.append({"measure": "mlrecipes: time spent on cards in a cold run (s)", "mlrecipes": cards,
+                 "MLflow Recipes 2.x": "", "ours/theirs": "", "target": f"< {CARD_BUDGET_S}",
+                 "": "PASS" if cards < CARD_BUDGET_S else "FAIL"})  # fmt: skip
+    cold_vs_bare = ours["cold"] / bare_median
+    ok &= cold_vs_bare <= COLD_VS_BARE_TARGET
+    rows.append({"measure": "bare scikit-learn script (s)", "mlrecipes": bare_median, "MLflow Recipes 2.x": "",
+                 "ours/theirs": "", "target": "", "": ""})  # fmt: skip
+    rows.append({"measure": "mlrecipes cold run / bare script", "mlrecipes": cold_vs_bare, "MLflow Recipes 2.x": "",
+                 "ours/theirs": "", "target": f"<= {COLD_VS_BARE_TARGET}", "": "PASS" if cold_vs_bare <= COLD_VS_BARE_TARGET else "FAIL"})  # fmt: skip
+    return rows, ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -179,33 +214,7 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     med = {name: {k: statistics.median(v) for k, v in d.items()} for name, d in samples.items()}
-    rows, ok = [], True
-    labels = {
-        "cold": "cold full run after clean (s)",
-        "cached": "fully cached re-run (s)",
-        "edit_train": "re-run after editing steps/train.py (s)",
-        "inspect_train": "inspect --step train (s)",
-        "peak_rss": "peak RSS of the cold run (MB)",
-    }
-    for key, label in labels.items():
-        ratio = med[ours.name][key] / med[theirs.name][key]
-        target = TARGETS.get(key)
-        verdict = "" if target is None else ("PASS" if ratio <= target else "FAIL")
-        ok &= verdict != "FAIL"
-        rows.append({"measure": label, "mlrecipes": med[ours.name][key], "MLflow Recipes 2.x": med[theirs.name][key],
-                     "ours/theirs": ratio, "target": "" if target is None else f"<= {target}", "": verdict})  # fmt: skip
-    cards = med[ours.name]["card_seconds"]
-    ok &= cards < CARD_BUDGET_S
-    rows.append({"measure": "mlrecipes: time spent on cards in a cold run (s)", "mlrecipes": cards,
-                 "MLflow Recipes 2.x": "", "ours/theirs": "", "target": f"< {CARD_BUDGET_S}",
-                 "": "PASS" if cards < CARD_BUDGET_S else "FAIL"})  # fmt: skip
-    bare_median = statistics.median(bare)
-    cold_vs_bare = med[ours.name]["cold"] / bare_median
-    ok &= cold_vs_bare <= COLD_VS_BARE_TARGET
-    rows.append({"measure": "bare scikit-learn script (s)", "mlrecipes": bare_median, "MLflow Recipes 2.x": "",
-                 "ours/theirs": "", "target": "", "": ""})  # fmt: skip
-    rows.append({"measure": "mlrecipes cold run / bare script", "mlrecipes": cold_vs_bare, "MLflow Recipes 2.x": "",
-                 "ours/theirs": "", "target": f"<= {COLD_VS_BARE_TARGET}", "": "PASS" if cold_vs_bare <= COLD_VS_BARE_TARGET else "FAIL"})  # fmt: skip
+    rows, ok = summary(med[ours.name], med[theirs.name], statistics.median(bare))
     table = markdown_table(
         rows, ["measure", "mlrecipes", "MLflow Recipes 2.x", "ours/theirs", "target", ""], ".2f"
     )
