@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -103,18 +104,14 @@ def run(
             )
         _fail(exc, verbose)
         return
-    ran, cached = report.names("ran"), report.names("cached")
-    click.echo(
-        f"Ran: {', '.join(ran) or 'nothing'}; cached: {', '.join(cached) or 'none'}; "
-        f"cards: {recipe.workspace.path / 'steps'}"
-    )
+    _print_outcome(report, recipe.workspace.path)
 
 
 def _report_if_up_to_date(profile: str, step: str | None, recipe_root: Path | None) -> bool:
     """Answer a fully cached run before importing the configuration machinery (fastpath.py)."""
     from mlrecipes.config.paths import find_recipe_root
     from mlrecipes.execution import fastpath
-    from mlrecipes.execution.report import Reporter, report_up_to_date
+    from mlrecipes.execution.report import Reporter
     from mlrecipes.execution.targets import DEFAULT_TARGET
     from mlrecipes.execution.workspace import Workspace, execution_dir_for
 
@@ -123,12 +120,20 @@ def _report_if_up_to_date(profile: str, step: str | None, recipe_root: Path | No
     except MlrecipesError:
         return False  # the full path reports it
     ws = Workspace(execution_dir_for(root, profile))
-    plan = fastpath.up_to_date_plan(ws.path, root, profile, step or DEFAULT_TARGET, {})
-    if plan is None:
+    target = step or DEFAULT_TARGET
+    report = fastpath.cached_report(ws, root, profile, target, {}, Reporter(_err))
+    if report is None:
         return False
-    report_up_to_date(ws, plan, Reporter(_err))
-    click.echo(f"Ran: nothing; cached: {', '.join(plan)}; cards: {ws.path / 'steps'}")
+    _print_outcome(report, ws.path)
     return True
+
+
+def _print_outcome(report: Any, workspace: Path) -> None:
+    ran, cached = report.names("ran"), report.names("cached")
+    click.echo(
+        f"Ran: {', '.join(ran) or 'nothing'}; cached: {', '.join(cached) or 'none'}; "
+        f"cards: {workspace / 'steps'}"
+    )
 
 
 @app.command()

@@ -10,7 +10,7 @@ from mlrecipes.config.loader import LoadedRecipe, load_recipe
 from mlrecipes.config.paths import find_recipe_root
 from mlrecipes.execution import dag, fastpath
 from mlrecipes.execution.lock import profile_lock
-from mlrecipes.execution.report import Reporter, RunReport, report_up_to_date
+from mlrecipes.execution.report import Reporter, RunReport
 from mlrecipes.execution.runner import run_plan, step_cache_key
 from mlrecipes.execution.state import StepState
 from mlrecipes.execution.targets import DEFAULT_TARGET
@@ -49,9 +49,11 @@ class Recipe:
         """Run ``step`` (default: register) and whatever it needs; cached steps are skipped."""
         target = dag.check_step(step or DEFAULT_TARGET)
         ws = self.workspace
-        plan = fastpath.up_to_date_plan(ws.path, self.root, self.profile, target, self.variables)
-        if plan is not None:
-            return report_up_to_date(ws, plan, self.reporter)
+        cached = fastpath.cached_report(
+            ws, self.root, self.profile, target, self.variables, self.reporter
+        )
+        if cached is not None:
+            return cached
         self._loaded = self._load()
         with profile_lock(ws.lock_path, on_wait=self.reporter.info):
             inputs = [fastpath.stat_entry(p) for p in _watched_inputs(self._loaded, target)]

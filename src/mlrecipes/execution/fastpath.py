@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from mlrecipes import __version__
+from mlrecipes.execution.report import Reporter, RunReport, report_up_to_date
+from mlrecipes.execution.workspace import Workspace
 
 MANIFEST_DIR = "uptodate"
 TRACKING_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
@@ -111,3 +113,16 @@ def up_to_date_plan(
         if stat_entry(Path(entry[0])) != entry:
             return None
     return plan
+
+
+def cached_report(
+    workspace: Workspace,
+    root: Path,
+    profile: str,
+    target: str,
+    overrides: dict[str, Any],
+    reporter: Reporter,
+) -> RunReport | None:
+    """The report of a fully cached run of ``target`` if the manifest vouches for it, else None."""
+    plan = up_to_date_plan(workspace.path, root, profile, target, overrides)
+    return None if plan is None else report_up_to_date(workspace, plan, reporter)
