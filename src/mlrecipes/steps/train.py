@@ -126,10 +126,12 @@ class TrainStep(Step):
             (ctx.out_dir / "best_parameters.yaml").write_text(best_parameters, encoding="utf-8")
             tracker.log_text(best_parameters, "train/best_parameters.yaml")
 
-            predicted_train = ts.predicted_training_data(pipeline, train_raw, target)
+            predicted_train = ts.predicted_training_data(train_raw, evaluation.training)
             ctx.write_frame("predicted_training_data.parquet", predicted_train)
             with ctx.card_work():
-                worst = ts.worst_predictions(pipeline, val_raw, target, cfg.positive_class)
+                worst = ts.worst_predictions(
+                    val_raw, target, cfg.positive_class, evaluation.validation
+                )
 
             metrics = {
                 "training": evaluation.training.metrics,

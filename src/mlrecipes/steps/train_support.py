@@ -275,31 +275,25 @@ def best_parameters_yaml(estimator: Any, hardcoded: dict[str, Any], tuning: Any)
     )
 
 
-def predicted_training_data(pipeline: Any, train_raw: pd.DataFrame, target: str) -> pd.DataFrame:
-    X = train_raw.drop(columns=[target])
+def predicted_training_data(train_raw: pd.DataFrame, scores: SplitScores) -> pd.DataFrame:
+    """The raw training rows with the model's prediction (and top score), MLflow Recipes' names."""
     out = train_raw.copy()
-    out["predicted_data"] = pipeline.predict(X)
-    if hasattr(pipeline, "predict_proba") and hasattr(pipeline, "classes_"):
-        out["predicted_score"] = pipeline.predict_proba(X).max(axis=1)
+    out["predicted_data"] = scores.y_pred
+    if scores.proba is not None:
+        out["predicted_score"] = scores.proba.max(axis=1)
     return out
 
 
 def worst_predictions(
-    pipeline: Any, val_raw: pd.DataFrame, target: str, positive: Any, n: int = 10
+    val_raw: pd.DataFrame, target: str, positive: Any, scores: SplitScores, n: int = 10
 ) -> pd.DataFrame:
-    X, y = val_raw.drop(columns=[target]), val_raw[target]
-    y_pred = pipeline.predict(X)
-    classes = list(pipeline.classes_) if hasattr(pipeline, "classes_") else None
-    proba = (
-        pipeline.predict_proba(X)
-        if classes is not None and hasattr(pipeline, "predict_proba")
-        else None
-    )
-    error = prediction_error(y, y_pred, proba, classes, positive)
+    """Validation rows with the largest error, from the predictions already scored."""
+    error = prediction_error(scores.y, scores.y_pred, scores.proba, scores.classes, positive)
     frame = pd.DataFrame(
-        {"absolute_error": np.abs(error), "prediction": y_pred, target: y.to_numpy()}
+        {"absolute_error": np.abs(error), "prediction": scores.y_pred, target: scores.y.to_numpy()}
     )
-    frame = pd.concat([frame, X.reset_index(drop=True)], axis=1)
+    X = val_raw.drop(columns=[target]).reset_index(drop=True)
+    frame = pd.concat([frame, X], axis=1)
     return frame.sort_values("absolute_error", ascending=False).head(n)
 
 
