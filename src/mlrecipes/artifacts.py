@@ -74,9 +74,7 @@ def load_artifact(spec: ArtifactSpec, path: Path, tracker_factory: Any) -> Any:
         return read_output(info["output"]["using"], Path(info["output_path"]))
     tracker = tracker_factory()
     if spec.kind == "model":
-        from mlrecipes.tracking.models import load_pyfunc
-
-        return load_pyfunc(info["model_uri"])
+        return tracker.load_model(info["model_uri"])
     if spec.kind == "run":
         return tracker.client.get_run(info["run_id"])
     return tracker.client.get_model_version(

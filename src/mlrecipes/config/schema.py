@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PositiveFloat,
     PositiveInt,
     StrictBool,
     field_validator,
@@ -31,7 +32,15 @@ class Block(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class IngestConfig(Block):
+class StepBlock(Block):
+    """Keys every step block has (new in mlrecipes)."""
+
+    # Seconds the step may run before it is ended as a failure; none by default (MLflow Recipes
+    # had no limit), the churn template sets one per step.
+    timeout: PositiveFloat | None = None
+
+
+class IngestConfig(StepBlock):
     using: str = Field(description="csv, parquet, delta, or a custom format with loader_method")
     location: str | list[str] | None = None
     loader_method: str | None = None
@@ -67,7 +76,7 @@ class IngestConfig(Block):
         return list(self.location or [])
 
 
-class SplitConfig(Block):
+class SplitConfig(StepBlock):
     using: Literal["split_ratios", "custom"] = "split_ratios"
     split_ratios: list[float] = Field(default_factory=lambda: [0.75, 0.125, 0.125])
     split_method: str | None = None
@@ -89,7 +98,7 @@ class SplitConfig(Block):
         return self
 
 
-class TransformConfig(Block):
+class TransformConfig(StepBlock):
     using: Literal["custom"] = "custom"
     transformer_method: str | None = None
     skip_data_profiling: StrictBool = False
@@ -159,7 +168,7 @@ class TuningConfig(Block):
         return self
 
 
-class TrainConfig(Block):
+class TrainConfig(StepBlock):
     using: Literal["custom"] = "custom"
     estimator_method: str
     estimator_params: dict[str, Any] = Field(default_factory=dict)
@@ -181,11 +190,11 @@ class Criterion(Block):
     threshold: float
 
 
-class EvaluateConfig(Block):
+class EvaluateConfig(StepBlock):
     validation_criteria: list[Criterion] = Field(default_factory=list)
 
 
-class RegisterConfig(Block):
+class RegisterConfig(StepBlock):
     model_name: str | None = None
     allow_non_validated_model: StrictBool = False
     registry_uri: str | None = None
@@ -223,7 +232,7 @@ class SparkConfig(Block):
         return self
 
 
-class PredictConfig(Block):
+class PredictConfig(StepBlock):
     output: PredictOutput | None = None
     using: Literal["parquet", "delta", "table"] | None = None
     location: str | None = None
@@ -256,26 +265,27 @@ class PredictConfig(Block):
         return PredictOutput(using=self.using, location=self.location)  # type: ignore[arg-type]
 
 
-warnings.filterwarnings("ignore", message='Field name "register" in "StepsConfig"')
+# pydantic warns that "register" shadows BaseModel.register; the key is MLflow Recipes'.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message='Field name "register" in "StepsConfig"')
 
+    class StepsConfig(Block):
+        ingest: IngestConfig | None = None
+        split: SplitConfig = Field(default_factory=SplitConfig)
+        transform: TransformConfig = Field(default_factory=TransformConfig)
+        train: TrainConfig | None = None
+        evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+        register: RegisterConfig = Field(default_factory=RegisterConfig)
+        ingest_scoring: IngestConfig | None = None
+        predict: PredictConfig | None = None
 
-class StepsConfig(Block):
-    ingest: IngestConfig | None = None
-    split: SplitConfig = Field(default_factory=SplitConfig)
-    transform: TransformConfig = Field(default_factory=TransformConfig)
-    train: TrainConfig | None = None
-    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
-    register: RegisterConfig = Field(default_factory=RegisterConfig)
-    ingest_scoring: IngestConfig | None = None
-    predict: PredictConfig | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_blocks_mean_defaults(cls, data: Any) -> Any:
-        # A block with only comments under it is YAML null; MLflow Recipes crashed on some of these.
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
+        @model_validator(mode="before")
+        @classmethod
+        def _null_blocks_mean_defaults(cls, data: Any) -> Any:
+            # A block with only comments under it is YAML null; MLflow Recipes crashed on some of these.
+            if isinstance(data, dict):
+                return {k: v for k, v in data.items() if v is not None}
+            return data
 
 
 class CustomMetric(Block):

@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -24,29 +25,14 @@ DEFAULT_BATCH_ROWS = 100_000
 
 
 def _csv_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """CSV chunks with the column types of the first chunk held fixed for all later ones."""
-    reader = pd.read_csv(path, chunksize=batch_rows)
-    first = next(reader, None)
-    if first is None:
-        return
-    yield first
-    dtypes = {
-        c: ("float64" if pd.api.types.is_numeric_dtype(t) else "object")
-        for c, t in first.dtypes.items()
-    }
-    for chunk in reader:
-        for column, dtype in dtypes.items():
-            if column not in chunk.columns:
-                continue
-            if dtype == "object":
-                chunk[column] = chunk[column].astype(object).where(chunk[column].notna(), None)
-                chunk[column] = chunk[column].map(lambda v: v if v is None else str(v))
-            elif not pd.api.types.is_numeric_dtype(chunk[column]):
-                raise DatasetError(
-                    f"{path}: column '{column}' is numeric in the first {batch_rows} rows but not later "
-                    f"(e.g. {chunk[column].dropna().iloc[0]!r})"
-                )
-        yield chunk
+    """CSV chunks with every column as text (missing values as nulls).
+
+    Types inferred from the first chunk broke on a blank after it, and on a numeric column
+    whose training data held blanks (the model's signature types it as text); predict converts
+    each column to the model's own type instead (``scoring.coerce_frame``).
+    """
+    for chunk in pd.read_csv(path, chunksize=batch_rows, dtype=str):
+        yield chunk.astype(object).where(chunk.notna(), None)
 
 
 def iter_source_batches(
@@ -68,7 +54,7 @@ def iter_source_batches(
 
 
 def copy_to_parquet(
-    batches: Iterator[pa.RecordBatch], out_path: Path, block: str
+    batches: Iterator[pa.RecordBatch], out_path: Path, block: str, source: str = ""
 ) -> tuple[int, pa.Schema]:
     """Write batches to one parquet file; all batches must share the first batch's schema."""
     writer: pq.ParquetWriter | None = None
@@ -92,7 +78,9 @@ def copy_to_parquet(
         if writer is not None:
             writer.close()
     if writer is None or rows == 0:
-        raise DatasetError(f"steps.{block}: the data at {out_path.name} has no rows")
+        raise DatasetError(
+            f"steps.{block}.location: the data at {source or out_path.name} has no rows"
+        )
     return rows, schema  # type: ignore[return-value]
 
 
@@ -102,8 +90,10 @@ def _parquet_reader(path: Path) -> pq.ParquetFile:
     return pq.ParquetFile(path, pre_buffer=False)
 
 
-def iter_parquet_frames(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
-    for batch in _parquet_reader(path).iter_batches(batch_size=batch_rows):
+def iter_parquet_frames(
+    path: Path, batch_rows: int, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    for batch in _parquet_reader(path).iter_batches(batch_size=batch_rows, columns=columns):
         yield batch.to_pandas()
 
 
@@ -302,10 +292,17 @@ def read_output(using: str, location: Path) -> pd.DataFrame:
     return pd.read_parquet(location)
 
 
-def use_returnable_memory() -> None:
+@contextmanager
+def returnable_memory() -> Iterator[None]:
     """Allocate Arrow buffers with the system allocator (which, with malloc_trim, gives memory
-    back); mimalloc keeps freed pages, so a long stream's peak RSS kept growing."""
+    back) for the body; mimalloc keeps freed pages, so a long stream's peak RSS kept growing.
+    The previous pool is put back afterwards: a notebook's Arrow settings are its own."""
+    previous = pa.default_memory_pool()
     pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
 
 
 def release_free_memory() -> None:

@@ -31,27 +31,37 @@ _SPARK_TYPES = {
 
 
 def spark_session(cfg: PredictConfig) -> Any:
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Python workers must be this interpreter (with this environment's pandas, sklearn, mlflow),
-    # not whatever "python3" is first on PATH.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
-    from pyspark.sql import SparkSession
+    # not whatever "python3" is first on PATH. The session reads these when it starts; they are
+    # removed again afterwards so the caller's environment is unchanged.
+    defaults = {
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYARROW_IGNORE_TIMEZONE": "1",
+    }
+    added = [k for k in defaults if k not in os.environ]
+    os.environ.update({k: defaults[k] for k in added})
+    try:
+        from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.appName("mlrecipes-predict")
-    if cfg.spark.remote:
-        builder = builder.remote(cfg.spark.remote)
-    else:
-        builder = (
-            builder.master(cfg.spark.master or os.environ.get("MLRECIPES_SPARK_MASTER", "local[*]"))
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.host", os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"))
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        )
-    builder = builder.config("spark.sql.session.timeZone", "UTC")
-    for key, value in cfg.spark.conf.items():
-        builder = builder.config(key, value)
-    return builder.getOrCreate()
+        builder = SparkSession.builder.appName("mlrecipes-predict")
+        if cfg.spark.remote:
+            builder = builder.remote(cfg.spark.remote)
+        else:
+            master = cfg.spark.master or os.environ.get("MLRECIPES_SPARK_MASTER", "local[*]")
+            builder = (
+                builder.master(master)
+                .config("spark.ui.enabled", "false")
+                .config("spark.driver.host", os.environ["SPARK_LOCAL_IP"])
+                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            )
+        builder = builder.config("spark.sql.session.timeZone", "UTC")
+        for key, value in cfg.spark.conf.items():
+            builder = builder.config(key, value)
+        return builder.getOrCreate()
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def result_type(model: Any, fallback: str) -> str:
@@ -76,6 +86,16 @@ def _delta_on_classpath(spark: Any) -> bool:
         return False
 
 
+def _converted(F: Any, column: str, mlflow_type: str) -> Any:
+    """The Spark form of ``scoring.coerce_frame`` (values were checked before, on the driver):
+    numbers as text without a trailing ``.0``, text parsed with blanks as nulls."""
+    col = F.col(column)
+    if mlflow_type == "string":
+        return F.regexp_replace(col.cast("string"), r"\.0$", "")
+    blank_as_null = F.when(F.trim(col.cast("string")) == "", None).otherwise(F.trim(col))
+    return blank_as_null.cast(_SPARK_TYPES.get(mlflow_type, mlflow_type))
+
+
 def score_with_spark(
     ctx: StepContext,
     cfg: PredictConfig,
@@ -85,18 +105,20 @@ def score_with_spark(
     location: Path | None,
     scored_at: datetime,
     partition: list[str] | None,
+    plan: dict[str, str],
 ) -> tuple[int, Any]:
     from pyspark.sql import functions as F
 
     from mlrecipes.io.batches import write_batches
-    from mlrecipes.tracking.models import input_schema, spark_udf
+    from mlrecipes.tracking.models import input_schema
 
     spark = spark_session(cfg)
     frame = spark.read.parquet(str(source))
     rtype = result_type(model, cfg.result_type)
-    udf = spark_udf(spark, resolved.uri, rtype)
+    udf = ctx.tracker().spark_udf(spark, resolved.uri, rtype)
     inputs = list(input_schema(model)) or frame.columns
-    scored = frame.withColumn("_prediction", udf(F.struct(*[F.col(c) for c in inputs])))
+    converted = [_converted(F, c, plan[c]).alias(c) if c in plan else F.col(c) for c in inputs]
+    scored = frame.withColumn("_prediction", udf(F.struct(*converted)))
     prediction_cols = (
         ["_prediction.*"]
         if "," in rtype or "`" in rtype

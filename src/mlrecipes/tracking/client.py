@@ -1,60 +1,75 @@
-"""The Tracker: runs, metrics, artifacts, model logging and the registry, over MLflow 3."""
+"""The Tracker: runs, metrics, artifacts, model logging and the registry, over MLflow 3.
+
+Each Tracker talks to its own stores through its own ``MlflowClient`` with explicit run ids, so two
+recipes (or two profiles) in one process never write to each other's store. MLflow's fluent API
+keeps process-wide URIs and an active-run stack; the few calls that exist only in fluent form
+(logging and loading a model, ``search_runs`` as a DataFrame) run inside :func:`scoped_uris`, which
+puts the previous URIs back afterwards. Nothing here changes process state at import.
+"""
 
 from __future__ import annotations
 
-import logging
 import os
-import warnings
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
-
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("DO_NOT_TRACK", "true")
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-# A tracking server that went away should fail a run within seconds, not after MLflow's default
-# of 7 retries with exponential backoff (minutes). Users may set these variables themselves.
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0.5")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
 
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from mlrecipes.config.loader import LoadedRecipe
-from mlrecipes.errors import TrackingError
+from mlrecipes.errors import Interrupted, TrackingError
 from mlrecipes.tracking.settings import TrackingSettings, resolve_tracking
-
-# MLflow narrates every call at INFO and warns about choices made here on purpose (cloudpickle,
-# explicit signatures without input examples); keep its errors, drop the rest unless asked.
-logging.getLogger("mlflow").setLevel(os.environ.get("MLRECIPES_MLFLOW_LOG_LEVEL", "ERROR"))
-for _pattern in (
-    "Add type hints to the `predict` method",
-    "An input example was not provided",
-    "Hint: Inferred schema contains integer column",
-    "Saving scikit-learn models in the pickle",
-):
-    warnings.filterwarnings("ignore", message=f".*{_pattern}")
-
 
 RECIPE_TAGS = {
     "mlflow.source.type": "RECIPE",
 }
 
+_URI_LOCK = threading.RLock()
+
+
+@contextmanager
+def scoped_uris(tracking_uri: str, registry_uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API at these stores for the body only, then restore everything.
+
+    ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; restoring the module
+    globals and the environment leaves a notebook exactly as it was.
+    """
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    with _URI_LOCK:
+        saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+        saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+        try:
+            mlflow.set_tracking_uri(tracking_uri)
+            mlflow.set_registry_uri(registry_uri)
+            yield
+        finally:
+            tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
 
 class Tracker:
     def __init__(self, settings: TrackingSettings):
         self.settings = settings
-        _use_uris(settings.tracking_uri, settings.registry_uri)
         self.client = MlflowClient(settings.tracking_uri, settings.registry_uri)
         self._experiment_id: str | None = None
+        self._runs: list[str] = []  # this tracker's open runs, innermost last
 
     @classmethod
     def for_recipe(cls, recipe: LoadedRecipe) -> Tracker:
         return cls(resolve_tracking(recipe))
+
+    def scoped(self) -> Any:
+        return scoped_uris(self.settings.tracking_uri, self.settings.registry_uri)
 
     def _fail(self, what: str, exc: Exception) -> TrackingError:
         return TrackingError(
@@ -101,31 +116,50 @@ class Tracker:
         tags.update(_git_tags(s.root))
         return tags
 
+    @property
+    def run_id(self) -> str:
+        if not self._runs:
+            raise RuntimeError("no MLflow run is open on this tracker")
+        return self._runs[-1]
+
     @contextmanager
     def run(
         self, run_id: str | None = None, run_name: str | None = None, tags: dict | None = None
     ) -> Iterator[str]:
-        """Start (or resume) a run; it ends FAILED if the body raises."""
+        """Start a run, or resume one that an earlier step created.
+
+        A run started here ends FINISHED, FAILED when the body raises, or KILLED when the
+        process is interrupted. A resumed run keeps the status it had: evaluate failing after
+        train must not turn train's finished run into a failed one.
+        """
         try:
-            if run_id is not None:
-                active = mlflow.start_run(run_id=run_id)
-            else:
-                active = mlflow.start_run(
-                    experiment_id=self.experiment_id, run_name=run_name, tags=tags
+            if run_id is None:
+                created = self.client.create_run(
+                    self.experiment_id,
+                    run_name=run_name,
+                    tags={k: str(v) for k, v in (tags or {}).items()},
                 )
-        except MlflowException as exc:
-            raise self._fail("starting a run", exc) from exc
+                current, owned = created.info.run_id, True
+            else:
+                self.client.get_run(run_id)
+                current, owned = run_id, False
         except TrackingError:
             raise
         except Exception as exc:
             raise self._fail("starting a run", exc) from exc
+        self._runs.append(current)
         try:
-            yield active.info.run_id
-        except BaseException:
-            mlflow.end_run(status="FAILED")
+            yield current
+        except BaseException as exc:
+            if owned:
+                status = "KILLED" if isinstance(exc, Interrupted | KeyboardInterrupt) else "FAILED"
+                _quietly(self.client.set_terminated, current, status)
             raise
         else:
-            mlflow.end_run(status="FINISHED")
+            if owned:
+                self.client.set_terminated(current, "FINISHED")
+        finally:
+            self._runs.pop()
 
     def terminate_if_running(self, run_id: str, status: str) -> bool:
         try:
@@ -138,34 +172,55 @@ class Tracker:
         return True
 
     def log_child_run(self, params: dict[str, Any], metrics: dict[str, float]) -> str:
-        """A nested run under the active one (a tuning trial), in the same experiment."""
-        with mlflow.start_run(nested=True, experiment_id=self.experiment_id) as child:
+        """A nested run under the open one (a tuning trial), in the same experiment."""
+        parent = self.run_id
+        child = self.client.create_run(self.experiment_id, tags={"mlflow.parentRunId": parent})
+        child_id = child.info.run_id
+        self._runs.append(child_id)
+        try:
             self.log_params(params)
             self.log_metrics(metrics)
-        return child.info.run_id
+        finally:
+            self._runs.pop()
+        self.client.set_terminated(child_id, "FINISHED")
+        return child_id
 
     def log_params(self, params: dict[str, Any]) -> None:
-        clean = {k[:250]: str(v)[:6000] for k, v in params.items()}
+        from mlflow.entities import Param
+
+        clean = [Param(k[:250], str(v)[:6000]) for k, v in params.items()]
         if clean:
-            mlflow.log_params(clean)
+            self.client.log_batch(self.run_id, params=clean)
 
     def log_metrics(self, metrics: dict[str, float], model_id: str | None = None) -> None:
-        """Log to the active run; with ``model_id`` the metrics also attach to that logged model."""
-        clean = {k: float(v) for k, v in metrics.items() if _is_number(v)}
+        """Log to the open run; with ``model_id`` the metrics also attach to that logged model."""
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        clean = [
+            Metric(k, float(v), now, 0, model_id=model_id)
+            for k, v in metrics.items()
+            if _is_number(v)
+        ]
         if clean:
-            mlflow.log_metrics(clean, model_id=model_id)
+            self.client.log_batch(self.run_id, metrics=clean)
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        mlflow.set_tags({k: str(v) for k, v in tags.items()})
+        from mlflow.entities import RunTag
+
+        if tags:
+            self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        mlflow.log_text(text, artifact_file)
+        self.client.log_text(self.run_id, text, artifact_file)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
-        mlflow.log_artifact(str(path), artifact_path)
+        self.client.log_artifact(self.run_id, str(path), artifact_path)
 
     def log_artifacts(self, path: Path, artifact_path: str | None = None) -> None:
-        mlflow.log_artifacts(str(path), artifact_path)
+        self.client.log_artifacts(self.run_id, str(path), artifact_path)
 
     def set_experiment_tags(self, tags: dict[str, str]) -> None:
         for key, value in tags.items():
@@ -179,12 +234,30 @@ class Tracker:
         code_paths: list[str],
         pip_requirements: list[str],
     ) -> tuple[str, str]:
-        """Log a pyfunc model (a LoggedModel in MLflow 3); return (model_uri, model_id)."""
-        with warnings.catch_warnings():
+        """Log a pyfunc model (a LoggedModel in MLflow 3) to the open run; (model_uri, model_id)."""
+        import warnings
+
+        import mlflow.pyfunc
+        from mlflow.models import Model
+
+        run_id = self.run_id
+        # Created here, in this recipe's experiment: left to MLflow, the LoggedModel would go to
+        # the fluent API's current experiment (the default one, artifacts under ./mlruns).
+        logged = self.client.create_logged_model(
+            experiment_id=self.experiment_id,
+            name=name,
+            source_run_id=run_id,
+            params=dict(self.client.get_run(run_id).data.params),
+        )
+        with warnings.catch_warnings(), self.scoped():
             # MLflow re-enables its own advice (type hints, input examples) inside log_model.
             warnings.simplefilter("ignore", UserWarning)
-            info = mlflow.pyfunc.log_model(
+            info = Model.log(
+                artifact_path=None,
                 name=name,
+                flavor=mlflow.pyfunc,
+                run_id=run_id,
+                model_id=logged.model_id,
                 python_model=python_model,
                 signature=signature,
                 code_paths=code_paths,
@@ -192,12 +265,64 @@ class Tracker:
             )
         return info.model_uri, info.model_id
 
-    def register(self, model_uri: str, name: str, tags: dict[str, str]) -> str:
+    def load_model(self, uri: str) -> Any:
+        """A pyfunc model by URI (``models:/name@alias``, ``runs:/``) from this tracker's stores."""
+        from mlrecipes.tracking.models import load_pyfunc
+
+        with self.scoped():
+            return load_pyfunc(uri)
+
+    def spark_udf(self, spark: Any, model_uri: str, result_type: str) -> Any:
+        """The model as a Spark UDF, run in the executors' own Python (no per-run virtualenv)."""
+        import mlflow.pyfunc
+
+        with self.scoped():
+            return mlflow.pyfunc.spark_udf(
+                spark, model_uri, result_type=result_type, env_manager="local"
+            )
+
+    def register(
+        self, model_uri: str, name: str, tags: dict[str, str], run_id: str | None = None
+    ) -> str:
+        """Create a model version; its tags are written in the same call as the version, so an
+        interrupted registration can always be found again by them."""
+        model_id = model_uri[len("models:/") :] if model_uri.startswith("models:/m-") else None
         try:
-            version = mlflow.register_model(model_uri, name, tags=tags, await_registration_for=300)
+            try:
+                self.client.create_registered_model(name)
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+            with self.scoped():  # the registry resolves a models:/ source through the fluent URI
+                version = self.client.create_model_version(
+                    name, source=model_uri, run_id=run_id, tags=tags, model_id=model_id
+                )
         except MlflowException as exc:
             raise self._fail(f"registering {model_uri} as '{name}'", exc) from exc
         return str(version.version)
+
+    def versions_tagged(self, name: str, tags: dict[str, str]) -> list[Any]:
+        """Model versions of ``name`` carrying all of ``tags`` (with their tags and aliases)."""
+        try:
+            found = self.client.search_model_versions(f"name = '{_quote(name)}'")
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return []
+            raise
+        matching = [mv for mv in found if all(mv.tags.get(k) == v for k, v in tags.items())]
+        if not matching:
+            return []
+        # search_model_versions leaves ``aliases`` empty on some stores (SQLite): take them
+        # from the registered model, which always has them.
+        by_version: dict[str, list[str]] = {}
+        for alias, version in self.client.get_registered_model(name).aliases.items():
+            by_version.setdefault(str(version), []).append(alias)
+        for mv in matching:
+            mv.aliases = sorted(by_version.get(str(mv.version), []))
+        return matching
+
+    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        self.client.set_model_version_tag(name, version, key, value)
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
         self.client.set_registered_model_alias(name, alias, version)
@@ -211,33 +336,34 @@ class Tracker:
         except MlflowException:
             return None
 
+    def version_exists(self, name: str, version: str) -> bool:
+        try:
+            self.client.get_model_version(name, version)
+        except MlflowException:
+            return False
+        return True
+
     def search_runs(
         self, order_by: list[str], max_results: int = 100, filter_string: str = ""
     ) -> Any:
         """Runs of this recipe's experiment as a DataFrame (MLflow's search syntax)."""
-        return mlflow.search_runs(
-            experiment_ids=[self.experiment_id],
-            filter_string=filter_string,
-            order_by=order_by,
-            max_results=max_results,
-        )
+        with self.scoped():
+            return mlflow.search_runs(
+                experiment_ids=[self.experiment_id],
+                filter_string=filter_string,
+                order_by=order_by,
+                max_results=max_results,
+            )
 
 
-def _use_uris(tracking_uri: str, registry_uri: str) -> None:
-    """Point MLflow's fluent API at these stores without touching the environment.
+def _quote(value: str) -> str:
+    return value.replace("'", "\\'")
 
-    ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; in a notebook that would make
-    the next ``Recipe(profile=...)`` whose profile reads ``env("MLFLOW_TRACKING_URI")`` silently
-    use the previous profile's store.
-    """
-    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(registry_uri)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+
+def _quietly(fn: Any, *args: Any) -> None:
+    """Best effort on a failure path: the original error matters more than this one."""
+    with suppress(Exception):
+        fn(*args)
 
 
 def _is_number(value: Any) -> bool:

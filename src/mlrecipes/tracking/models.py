@@ -137,8 +137,3 @@ def output_columns(model: Any) -> list[tuple[str, str]]:
         (spec.name, spec.type.name if hasattr(spec.type, "name") else str(spec.type))
         for spec in schema.inputs
     ]
-
-
-def spark_udf(spark: Any, model_uri: str, result_type: str) -> Any:
-    """The model as a Spark UDF, run in the executors' own Python (no per-run virtualenv)."""
-    return mlflow.pyfunc.spark_udf(spark, model_uri, result_type=result_type, env_manager="local")

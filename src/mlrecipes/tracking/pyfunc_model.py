@@ -18,6 +18,11 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
     ``<prefix>score`` (the highest probability) and ``<prefix>label``; otherwise plain predictions.
     """
 
+    # MLflow would wrap ``predict`` for type-hint validation (and warn that there are no hints
+    # on every train and load); the input schema is the explicit signature logged with the
+    # model, and ``predict`` takes the raw rows as they are.
+    _skip_type_hint_validation = True
+
     def __init__(
         self,
         pipeline: Any,

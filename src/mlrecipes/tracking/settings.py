@@ -8,6 +8,8 @@ under ``<root>/metadata/mlflow``. (MLflow Recipes ignored ``MLFLOW_TRACKING_URI`
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +85,14 @@ def resolve_tracking(recipe: LoadedRecipe) -> TrackingSettings:
     )
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` store URI (None for other stores)."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or ":memory:" in uri:
+        return None
+    return Path(uri[len(prefix) :].split("?", 1)[0])
+
+
 _UNREACHABLE_HINTS = (
     "Connection refused",
     "Failed to establish a new connection",
@@ -110,3 +120,56 @@ def unreachable_server_error(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+# A tracking server that went away should fail a run within seconds, not after MLflow's default
+# of 7 retries with exponential backoff (minutes). Users' own values always win.
+ENGINE_ENV_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
+# MLflow narrates every call at INFO and warns about choices made here on purpose (cloudpickle,
+# explicit signatures without input examples); keep its errors, drop the rest unless asked.
+QUIET_WARNINGS = (
+    "Add type hints to the `predict` method",
+    "An input example was not provided",
+    "Hint: Inferred schema contains integer column",
+    "Saving scikit-learn models in the pickle",
+)
+
+
+@contextmanager
+def engine_environment() -> Iterator[None]:
+    """The settings the engine runs with, applied around engine calls and undone afterwards, so
+    that a notebook's environment, loggers and warning filters are the same after
+    ``Recipe(...).run()`` as before. The CLI applies them for the whole process."""
+    import logging
+    import sys
+    import warnings
+
+    quiet = os.environ.get("MLRECIPES_MLFLOW_LOG_LEVEL", "ERROR")
+    mlflow_loaded = "mlflow" in sys.modules
+    # MLflow configures its logger when first imported, from MLFLOW_LOGGING_LEVEL.
+    defaults = {**ENGINE_ENV_DEFAULTS, "MLFLOW_LOGGING_LEVEL": quiet}
+    mlflow_default_level = os.environ.get("MLFLOW_LOGGING_LEVEL", "INFO").upper()
+    added = [k for k in defaults if k not in os.environ]
+    for key in added:
+        os.environ[key] = defaults[key]
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(quiet)
+    try:
+        with warnings.catch_warnings():
+            for pattern in QUIET_WARNINGS:
+                warnings.filterwarnings("ignore", message=f".*{pattern}")
+            yield
+    finally:
+        # As it was; or, if MLflow was first imported here, as MLflow itself would have set it.
+        logger.setLevel(level if mlflow_loaded else mlflow_default_level)
+        for key in added:
+            os.environ.pop(key, None)
