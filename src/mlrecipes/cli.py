@@ -66,6 +66,10 @@ def _recipe(profile: str, root: Path | None, variables: tuple[str, ...], quiet: 
 
 
 def _fail(exc: BaseException, verbose: bool) -> None:
+    raise SystemExit(_fail_code(exc, verbose))
+
+
+def _fail_code(exc: BaseException, verbose: bool) -> int:
     if isinstance(exc, StepError) and exc.traceback_text:
         _err(exc.traceback_text.rstrip())
     elif verbose:
@@ -73,7 +77,7 @@ def _fail(exc: BaseException, verbose: bool) -> None:
 
         _err("".join(traceback.format_exception(exc)).rstrip())
     _err(f"Error: {exc}")
-    raise SystemExit(1)
+    return 1
 
 
 @app.command()
@@ -92,19 +96,82 @@ def run(
     """Run the recipe up to STEP (default: register), skipping steps whose inputs did not change."""
     if not variables and _report_if_up_to_date(profile, step, recipe_root):
         return
+    from mlrecipes.execution import supervisor
+
+    def work() -> int:
+        return _run_engine(profile, step, variables, recipe_root, verbose)
+
+    if not supervisor.can_fork():
+        raise SystemExit(work())
+    end = supervisor.run_in_child(work, _exit_now)
+    if end.finished:
+        raise SystemExit(end.reported)
+    raise SystemExit(_report_unfinished(end, profile, step, variables, recipe_root))
+
+
+def _run_engine(
+    profile: str,
+    step: str | None,
+    variables: tuple[str, ...],
+    recipe_root: Path | None,
+    verbose: bool,
+) -> int:
+    """The engine's part of ``run``; returns the exit code (in the supervised child)."""
+    from mlrecipes.errors import Interrupted, StepInterrupted
+    from mlrecipes.tracking.settings import engine_environment
+
+    recipe = None
     try:
-        recipe = _recipe(profile, recipe_root, variables)
-        report = recipe.run(step)
-    except (MlrecipesError, KeyboardInterrupt) as exc:
-        if isinstance(exc, StepError):
+        with engine_environment():
+            recipe = _recipe(profile, recipe_root, variables)
+            report = recipe.run(step)
+    except (MlrecipesError, Interrupted, KeyboardInterrupt) as exc:
+        resume = _resume_command(profile, step, variables)
+        if isinstance(exc, StepInterrupted | Interrupted | KeyboardInterrupt):
+            what = exc.reason if isinstance(exc, StepInterrupted) else str(exc) or "SIGINT"
+            where = f" in step '{exc.step}'" if isinstance(exc, StepInterrupted) else ""
+            _err(f"Interrupted{where} ({what}). Resume with: {resume}")
+            return getattr(exc, "exit_code", 130)
+        if isinstance(exc, StepError) and recipe is not None:
             _err(
                 f"Card: {Path(recipe.workspace.card_path(exc.step))}\n"
-                f"Fix the problem, then resume with: mlrecipes run --profile {profile}"
-                + (f" --step {step}" if step else "")
+                f"Fix the problem, then resume with: {resume}"
             )
-        _fail(exc, verbose)
-        return
+        return _fail_code(exc, verbose)
     _print_outcome(report, recipe.workspace.path)
+    return 0
+
+
+def _resume_command(profile: str, step: str | None, variables: tuple[str, ...]) -> str:
+    import shlex
+
+    parts = ["mlrecipes", "run", "--profile", profile]
+    if step:
+        parts += ["--step", step]
+    for var in variables:
+        parts += ["--var", var]
+    return shlex.join(parts)
+
+
+def _report_unfinished(
+    end: Any, profile: str, step: str | None, variables: tuple[str, ...], root: Path | None
+) -> int:
+    """The engine's process ended without reporting: whatever its exit status, the run failed."""
+    from mlrecipes.config.paths import find_recipe_root
+    from mlrecipes.execution.runner import mark_abandoned
+    from mlrecipes.execution.workspace import Workspace, execution_dir_for
+
+    recipe_root = find_recipe_root(root)
+    ws = Workspace(execution_dir_for(recipe_root, profile))
+    steps = mark_abandoned(ws, end.pid, (recipe_root.name, profile), end.describe())
+    where = f" inside step {', '.join(steps)}" if steps else ""
+    _err(
+        f"Error: the run did not finish: its process {end.describe()}{where}; "
+        f"marked FAILED. Resume with: {_resume_command(profile, step, variables)}"
+    )
+    if end.signal is not None:
+        return 128 + end.signal
+    return end.exit_status or 1
 
 
 def _report_if_up_to_date(profile: str, step: str | None, recipe_root: Path | None) -> bool:
@@ -282,7 +349,7 @@ def main() -> None:
     _exit_now(0)
 
 
-def _exit_now(code: object) -> None:
+def _exit_now(code: object, report: Any = None) -> None:
     """Exit without the interpreter's module teardown.
 
     A run leaves MLflow, SQLAlchemy, scikit-learn and matplotlib loaded; tearing them down
@@ -310,6 +377,8 @@ def _exit_now(code: object) -> None:
             stream.flush()
         except (OSError, ValueError):  # closed pipe, e.g. `mlrecipes inspect | head`
             status = status or 1
+    if report is not None:
+        report()  # the supervised child's last act: the parent trusts nothing else
     os._exit(status)
 
 

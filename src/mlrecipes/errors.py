@@ -33,6 +33,14 @@ class StepError(MlrecipesError):
         self.traceback_text = traceback_text
 
 
+class StepInterrupted(StepError):
+    """A step ended by SIGTERM or SIGINT; the process should exit with ``exit_code``."""
+
+    def __init__(self, step: str, cause: Interrupted):
+        super().__init__(step, str(cause))
+        self.exit_code = cause.exit_code
+
+
 class UserCodeError(MlrecipesError):
     """A function in steps/*.py is missing, has the wrong shape, or raised."""
 
@@ -55,3 +63,27 @@ class TrackingError(MlrecipesError):
 
 class ArtifactError(MlrecipesError):
     """An unknown artifact name was asked for."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived while a step ran (a BaseException, like KeyboardInterrupt, so
+    user code's ``except Exception`` cannot swallow it). The step ends as FAILED, its MLflow run
+    KILLED, its temporary outputs removed."""
+
+    def __init__(self, signal_name: str):
+        super().__init__(f"interrupted by {signal_name}")
+        self.signal_name = signal_name
+
+    @property
+    def exit_code(self) -> int:
+        import signal
+
+        return 128 + int(getattr(signal, self.signal_name, signal.SIGTERM))
+
+
+class StepTimeout(BaseException):
+    """A step ran past its ``timeout``."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"exceeded its timeout of {seconds:g} s (steps.<step>.timeout)")
+        self.seconds = seconds

@@ -177,7 +177,8 @@ def test_delta_ingest_follows_table_versions(tmp_path: Path) -> None:
 
 _HEAVY_PROBE = textwrap.dedent(
     """
-    import sys
+    import os, sys
+    os.environ["MLRECIPES_NO_FORK"] = "1"  # measure the engine's own imports, in this process
     from mlrecipes.cli import app
     try:
         app(["run", "--profile", "local"])

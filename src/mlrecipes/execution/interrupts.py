@@ -1,0 +1,71 @@
+"""Signals and time limits as exceptions inside a step, so a step ends the way a failure does.
+
+Without a handler SIGTERM (CI cancellation, Kubernetes) ends the process as abruptly as kill -9:
+no FAILED state, the MLflow run left RUNNING, a model version created but never aliased. Here
+SIGTERM and SIGINT raise :class:`~mlrecipes.errors.Interrupted` in the main thread; the runner
+records the failure and the step's own cleanup runs. A second signal during that cleanup is
+noted, not raised, so cleanup finishes. Handlers are installed only around engine work and put
+back afterwards (a notebook keeps its own). Signals can only be handled in the main thread;
+elsewhere these are no-ops.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from mlrecipes.errors import Interrupted, StepTimeout
+
+HANDLED = (signal.SIGTERM, signal.SIGINT)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def signals_as_exceptions() -> Iterator[None]:
+    if not _in_main_thread():
+        yield
+        return
+    raised = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal raised
+        if raised:
+            return  # already unwinding: let the cleanup finish
+        raised = True
+        raise Interrupted(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in HANDLED}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def time_limit(
+    seconds: float | None, make_error: Callable[[float], BaseException] = StepTimeout
+) -> Iterator[None]:
+    """Raise ``make_error(seconds)`` in the body after ``seconds`` of wall clock (main thread
+    only: elsewhere the body runs without a limit)."""
+    if not seconds or not _in_main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        raise make_error(seconds)
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
