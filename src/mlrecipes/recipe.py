@@ -14,7 +14,7 @@ from mlrecipes.execution.report import Reporter, RunReport
 from mlrecipes.execution.runner import run_plan, step_cache_key
 from mlrecipes.execution.state import StepState
 from mlrecipes.execution.targets import DEFAULT_TARGET
-from mlrecipes.execution.workspace import Workspace, execution_dir_for
+from mlrecipes.execution.workspace import Workspace, check_profile_name, execution_dir_for
 
 
 class Recipe:
@@ -29,7 +29,7 @@ class Recipe:
         reporter: Reporter | None = None,
     ):
         self.root = find_recipe_root(Path(root) if root else None)
-        self.profile = profile
+        self.profile = check_profile_name(profile)
         self.variables = dict(variables or {})
         self.reporter = reporter or Reporter(print)
         self._loaded = self._load()  # validate eagerly: a broken recipe fails at construction
@@ -54,13 +54,29 @@ class Recipe:
         )
         if cached is not None:
             return cached
-        self._loaded = self._load()
+        from mlrecipes.execution.interrupts import signals_as_exceptions
+        from mlrecipes.tracking.settings import engine_environment
+
+        with engine_environment(), signals_as_exceptions():
+            self._loaded = self._load()
+            return self._run_locked(ws, target)
+
+    def _run_locked(self, ws: Workspace, target: str) -> RunReport:
+        from mlrecipes.steps import STEP_CLASSES
+
         with profile_lock(ws.lock_path, on_wait=self.reporter.info):
             inputs = [fastpath.stat_entry(p) for p in _watched_inputs(self._loaded, target)]
             report = run_plan(self._loaded, ws, dag.plan(target), self.reporter)
             plan = [o.step for o in report.outcomes]
             if _manifest_allowed(ws, report):
-                outputs = [ws.state_path(name) for name in plan] + [ws.outputs(n) for n in plan]
+                outputs = [ws.state_path(name) for name in plan]
+                for name in plan:
+                    outputs += fastpath.tree_paths(ws.outputs(name))
+                externals = [
+                    fastpath.exists_entry(path)
+                    for name in plan
+                    for path in STEP_CLASSES[name]().external_paths(self._loaded)
+                ]
                 fastpath.write_manifest(
                     ws.path,
                     self.root,
@@ -69,7 +85,7 @@ class Recipe:
                     plan,
                     self.variables,
                     self._loaded.template_inputs.env_names,
-                    inputs + [fastpath.stat_entry(p) for p in outputs],
+                    inputs + [fastpath.stat_entry(p) for p in outputs] + externals,
                 )
             return report
 

@@ -7,7 +7,10 @@ the plan succeeded, :func:`write_manifest` records what the cache keys were comp
 - a digest of the context: engine version, recipe root, profile, target, ``--var`` values and
   the environment variables that rendering or tracking read;
 - size and mtime of every file the keys depend on: the template files rendering read, every file
-  under ``steps/``, the data sources, and each step's state file and outputs directory.
+  under ``steps/``, the data sources, and each step's state file and every output file;
+- the existence of stores outside the execution directory that a step's result lives in (the
+  SQLite registry holding the registered version);
+- the versions of Python and the libraries in the cache keys (``cache.library_versions``).
 
 :func:`up_to_date_plan` compares only those. Any difference, even a touch that leaves a file's
 content unchanged, makes it answer ``None`` and the caller runs the full content-hash check, so
@@ -40,13 +43,20 @@ def manifest_path(workspace: Path, target: str) -> Path:
 def context_digest(
     root: Path, profile: str, target: str, overrides: dict[str, Any], env_names: Iterable[str]
 ) -> str:
+    from mlrecipes.execution.cache import library_versions
+
     env = {name: os.environ.get(name) for name in sorted(set(env_names))}
-    context = [__version__, str(root), profile, target, overrides, env]
+    context = [__version__, library_versions(), str(root), profile, target, overrides, env]
     return hashlib.sha256(json.dumps(context, sort_keys=True, default=repr).encode()).hexdigest()
 
 
+def exists_entry(path: Path) -> list[Any]:
+    """A file that must merely still exist (a SQLite store: its mtime moves with every write)."""
+    return [str(path), "exists", path.exists()]
+
+
 def stat_entry(path: Path) -> list[Any]:
-    """A file's size and mtime; a folder's listing (its mtime also moves when Python writes
+    """A file's size, mtime, ctime and inode; a folder's listing (its mtime also moves when Python writes
     ``__pycache__`` into it, which changes nothing)."""
     try:
         st = os.stat(path)
@@ -54,7 +64,9 @@ def stat_entry(path: Path) -> list[Any]:
             return [str(path), "dir", sorted(n for n in os.listdir(path) if n != "__pycache__")]
     except OSError:
         return [str(path), None, None]
-    return [str(path), st.st_size, st.st_mtime_ns]
+    # ctime and inode too: `cp -p`, `rsync -t` and `tar -x` put an old mtime back on new content,
+    # but cannot set the ctime, and a file replaced by rename has a new inode.
+    return [str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def tree_paths(folder: Path) -> list[Path]:
@@ -110,7 +122,8 @@ def up_to_date_plan(
     except (OSError, ValueError, KeyError, TypeError):
         return None
     for entry in files:
-        if stat_entry(Path(entry[0])) != entry:
+        check = exists_entry if entry[1] == "exists" else stat_entry
+        if check(Path(entry[0])) != entry:
             return None
     return plan
 

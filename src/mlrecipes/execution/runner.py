@@ -6,12 +6,21 @@ import os
 import time
 import traceback
 import uuid
+from pathlib import Path
 from typing import Any
 
 from mlrecipes import __version__
 from mlrecipes.config.loader import LoadedRecipe
-from mlrecipes.errors import MlrecipesError, StepError, UserCodeError
+from mlrecipes.errors import (
+    Interrupted,
+    MlrecipesError,
+    StepError,
+    StepInterrupted,
+    StepTimeout,
+    UserCodeError,
+)
 from mlrecipes.execution.cache import cache_key, hash_file, hash_tree
+from mlrecipes.execution.interrupts import time_limit
 from mlrecipes.execution.report import Reporter, RunReport, StepOutcome
 from mlrecipes.execution.state import StepState, append_event, now_iso
 from mlrecipes.execution.workspace import Workspace
@@ -51,10 +60,64 @@ def step_cache_key(step: Step, recipe: LoadedRecipe, ws: Workspace) -> tuple[str
     return key, source_fp
 
 
-def is_fresh(state: StepState, key: str, ws: Workspace, step: str) -> bool:
-    if STEP_CLASSES[step].always_run:
-        return False
-    return state.status == "SUCCEEDED" and state.cache_key == key and ws.outputs(step).is_dir()
+def output_stats(outputs: Path) -> dict[str, list[int]]:
+    """Relative path -> [size, mtime_ns] of every file under a step's outputs."""
+    stats: dict[str, list[int]] = {}
+    for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+        st = path.stat()
+        stats[str(path.relative_to(outputs))] = [st.st_size, st.st_mtime_ns]
+    return stats
+
+
+def outputs_problem(state: StepState, ws: Workspace, step: str) -> str | None:
+    """Why the recorded outputs of a succeeded step can no longer be trusted (None: they can).
+
+    Cheap first: the files' sizes and mtimes against those recorded when the step finished;
+    only when they differ is the content hashed and compared with the recorded fingerprint.
+    """
+    outputs = ws.outputs(step)
+    if not outputs.is_dir():
+        return "outputs missing"
+    current = output_stats(outputs)
+    if state.output_files is not None and current == state.output_files:
+        return None
+    if state.output_fingerprint is not None and hash_tree(outputs) == state.output_fingerprint:
+        return None
+    recorded = state.output_files or {}
+    gone = sorted(set(recorded) - set(current))
+    changed = sorted(f for f in current if f in recorded and current[f][0] != recorded[f][0])
+    changed += sorted(set(current) - set(recorded))
+    detail = "; ".join(
+        part
+        for part in (
+            f"missing {', '.join(gone)}" if gone else "",
+            f"changed {', '.join(changed)}" if changed else "",
+        )
+        if part
+    )
+    return f"outputs changed since the step ran ({detail or 'content differs'} in {outputs})"
+
+
+def stale_reason(
+    step: Step, state: StepState, key: str, ws: Workspace, recipe: LoadedRecipe
+) -> str | None:
+    """Why ``step`` must run (None: its recorded result can be reused as it is)."""
+    name = step.name
+    if step.always_run and state.status == "SUCCEEDED":
+        return "always runs: the model behind an alias may have changed"
+    if state.problem:
+        return state.problem
+    if state.status == "NOT_RUN":
+        return "never ran"
+    if state.status == "RUNNING":
+        return "previous run was interrupted"
+    if state.status == "FAILED":
+        return "previous run failed"
+    if state.cache_key != key:
+        return "inputs, config or code changed"
+    if step.always_run:
+        return "always runs"
+    return outputs_problem(state, ws, name) or step.external_outputs_problem(recipe, state)
 
 
 def run_plan(
@@ -74,36 +137,23 @@ def run_plan(
         try:
             key, source_fp = step_cache_key(step, recipe, ws)
         except Exception as exc:  # e.g. the data file is missing: the step fails before it starts
-            _record_failure(step, recipe, ws, exc, now_iso(), 0.0)
+            # Its previous outputs stay: they are still what the previous inputs produced.
+            _record_failure(step, recipe, ws, exc, now_iso(), 0.0, keep_outputs=True)
             reporter.failed(name, 0.0, str(exc))
             raise StepError(name, str(exc), getattr(exc, "traceback_text", None)) from exc
-        if name not in (force or set()) and is_fresh(state, key, ws, name):
+        reason = stale_reason(step, state, key, ws, recipe)
+        if name in (force or set()):
+            reason = reason or "forced"
+        if reason is None:
             reporter.cached(name)
             append_event(ws.events_path, step=name, event="cached", cache_key=key)
             report.outcomes.append(StepOutcome(name, "cached"))
             continue
-        reason = _why(state, key, ws, name)
         reporter.running(name, reason)
         append_event(ws.events_path, step=name, event="run", reason=reason, cache_key=key)
         outcome = _execute(step, recipe, ws, memory, reporter, key, source_fp)
         report.outcomes.append(outcome)
     return report
-
-
-def _why(state: StepState, key: str, ws: Workspace, name: str) -> str:
-    if STEP_CLASSES[name].always_run and state.status == "SUCCEEDED":
-        return "always runs: the model behind an alias may have changed"
-    if state.status == "NOT_RUN":
-        return "never ran"
-    if state.status == "RUNNING":
-        return "previous run was interrupted"
-    if state.status == "FAILED":
-        return "previous run failed"
-    if not ws.outputs(name).is_dir():
-        return "outputs missing"
-    if state.cache_key != key:
-        return "inputs, config or code changed"
-    return "forced"
 
 
 def _execute(
@@ -128,34 +178,30 @@ def _execute(
     )
     tmp = ws.new_temp_outputs(name)
     ctx = StepContext(
-        step=name, recipe=recipe, workspace=ws, out_dir=tmp, memory=memory, log=reporter.info
+        step=name,
+        recipe=recipe,
+        workspace=ws,
+        out_dir=tmp,
+        memory=memory,
+        log=reporter.info,
+        cache_key=key,
     )
     try:
-        result = step.run(ctx)
+        with time_limit(step_timeout(recipe, name)):
+            result = step.run(ctx)
         # On failure the marker stays: if MLflow could not record the failure (server gone),
         # the next run closes the orphaned run.
         marker.unlink(missing_ok=True)
     except BaseException as exc:
         duration = time.perf_counter() - t0
-        _record_failure(step, recipe, ws, exc, started_at, duration)
+        failure = _as_step_failure(exc, name, recipe, step)
+        _record_failure(step, recipe, ws, failure or exc, started_at, duration)
+        shown = failure or exc
         reporter.failed(
-            name, duration, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            name, duration, str(shown).splitlines()[0] if str(shown) else type(shown).__name__
         )
-        if isinstance(exc, Exception) and not isinstance(exc, StepError):
-            if step.uses_tracking and _unreachable(exc):
-                from mlrecipes.tracking.settings import resolve_tracking
-
-                uri = resolve_tracking(recipe).tracking_uri
-                raise StepError(
-                    name,
-                    f"the MLflow tracking server at {uri} could not be reached ({type(exc).__name__}); "
-                    "start it (or fix MLFLOW_TRACKING_URI) and run again",
-                ) from exc
-            # Show a traceback for user code and for unexpected errors, not for clear input errors.
-            tb = getattr(exc, "traceback_text", None)
-            if tb is None and not isinstance(exc, MlrecipesError):
-                tb = traceback.format_exc()
-            raise StepError(name, str(exc) or type(exc).__name__, tb) from exc
+        if failure is not None:
+            raise failure from exc
         raise
     ws.commit_outputs(name, tmp)
     duration = time.perf_counter() - t0
@@ -164,13 +210,15 @@ def _execute(
     card.started_at, card.finished_at, card.duration_s = started_at, finished_at, duration
     with ctx.card_work():
         write_card(card, ws.step_dir(name))
+    outputs = ws.outputs(name)
     StepState(
         status="SUCCEEDED",
         cache_key=key,
         started_at=started_at,
         finished_at=finished_at,
         duration_s=round(duration, 3),
-        output_fingerprint=hash_tree(ws.outputs(name)),
+        output_fingerprint=hash_tree(outputs),
+        output_files=output_stats(outputs),
         source=source_fp,
         summary=result.summary,
         card_seconds=round(ctx.card_seconds, 4),
@@ -179,6 +227,74 @@ def _execute(
     reporter.done(name, duration)
     append_event(ws.events_path, step=name, event="succeeded", duration_s=round(duration, 3))
     return StepOutcome(name, "ran", duration)
+
+
+def step_timeout(recipe: LoadedRecipe, name: str) -> float | None:
+    block = getattr(recipe.config.steps, name, None)
+    return getattr(block, "timeout", None)
+
+
+def _as_step_failure(
+    exc: BaseException, name: str, recipe: LoadedRecipe, step: Step
+) -> StepError | None:
+    """The StepError a step's abnormal end is reported as (None: re-raise ``exc`` unchanged).
+
+    Anything but a normal return is a failure: ``sys.exit(0)`` inside a step included.
+    """
+    if isinstance(exc, StepError):
+        return None
+    if isinstance(exc, Interrupted):
+        return StepInterrupted(name, exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return StepInterrupted(name, Interrupted("SIGINT"))
+    if isinstance(exc, StepTimeout):
+        return StepError(name, f"exceeded its timeout of {exc.seconds:g} s (steps.{name}.timeout)")
+    if isinstance(exc, SystemExit):
+        return StepError(
+            name,
+            f"the step called sys.exit({exc.code!r}); a step must return normally or raise "
+            "(treated as a failure)",
+            traceback.format_exc(),
+        )
+    if not isinstance(exc, Exception):
+        return None
+    locked = _locked_sqlite(exc, recipe) if step.uses_tracking else None
+    if locked is not None:
+        return StepError(
+            name,
+            f"the SQLite store {locked} is locked: another process holds it (an mlflow server or "
+            "ui, a notebook, another run on the same file); close it or wait, then run again",
+        )
+    if step.uses_tracking and _unreachable(exc):
+        from mlrecipes.tracking.settings import resolve_tracking
+
+        uri = resolve_tracking(recipe).tracking_uri
+        return StepError(
+            name,
+            f"the MLflow tracking server at {uri} could not be reached ({type(exc).__name__}); "
+            "start it (or fix MLFLOW_TRACKING_URI) and run again",
+        )
+    # Show a traceback for user code and for unexpected errors, not for clear input errors.
+    tb = getattr(exc, "traceback_text", None)
+    if tb is None and not isinstance(exc, MlrecipesError):
+        tb = traceback.format_exc()
+    return StepError(name, str(exc) or type(exc).__name__, tb)
+
+
+def _locked_sqlite(exc: BaseException, recipe: LoadedRecipe) -> str | None:
+    """The SQLite store file when ``exc`` (or a cause) is SQLite's "database is locked"."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if "database is locked" in str(current):
+            from mlrecipes.tracking.settings import resolve_tracking, sqlite_path
+
+            settings = resolve_tracking(recipe)
+            path = sqlite_path(settings.tracking_uri) or sqlite_path(settings.registry_uri)
+            return str(path) if path else settings.tracking_uri
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -205,22 +321,49 @@ def _record_failure(
     exc: BaseException,
     started_at: str,
     duration: float,
+    keep_outputs: bool = False,
 ) -> None:
-    """FAILED state, failure card, and no outputs: neither the partial new ones nor stale old ones."""
-    from mlrecipes.cards.model import Card
-    from mlrecipes.cards.render import write_card
-
-    name = step.name
-    ws.remove_leftovers(name)
-    ws.discard_outputs(name)
+    """FAILED state, failure card, and no outputs: neither the partial new ones nor stale old ones
+    (unless the step never started, ``keep_outputs``)."""
     tb = getattr(exc, "traceback_text", None) or "".join(
         traceback.format_exception(type(exc), exc, exc.__traceback__)
     )
-    finished_at = now_iso()
-    card = Card(step=name, recipe=recipe.root.name, profile=recipe.profile, status="FAILED")
-    card.tab("Step Status").kv(
-        {"Status": "FAILED", "Error": f"{type(exc).__name__}: {exc}"},
+    write_failure(
+        ws,
+        step.name,
+        (recipe.root.name, recipe.profile),
+        type(exc).__name__,
+        str(exc),
+        tb,
+        started_at,
+        duration,
+        keep_outputs=keep_outputs,
+        user_code=isinstance(exc, UserCodeError),
     )
+
+
+def write_failure(
+    ws: Workspace,
+    name: str,
+    recipe_and_profile: tuple[str, str],
+    error_type: str,
+    message: str,
+    tb: str,
+    started_at: str | None,
+    duration: float,
+    keep_outputs: bool = False,
+    user_code: bool = False,
+) -> None:
+    from mlrecipes.cards.model import Card
+    from mlrecipes.cards.render import write_card
+
+    ws.remove_leftovers(name)
+    if not keep_outputs:
+        ws.discard_outputs(name)
+    finished_at = now_iso()
+    recipe_name, profile = recipe_and_profile
+    card = Card(step=name, recipe=recipe_name, profile=profile, status="FAILED")
+    card.tab("Step Status").kv({"Status": "FAILED", "Error": f"{error_type}: {message}"})
     card.tab("Stacktrace").code(tb)
     card.started_at, card.finished_at, card.duration_s = started_at, finished_at, duration
     write_card(card, ws.step_dir(name))
@@ -229,11 +372,39 @@ def _record_failure(
         started_at=started_at,
         finished_at=finished_at,
         duration_s=round(duration, 3),
-        error={
-            "type": type(exc).__name__,
-            "message": str(exc),
-            "traceback": tb,
-            "user_code": isinstance(exc, UserCodeError),
-        },
+        error={"type": error_type, "message": message, "traceback": tb, "user_code": user_code},
     ).write(ws.state_path(name))
-    append_event(ws.events_path, step=name, event="failed", error=f"{type(exc).__name__}: {exc}")
+    append_event(ws.events_path, step=name, event="failed", error=f"{error_type}: {message}")
+
+
+def mark_abandoned(
+    ws: Workspace, pid: int, recipe_and_profile: tuple[str, str], how: str
+) -> list[str]:
+    """Steps that process ``pid`` left RUNNING when it ended without finishing: FAILED now, with
+    ``how`` as the reason (their MLflow runs are closed as KILLED by the next run)."""
+    from datetime import datetime
+
+    from mlrecipes.execution.dag import all_steps
+
+    abandoned = []
+    for name in all_steps():
+        state = ws.state(name)
+        if state.status != "RUNNING" or state.pid != pid:
+            continue
+        duration = 0.0
+        if state.started_at:
+            started = datetime.fromisoformat(state.started_at)
+            duration = (datetime.fromisoformat(now_iso()) - started).total_seconds()
+        message = f"step '{name}' failed: the process {how}"
+        write_failure(
+            ws,
+            name,
+            recipe_and_profile,
+            "ProcessEnded",
+            message,
+            message,
+            state.started_at,
+            duration,
+        )
+        abandoned.append(name)
+    return abandoned

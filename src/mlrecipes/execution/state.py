@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,24 +22,62 @@ class StepState:
     duration_s: float | None = None
     pid: int | None = None
     output_fingerprint: str | None = None
+    output_files: dict[str, list[int]] | None = None  # relative path -> [size, mtime_ns]
     source: dict[str, Any] | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     card_seconds: float | None = None  # time spent only on the card (profiles, plots, HTML)
+    # Set when reading, never written: why the file could not be trusted (the step re-runs).
+    problem: str | None = field(default=None, compare=False)
 
     @classmethod
     def read(cls, path: Path) -> StepState:
+        """The state in ``path``; a file that is not a valid state (binary, a JSON list, wrong
+        types) reads as "never ran" with a warning naming it, so the step re-runs once and
+        rewrites it, instead of failing the same way on every run."""
         if not path.is_file():
             return cls()
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return cls()
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+            data = json.loads(path.read_bytes().decode("utf-8"))
+            return cls(**_checked(data))
+        except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+            problem = f"state file {path} is unreadable or corrupt ({exc}); the step re-runs"
+            warnings.warn(problem, stacklevel=2)
+            return cls(problem=problem)
 
     def write(self, path: Path) -> None:
-        write_json_atomic(path, asdict(self))
+        data = asdict(self)
+        data.pop("problem")
+        write_json_atomic(path, data)
+
+
+_STATUSES = ("NOT_RUN", "RUNNING", "SUCCEEDED", "FAILED")
+_TYPES: dict[str, tuple[type, ...]] = {
+    "status": (str,),
+    "cache_key": (str, type(None)),
+    "started_at": (str, type(None)),
+    "finished_at": (str, type(None)),
+    "duration_s": (int, float, type(None)),
+    "pid": (int, type(None)),
+    "output_fingerprint": (str, type(None)),
+    "output_files": (dict, type(None)),
+    "source": (dict, type(None)),
+    "summary": (dict,),
+    "error": (dict, type(None)),
+    "card_seconds": (int, float, type(None)),
+}
+
+
+def _checked(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    known = {k: v for k, v in data.items() if k in _TYPES}
+    for key, value in known.items():
+        if not isinstance(value, _TYPES[key]) or isinstance(value, bool):
+            raise ValueError(f"'{key}' holds {type(value).__name__}")
+    if known.get("status", "NOT_RUN") not in _STATUSES:
+        raise ValueError(f"unknown status {known['status']!r}")
+    return known
 
 
 def now_iso() -> str:

@@ -75,26 +75,29 @@ def fingerprint(
 ) -> dict[str, Any]:
     """Content fingerprint of the source: a data change changes it, a touch without change does not.
 
-    Files are hashed in full, but a file whose size and mtime match ``previous`` reuses its hash.
+    Every file is hashed in full, always: an edit that keeps size and mtime (``cp -p``,
+    ``rsync -t``, ``tar -x``) must still be seen. Only the up-to-date manifest (fastpath.py)
+    trusts size and mtime, and any difference there leads here. ``previous`` is accepted for
+    callers that have it, and not used to skip hashing.
     Returns ``{"volatile": True}`` for sources that cannot be fingerprinted (remote URIs).
     """
     sources = resolve_sources(cfg, root, block)
     if not sources.paths:
         return {"volatile": True}
-    known = {f["path"]: f for f in (previous or {}).get("files", [])}
     files = []
     for path in sources.paths:
         if sources.is_delta:
             files.append({"path": str(path), "delta_version": _delta_version(path, cfg)})
             continue
         stat = path.stat()
-        entry = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        old = known.get(str(path))
-        if old and old.get("size") == stat.st_size and old.get("mtime_ns") == stat.st_mtime_ns:
-            entry["sha256"] = old["sha256"]
-        else:
-            entry["sha256"] = hash_file(path)
-        files.append(entry)
+        files.append(
+            {
+                "path": str(path),
+                "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+                "sha256": hash_file(path),
+            }
+        )
     return {"files": files}
 
 

@@ -52,6 +52,7 @@ class StepContext:
     log: Callable[[str], None]
     pending: dict[tuple[str, str], Any] = field(default_factory=dict)
     card_seconds: float = 0.0
+    cache_key: str = ""
 
     @property
     def config(self) -> RecipeConfig:
@@ -147,11 +148,34 @@ class Step(ABC):
         """Files and folders whose stat reveals a change of the external data (see fastpath)."""
         return []
 
+    def external_outputs_problem(self, recipe: LoadedRecipe, state: Any) -> str | None:
+        """Why what the step created outside the execution directory (an MLflow run, a model
+        version) is gone, so its cached result cannot be trusted (None: still there).
+
+        Steps that log to MLflow check that a SQLite tracking/registry store still exists
+        (a file check, no MLflow import)."""
+        for path in self.external_paths(recipe):
+            if not path.is_file():
+                return f"the MLflow store {path} that holds this step's results is gone"
+        return None
+
+    def external_paths(self, recipe: LoadedRecipe) -> list[Path]:
+        """Local files whose disappearance invalidates the step (the up-to-date manifest checks
+        that they still exist): the SQLite stores of a step that logs to MLflow."""
+        if not self.uses_tracking:
+            return []
+        from mlrecipes.tracking.settings import resolve_tracking, sqlite_path
+
+        settings = resolve_tracking(recipe)
+        paths = [sqlite_path(settings.tracking_uri), sqlite_path(settings.registry_uri)]
+        return list(dict.fromkeys(p for p in paths if p is not None))
+
     @abstractmethod
     def run(self, ctx: StepContext) -> StepResult:
         """Do the work, writing outputs under ``ctx.out_dir``."""
 
 
 def dump(model: Any) -> Any:
-    """A pydantic block (or None) as plain JSON data for cache keys."""
-    return None if model is None else model.model_dump(mode="json")
+    """A pydantic block (or None) as plain JSON data for cache keys (a step's ``timeout`` bounds
+    how long it may run, not what it produces, so it is left out)."""
+    return None if model is None else model.model_dump(mode="json", exclude={"timeout"})
