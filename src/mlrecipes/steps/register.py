@@ -10,12 +10,46 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.config.schema import RecipeConfig
 from mlrecipes.errors import ValidationFailedError
 from mlrecipes.steps.base import Step, StepContext, StepResult, dump
 from mlrecipes.steps.outputs import CRITERIA_FILE, MODEL_INFO_FILE, STATUS_FILE
 
 OUTPUT = "registered_model_version.json"
+
+
+REGISTRATION_TAG = "mlrecipes.registration"
+
+
+def recover_interrupted(
+    tracker: Any, name: str, workspace: str, run_id: str, log: Any
+) -> str | None:
+    """Settle versions that an interrupted register of this execution directory left behind.
+
+    The profile lock is held, so no version of this workspace is being registered right now.
+    A version created for the same train run is adopted (returned) instead of registering a
+    duplicate; a pending one from another run is deleted, unless an alias already points at it,
+    in which case its registration had in fact completed and it is kept.
+    """
+    adopted: str | None = None
+    for mv in tracker.versions_tagged(name, {"mlrecipes.workspace": workspace}):
+        version = str(mv.version)
+        if mv.tags.get("mlrecipes.source_run_id") == run_id:
+            if adopted is None or int(version) > int(adopted):
+                adopted = version
+            continue
+        if mv.tags.get(REGISTRATION_TAG) != "pending":
+            continue
+        if getattr(mv, "aliases", None):
+            tracker.set_version_tag(name, version, REGISTRATION_TAG, "complete")
+            log(f"version {version} of {name} was aliased before an interruption: kept")
+        else:
+            tracker.delete_version(name, version)
+            log(f"deleted version {version} of {name}, left by an interrupted register")
+    if adopted is not None:
+        log(f"adopting version {adopted} of {name}, registered by an interrupted run")
+    return adopted
 
 
 def registration_allowed(status: str, allow_non_validated: bool) -> bool:
@@ -34,6 +68,25 @@ class RegisterStep(Step):
             "model_name": config.model_name,
         }
 
+    def external_outputs_problem(self, recipe: LoadedRecipe, state: Any) -> str | None:
+        """The registered version must still exist: for a SQLite registry its file (no MLflow
+        import), for a registry server the version itself."""
+        from mlrecipes.tracking.settings import resolve_tracking, sqlite_path
+
+        problem = super().external_outputs_problem(recipe, state)
+        settings = resolve_tracking(recipe)
+        if problem or sqlite_path(settings.registry_uri) is not None:
+            return problem
+        name = state.summary.get("registered_model_name")
+        version = state.summary.get("registered_model_version")
+        if not name or not version:
+            return None
+        from mlrecipes.tracking.client import Tracker
+
+        if not Tracker(settings).version_exists(name, str(version)):
+            return f"version {version} of {name} is no longer in the registry"
+        return None
+
     def run(self, ctx: StepContext) -> StepResult:
         cfg = ctx.config
         rcfg = cfg.steps.register
@@ -47,13 +100,25 @@ class RegisterStep(Step):
             )
 
         tracker = ctx.tracker()
-        tags = {
-            "mlflow.source.type": "RECIPE",
-            "mlflow.pipeline.template.name": ctx.root.name,
-            "mlrecipes.profile": ctx.recipe.profile,
-            "mlrecipes.model_validation_status": status,
+        owner = {
+            "mlrecipes.workspace": ctx.workspace.identity,
+            "mlrecipes.source_run_id": info["run_id"],
         }
-        version = tracker.register(info["model_uri"], name, tags)
+        version = recover_interrupted(
+            tracker, name, ctx.workspace.identity, info["run_id"], ctx.log
+        )
+        if version is None:
+            tags = {
+                "mlflow.source.type": "RECIPE",
+                "mlflow.pipeline.template.name": ctx.root.name,
+                "mlrecipes.profile": ctx.recipe.profile,
+                "mlrecipes.model_validation_status": status,
+                # Written with the version in one call: after kill -9 the next run finds it by these.
+                REGISTRATION_TAG: "pending",
+                "mlrecipes.register_cache_key": ctx.cache_key,
+                **owner,
+            }
+            version = tracker.register(info["model_uri"], name, tags, run_id=info["run_id"])
         try:
             result = {
                 "registered_model_name": name,
@@ -77,9 +142,11 @@ class RegisterStep(Step):
             # Moving the alias is the last act: until here a failure only leaves an unaliased version,
             # which is deleted again.
             tracker.set_alias(name, rcfg.alias, version)
+            tracker.set_version_tag(name, version, REGISTRATION_TAG, "complete")
         except BaseException:
             with contextlib.suppress(Exception):
-                tracker.delete_version(name, version)
+                if tracker.get_alias_version(name, rcfg.alias) != version:
+                    tracker.delete_version(name, version)
             raise
         summary = {
             "registered_model_name": name,
