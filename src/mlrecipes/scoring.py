@@ -62,12 +62,21 @@ def arrow_kind(dtype: pa.DataType) -> str:
     return str(dtype)
 
 
-def schema_problems(available: pa.Schema, required: dict[str, str]) -> list[str]:
-    """Columns the model needs that the scoring data lacks or holds with an incompatible type.
+# What a scoring column may be converted from, by the kind the model expects. The training data
+# decides the signature: a column of numbers with a few blanks is a string column, and a scoring
+# batch without blanks (read as numbers) must still be accepted; and CSV columns arrive as text.
+_CONVERTIBLE = {
+    "string": {"integer", "floating", "boolean"},
+    "floating": {"integer", "string"},
+    "integer": {"floating", "string"},
+    "boolean": {"string"},
+    "datetime": {"string"},
+}
 
-    ``required`` maps column → MLflow type name. Integers may feed a floating column; nothing else
-    is converted (MLflow would refuse it batch by batch, after writing had started).
-    """
+
+def schema_problems(available: pa.Schema, required: dict[str, str]) -> list[str]:
+    """Columns the model needs that the scoring data lacks or holds with a type that cannot be
+    converted to the model's (see :func:`conversions`; values are checked one by one later)."""
     problems = []
     names = set(available.names)
     missing = [c for c in required if c not in names]
@@ -78,14 +87,101 @@ def schema_problems(available: pa.Schema, required: dict[str, str]) -> list[str]
             continue
         want = _KIND_OF_MLFLOW_TYPE.get(mlflow_type, mlflow_type)
         got = arrow_kind(available.field(column).type)
-        if got == "null" or got == want:
-            continue
-        if got == "integer" and want == "floating":
+        if got in ("null", want) or got in _CONVERTIBLE.get(want, set()):
             continue
         problems.append(
             f"column '{column}' holds {got} values ({available.field(column).type}), the model expects {mlflow_type}"
         )
     return problems
+
+
+def conversions(available: pa.Schema, required: dict[str, str]) -> dict[str, str]:
+    """Column -> the kind it must be converted to before the model sees it."""
+    out = {}
+    for column, mlflow_type in required.items():
+        if column not in available.names:
+            continue
+        want = _KIND_OF_MLFLOW_TYPE.get(mlflow_type, mlflow_type)
+        got = arrow_kind(available.field(column).type)
+        if got != want and got in _CONVERTIBLE.get(want, set()):
+            out[column] = mlflow_type
+    return out
+
+
+def parsed_columns(plan: dict[str, str]) -> list[str]:
+    """The columns whose conversion parses text and can therefore fail on a value."""
+    return [c for c, t in plan.items() if _KIND_OF_MLFLOW_TYPE.get(t, t) != "string"]
+
+
+def coerce_frame(frame: pd.DataFrame, plan: dict[str, str], first_row: int = 0) -> pd.DataFrame:
+    """``frame`` with each column of ``plan`` converted to the model's type, as training saw it.
+
+    Numbers for a string column become their text (``20.0`` -> ``"20"``, ``29.85`` ->
+    ``"29.85"``; a missing value stays missing); text for a numeric column is parsed, a blank
+    meaning missing. A value that does not parse raises :class:`DatasetError` naming the
+    column, the data row (1-based, ``first_row`` + position) and the value.
+    """
+    from mlrecipes.errors import DatasetError
+
+    if not plan:
+        return frame
+    out = frame.copy()
+    for column, mlflow_type in plan.items():
+        want = _KIND_OF_MLFLOW_TYPE.get(mlflow_type, mlflow_type)
+        values = out[column]
+        if want == "string":
+            out[column] = _as_text(values)
+            continue
+        text = values.astype("string").str.strip()
+        blank = values.isna() | (text == "")
+        if want in ("floating", "integer"):
+            parsed = pd.to_numeric(text.where(~blank), errors="coerce")
+        elif want == "boolean":
+            lowered = text.str.lower()
+            parsed = lowered.map({"true": True, "false": False, "1": True, "0": False})
+        else:
+            parsed = pd.to_datetime(text.where(~blank), errors="coerce")
+        bad = parsed.isna() & ~blank
+        if want == "integer" and not bad.any():
+            fractional = parsed.notna() & (parsed.astype("float64") % 1 != 0)
+            bad = fractional
+        if bad.any():
+            position = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DatasetError(
+                f"column '{column}', data row {first_row + position + 1}: "
+                f"{values.iloc[position]!r} is not a valid {mlflow_type} (the model's type for "
+                "this column)"
+            )
+        if want == "integer":
+            if blank.any():
+                position = int(np.flatnonzero(blank.to_numpy())[0])
+                raise DatasetError(
+                    f"column '{column}', data row {first_row + position + 1}: missing value in a "
+                    f"column the model types as {mlflow_type} (the training data had none)"
+                )
+            parsed = parsed.astype("int64")
+        elif want == "floating":
+            parsed = parsed.astype("float64")
+        elif want == "boolean":
+            parsed = parsed.astype(object).where(~blank, None)
+        out[column] = parsed
+    return out
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Numbers as the text a CSV writer gives them: integral floats without ``.0``."""
+    if pd.api.types.is_float_dtype(values):
+        integral = values.notna() & (values % 1 == 0)
+        text = values.astype(str)
+        text = text.where(~integral, values.where(integral, 0).astype("int64").astype(str))
+        return text.astype(object).where(values.notna(), None)
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_integer_dtype(values):
+        return values.astype(str).astype(object)
+    return (
+        values.astype(object)
+        .where(values.notna(), None)
+        .map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    )
 
 
 def output_frame(

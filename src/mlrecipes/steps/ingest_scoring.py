@@ -31,14 +31,16 @@ class IngestScoringStep(IngestStep):
         cfg = self.block_config(ctx.config)
         if cfg.loader_method or cfg.sample_fraction is not None:
             return super().run(ctx)
-        from mlrecipes.io.batches import copy_to_parquet, iter_source_batches, use_returnable_memory
-
-        use_returnable_memory()
+        from mlrecipes.io.batches import copy_to_parquet, iter_source_batches, returnable_memory
 
         path = ctx.out_dir / self.output
-        rows, schema = copy_to_parquet(
-            iter_source_batches(cfg, ctx.root, self.block, STREAM_BATCH_ROWS), path, self.block
-        )
+        with returnable_memory():
+            rows, schema = copy_to_parquet(
+                iter_source_batches(cfg, ctx.root, self.block, STREAM_BATCH_ROWS),
+                path,
+                self.block,
+                source=str(cfg.location),
+            )
         import pyarrow.parquet as pq
 
         card = ctx.new_card()

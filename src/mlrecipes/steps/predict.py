@@ -36,8 +36,8 @@ class PredictStep(Step):
         import pandas as pd
 
         from mlrecipes.io.batches import parquet_rows, parquet_schema
-        from mlrecipes.scoring import schema_problems
-        from mlrecipes.tracking.models import input_schema, load_pyfunc, resolve_scoring_model
+        from mlrecipes.scoring import conversions, schema_problems
+        from mlrecipes.tracking.models import input_schema, resolve_scoring_model
 
         cfg = ctx.config.steps.predict
         if cfg is None:
@@ -49,32 +49,48 @@ class PredictStep(Step):
             tracker, cfg.model_uri, ctx.config.model_name or "", ctx.config.steps.register.alias
         )
         ctx.log(f"scoring with {resolved.describe()}")
-        model = load_pyfunc(resolved.uri)
+        model = tracker.load_model(resolved.uri)
 
         source = ctx.input_path("ingest_scoring", SCORING_DATASET)
         schema = parquet_schema(source)
-        problems = schema_problems(schema, input_schema(model))
+        required = input_schema(model)
+        problems = schema_problems(schema, required)
         missing_ids = [c for c in cfg.id_columns if c not in schema.names]
         if missing_ids:
             problems.insert(0, f"id columns {missing_ids} (steps.predict.id_columns) are missing")
         if problems:
+            from mlrecipes.data_checks import delimiter_hint
+
             raise DatasetError(
                 f"scoring data does not fit model {resolved.describe()}: "
                 + "; ".join(problems)
+                + delimiter_hint(schema.names)
                 + ". Nothing was written."
             )
+        plan = conversions(schema, required)
+        try:
+            check_convertible(source, plan, cfg.batch_size)
+        except DatasetError as exc:
+            raise DatasetError(
+                f"scoring data does not fit model {resolved.describe()}: {exc}. Nothing was written."
+            ) from None
         scored_at = _scoring_time(cfg.scoring_time)
         partition = ["scoring_date"] if cfg.partition_by_date else None
         if cfg.engine == "spark":
             from mlrecipes.steps.predict_spark import score_with_spark
 
             rows, preview = score_with_spark(
-                ctx, cfg, resolved, model, source, location, scored_at, partition
+                ctx, cfg, resolved, model, source, location, scored_at, partition, plan
             )
+            null_columns = None  # counting them would need another pass over the data
         else:
+            nulls = NullCounter(list(required))
             rows, preview = _score_with_pandas(
-                cfg, resolved, model, source, location, scored_at, partition
+                cfg, resolved, model, source, location, scored_at, partition, plan, nulls
             )
+            null_columns = nulls.all_null()
+            if null_columns:
+                ctx.log(f"columns entirely empty in the scoring data: {', '.join(null_columns)}")
 
         info = {
             "output": {"using": output.using, "location": output.location},
@@ -88,12 +104,47 @@ class PredictStep(Step):
             "scored_at": scored_at.isoformat(),
             "engine": cfg.engine,
             "save_mode": cfg.save_mode,
+            "converted_columns": plan,
+            "all_null_columns": null_columns,
         }
         ctx.write_json(INFO_FILE, info)
         card = ctx.new_card()
         with ctx.card_work():
             _fill_card(card, info, preview if isinstance(preview, pd.DataFrame) else None)
         return StepResult(summary=info, card=card)
+
+
+class NullCounter:
+    """Counts missing values per model input column over the batches (for the summary)."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = columns
+        self.rows = 0
+        self.nulls = dict.fromkeys(columns, 0)
+
+    def add(self, frame: Any) -> None:
+        self.rows += len(frame)
+        present = [c for c in self.columns if c in frame.columns]
+        for column, count in frame[present].isna().sum().items():
+            self.nulls[column] += int(count)
+
+    def all_null(self) -> list[str]:
+        return [c for c, n in self.nulls.items() if self.rows and n == self.rows]
+
+
+def check_convertible(source: Path, plan: dict[str, str], batch_rows: int) -> None:
+    """Parse every value that must be parsed before a single row is written (only the columns
+    whose conversion can fail are read)."""
+    from mlrecipes.io.batches import iter_parquet_frames
+    from mlrecipes.scoring import coerce_frame, parsed_columns
+
+    columns = parsed_columns(plan)
+    if not columns:
+        return
+    first_row = 0
+    for frame in iter_parquet_frames(source, batch_rows, columns=columns):
+        coerce_frame(frame, {c: plan[c] for c in columns}, first_row)
+        first_row += len(frame)
 
 
 def _scoring_time(configured: datetime | None) -> datetime:
@@ -115,38 +166,43 @@ def _score_with_pandas(
     location: Path | None,
     scored_at: datetime,
     partition: list[str] | None,
+    plan: dict[str, str],
+    nulls: NullCounter,
 ) -> tuple[int, Any]:
     import pyarrow as pa
 
     from mlrecipes.io.batches import (
         iter_parquet_frames,
         release_free_memory,
-        use_returnable_memory,
+        returnable_memory,
         write_batches,
     )
-    from mlrecipes.scoring import output_frame
+    from mlrecipes.scoring import coerce_frame, output_frame
 
     assert location is not None
-    use_returnable_memory()
     frames = iter_parquet_frames(source, cfg.batch_size)
-    first = next(frames)
-    first_out = output_frame(
-        first, model.predict(first), cfg.id_columns, resolved, scored_at, bool(partition)
-    )
+    dated = bool(partition)
+
+    def score(frame: Any) -> Any:
+        nulls.add(frame)
+        inputs = coerce_frame(frame, plan)
+        return output_frame(
+            frame, model.predict(inputs), cfg.id_columns, resolved, scored_at, dated
+        )
+
+    first_out = score(next(frames))
     schema = pa.Schema.from_pandas(first_out, preserve_index=False).remove_metadata()
 
     def batches():
         yield pa.RecordBatch.from_pandas(first_out, schema=schema, preserve_index=False)
         for frame in frames:
-            out = output_frame(
-                frame, model.predict(frame), cfg.id_columns, resolved, scored_at, bool(partition)
-            )
-            yield pa.RecordBatch.from_pandas(out, schema=schema, preserve_index=False)
+            yield pa.RecordBatch.from_pandas(score(frame), schema=schema, preserve_index=False)
             release_free_memory()
 
-    rows = write_batches(
-        batches(), schema, cfg.resolved_output.using, location, cfg.save_mode, partition
-    )
+    with returnable_memory():
+        rows = write_batches(
+            batches(), schema, cfg.resolved_output.using, location, cfg.save_mode, partition
+        )
     return rows, first_out.head(10_000)
 
 
@@ -161,6 +217,13 @@ def _fill_card(card: Any, info: dict[str, Any], preview: Any) -> None:
             "Engine": info["engine"],
             "Output": f"{info['output']['using']} at {info['output_path']} (save_mode {info['save_mode']})",
             "Scored at": info["scored_at"],
+            "Columns converted to the model's types": ", ".join(
+                f"{c} → {t}" for c, t in info["converted_columns"].items()
+            )
+            or "none",
+            "Columns entirely empty": "not counted (Spark engine)"
+            if info["all_null_columns"] is None
+            else (", ".join(info["all_null_columns"]) or "none"),
         }
     )
     if preview is not None and not preview.empty:
