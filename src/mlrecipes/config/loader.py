@@ -88,6 +88,11 @@ def load_recipe(root: Path, profile: str, overrides: dict[str, Any] | None = Non
 
     recipe_text = render(env, root, RECIPE_FILE, variables)
     recipe_data, recipe_lines = parse_yaml(recipe_text, RECIPE_FILE)
+    if not recipe_data:
+        raise ConfigError(
+            f"{RECIPE_FILE}: the file is empty; expected at least 'recipe' "
+            "(classification/v1 or regression/v1), 'target_col' and 'steps'"
+        )
 
     known = set(RecipeConfig.model_fields)
     merged: dict[str, Any] = dict(recipe_data)

@@ -58,12 +58,61 @@ def _env_function(inputs: TemplateInputs) -> Any:
 
 
 def _from_json_filter(inputs: TemplateInputs, root: Path) -> Any:
+    """``{{ "params.json" | from_json }}``: a JSON file inside the recipe root, nothing else (a
+    profile must not be able to read, or quote in an error, any file the user can read)."""
+
     def from_json(path: str) -> Any:
-        inputs.files.add(str((root / path).resolve()))
-        with open(root / path, encoding="utf-8") as fh:
-            return json.load(fh)
+        base = root.resolve()
+        target = (base / str(path)).resolve()
+        if not target.is_relative_to(base):
+            raise ConfigError(
+                f"from_json: '{path}' is outside the recipe root {base}; only files inside it "
+                "may be read"
+            )
+        inputs.files.add(str(target))
+        try:
+            with open(target, encoding="utf-8") as fh:
+                return json.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"from_json: file '{path}' not found under {base}") from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(
+                f"from_json: '{path}' is not a JSON file (line {getattr(exc, 'lineno', '?')})"
+            ) from None
 
     return from_json
+
+
+# Rendering limits: a profile is code, and must not be able to hang or exhaust the machine.
+MAX_RENDERED_CHARS = 10_000_000
+RENDER_TIMEOUT_ENV = "MLRECIPES_TEMPLATE_TIMEOUT"
+DEFAULT_RENDER_TIMEOUT_S = 10.0
+
+
+class _LimitedEnvironment(SandboxedEnvironment):
+    """Jinja's sandbox with a bound on the size of ``*`` and ``**`` results (``'a' * 10**9``);
+    loops are bounded by the render time limit in :func:`render`."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        ints = isinstance(left, int) and isinstance(right, int)
+        if operator == "**" and ints and abs(left) > 1 and right > 64:
+            raise ConfigError(f"template computes {left} ** {right}: too large")
+        if operator == "*":
+            size = _repeat_size(left, right)
+            if size is not None and size > MAX_RENDERED_CHARS:
+                raise ConfigError(
+                    f"template builds a value of {size:,} items (limit {MAX_RENDERED_CHARS:,})"
+                )
+        return super().call_binop(context, operator, left, right)
+
+
+def _repeat_size(left: Any, right: Any) -> int | None:
+    for seq, count in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(count, int):
+            return len(seq) * count
+    return None
 
 
 class _CommentBlankingLoader(jinja2.FileSystemLoader):
@@ -83,7 +132,7 @@ class _CommentBlankingLoader(jinja2.FileSystemLoader):
 
 def make_environment(root: Path, inputs: TemplateInputs | None = None) -> SandboxedEnvironment:
     inputs = inputs if inputs is not None else TemplateInputs()
-    env = SandboxedEnvironment(
+    env = _LimitedEnvironment(
         loader=_CommentBlankingLoader(root, inputs),
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
@@ -110,9 +159,27 @@ def render(env: SandboxedEnvironment, root: Path, rel_path: str, context: dict[s
     path = root / rel_path
     if not path.is_file():
         raise ConfigError(f"{rel_path}: file not found under {root}")
+    timeout = float(os.environ.get(RENDER_TIMEOUT_ENV, DEFAULT_RENDER_TIMEOUT_S))
+
+    def too_slow(seconds: float) -> ConfigError:
+        return ConfigError(
+            f"rendering took more than {seconds:g} s (a runaway loop?); set "
+            f"{RENDER_TIMEOUT_ENV} to allow longer"
+        )
+
     try:
+        from mlrecipes.execution.interrupts import time_limit
+
         template = env.get_template(rel_path)
-        return template.render(**context)
+        with time_limit(timeout, too_slow):
+            text = template.render(**context)
+        if len(text) > MAX_RENDERED_CHARS:
+            raise ConfigError(
+                f"rendered to {len(text):,} characters (limit {MAX_RENDERED_CHARS:,})"
+            )
+        return text
+    except MemoryError:
+        raise ConfigError(f"{rel_path}: rendering ran out of memory") from None
     except ConfigError as exc:
         raise ConfigError(f"{rel_path}: {exc}") from exc
     except jinja2.TemplateSyntaxError as exc:

@@ -12,6 +12,7 @@ Layout::
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -22,7 +23,23 @@ from mlrecipes.execution.state import StepState
 EXECUTION_DIR_ENV = "MLRECIPES_EXECUTION_DIR"
 
 
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def check_profile_name(profile: str) -> str:
+    """Profile names become folder names (and ``clean`` deletes folders): letters, digits, ``_``
+    and ``-`` only, so no name can reach outside the execution directory."""
+    if not PROFILE_NAME.fullmatch(profile or ""):
+        from mlrecipes.errors import ConfigError
+
+        raise ConfigError(
+            f"--profile {profile!r}: a profile name may only hold letters, digits, '_' and '-'"
+        )
+    return profile
+
+
 def execution_dir_for(root: Path, profile: str) -> Path:
+    check_profile_name(profile)
     base = os.environ.get(EXECUTION_DIR_ENV)
     return (Path(base).expanduser().resolve() if base else root / ".mlrecipes") / profile
 
@@ -30,6 +47,13 @@ def execution_dir_for(root: Path, profile: str) -> Path:
 @dataclass(frozen=True)
 class Workspace:
     path: Path
+
+    @property
+    def identity(self) -> str:
+        """A stable id of this execution directory, tagged on what it creates in a registry."""
+        import hashlib
+
+        return hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:16]
 
     def step_dir(self, step: str) -> Path:
         return self.path / "steps" / step
