@@ -1,43 +1,59 @@
 """Import functions from a recipe's ``steps/*.py`` and call them with clear errors.
 
-User modules are imported as ``steps.<module>`` (as in MLflow Recipes) so that fitted objects
-pickled by reference resolve again when a logged model is loaded with its ``code/steps`` copy.
-Two recipes in one process (notebooks, tests) each get their own fresh ``steps`` package.
+Each recipe's modules live in a package of their own, ``mlrecipes_recipe_<hash of the steps
+folder>``, so two recipes in one process (notebooks, tests) never see each other's code and a
+user's own ``steps`` package is never replaced. For MLflow Recipes-style imports between user
+modules (``from steps.helpers import f``), ``steps`` also names the current recipe's folder,
+unless something else already owns that name.
+
+Fitted objects that reference user functions (a ``FunctionTransformer`` over a function in
+``steps/transform.py``) are pickled *by value* (:func:`pickled_by_value`), so a logged model
+loads anywhere without importing the recipe's package under any name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import hashlib
 import importlib.util
 import sys
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from mlrecipes.errors import UserCodeError
 
 STANDARD_MODULES = ("ingest", "split", "transform", "train", "custom_metrics")
+_ALIAS_MARK = "__mlrecipes_recipe_steps__"
+
+
+def package_name(root: Path) -> str:
+    steps_dir = str((root / "steps").resolve())
+    return "mlrecipes_recipe_" + hashlib.sha256(steps_dir.encode()).hexdigest()[:12]
 
 
 def ensure_importable(root: Path) -> None:
-    """Make ``steps.*`` of this recipe importable, e.g. before unpickling a fitted pipeline that
-    references user functions (the console script's sys.path does not include the recipe root)."""
+    """Make this recipe's package importable (and ``steps`` an alias of it where free)."""
     _steps_package(root)
 
 
 def _steps_package(root: Path) -> types.ModuleType:
-    steps_dir = str((root / "steps").resolve())
+    name = package_name(root)
+    package = sys.modules.get(name)
+    if package is None:
+        package = types.ModuleType(name)
+        package.__path__ = [str((root / "steps").resolve())]  # type: ignore[attr-defined]
+        package.__file__ = None
+        setattr(package, _ALIAS_MARK, True)
+        sys.modules[name] = package
     current = sys.modules.get("steps")
-    if current is not None and list(getattr(current, "__path__", [])) == [steps_dir]:
-        return current
-    for name in [n for n in sys.modules if n == "steps" or n.startswith("steps.")]:
-        del sys.modules[name]
-    package = types.ModuleType("steps")
-    package.__path__ = [steps_dir]  # type: ignore[attr-defined]
-    package.__file__ = None
-    sys.modules["steps"] = package
+    if current is None or (getattr(current, _ALIAS_MARK, False) and current is not package):
+        for alias in [n for n in sys.modules if n == "steps" or n.startswith("steps.")]:
+            del sys.modules[alias]
+        sys.modules["steps"] = package
     return package
 
 
@@ -46,8 +62,8 @@ def load_module(root: Path, module: str, reload: bool = True) -> types.ModuleTyp
     path = root / "steps" / f"{module}.py"
     if not path.is_file():
         raise UserCodeError(f"steps/{module}.py: file not found in {root}")
-    _steps_package(root)
-    qualified = f"steps.{module}"
+    package = _steps_package(root)
+    qualified = f"{package.__name__}.{module}"
     if not reload and qualified in sys.modules:
         return sys.modules[qualified]
     spec = importlib.util.spec_from_file_location(qualified, path)
@@ -63,6 +79,26 @@ def load_module(root: Path, module: str, reload: bool = True) -> types.ModuleTyp
             traceback.format_exc(),
         ) from exc
     return mod
+
+
+@contextlib.contextmanager
+def pickled_by_value(root: Path) -> Iterator[None]:
+    """While the body pickles, this recipe's loaded modules are pickled by value (cloudpickle):
+    the pickle then holds the user functions themselves, not a module name to import."""
+    import cloudpickle
+
+    prefix = package_name(root) + "."
+    modules = [m for n, m in list(sys.modules.items()) if n.startswith(prefix)]
+    registered = []
+    try:
+        for module in modules:
+            cloudpickle.register_pickle_by_value(module)
+            registered.append(module)
+        yield
+    finally:
+        for module in registered:
+            with contextlib.suppress(ValueError):
+                cloudpickle.unregister_pickle_by_value(module)
 
 
 def load_function(root: Path, module: str, name: str) -> Callable[..., Any]:

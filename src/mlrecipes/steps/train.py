@@ -46,7 +46,7 @@ class TrainStep(Step):
         from mlrecipes.cards.render import render_html
         from mlrecipes.steps import train_support as ts
         from mlrecipes.tracking.models import save_sklearn_model
-        from mlrecipes.user_code import ensure_importable
+        from mlrecipes.user_code import ensure_importable, pickled_by_value
 
         cfg = ctx.config
         tcfg = cfg.steps.train
@@ -113,10 +113,11 @@ class TrainStep(Step):
 
             feature_columns = [c for c in train_raw.columns if c != target]
             requirements = model_pip_requirements(pipeline)
-            save_sklearn_model(pipeline, ctx.out_dir / SK_MODEL_DIR, requirements)
-            model_uri, model_id = ts.log_recipe_model(
-                tracker, ctx, pipeline, feature_columns, train_raw, requirements
-            )
+            with pickled_by_value(ctx.root):  # the model must load without the recipe's code
+                save_sklearn_model(pipeline, ctx.out_dir / SK_MODEL_DIR, requirements)
+                model_uri, model_id = ts.log_recipe_model(
+                    tracker, ctx, pipeline, feature_columns, train_raw, requirements
+                )
 
             evaluation = ts.evaluate_train_and_validation(
                 ctx, tracker, pipeline, train_raw, val_raw, model_id

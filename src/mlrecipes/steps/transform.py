@@ -60,7 +60,10 @@ class TransformStep(Step):
         t_train[target] = y_train.to_numpy()
         t_val[target] = y_val.to_numpy()
 
-        (ctx.out_dir / TRANSFORMER).write_bytes(cloudpickle.dumps(transformer))
+        from mlrecipes.user_code import pickled_by_value
+
+        with pickled_by_value(ctx.root):
+            (ctx.out_dir / TRANSFORMER).write_bytes(cloudpickle.dumps(transformer))
         ctx.pending[(self.name, "transformer")] = transformer
         ctx.write_frame(TRANSFORMED_TRAIN, t_train)
         ctx.write_frame(TRANSFORMED_VALIDATION, t_val)
