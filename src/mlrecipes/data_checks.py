@@ -13,6 +13,7 @@ def check_target(df: pd.DataFrame, target: str, task: str, positive_class: Any, 
     if target not in df.columns:
         raise DatasetError(
             f"{where}: target column '{target}' not found; columns are {list(df.columns)}"
+            + delimiter_hint([str(c) for c in df.columns])
         )
     values = df[target].dropna()
     if values.empty:
@@ -51,3 +52,42 @@ def check_target(df: pd.DataFrame, target: str, task: str, positive_class: Any, 
             f"{where}: target column '{target}' has 2 classes {classes!r}; set positive_class in "
             "recipe.yaml for binary classification (multiclass needs more than 2)"
         )
+
+
+def delimiter_hint(columns: list[str]) -> str:
+    """When a whole header came back as one column holding ``;``, ``|`` or tabs, say so: every
+    column "missing" is then a delimiter problem, not a data problem."""
+    if len(columns) != 1:
+        return ""
+    for sep, name in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
+        if sep in columns[0]:
+            return (
+                f" (the file was read as a single column {columns[0][:80]!r}: it is probably "
+                f"delimited by {name}, not ','; write it with commas, or read it with a custom "
+                "loader_method)"
+            )
+    return ""
+
+
+def check_numeric_columns(df: pd.DataFrame, where: str, skip: tuple[str, ...] = ()) -> None:
+    """A text column whose values are numbers except a stray few (``abc`` in MonthlyCharges)
+    is a data error: name the column, the row and the value before the transformer's fit
+    fails with scikit-learn's message. Blanks are missing values, not strays."""
+    for column in df.columns:
+        if column in skip or not pd.api.types.is_object_dtype(df[column]):
+            continue
+        text = df[column].dropna().astype(str).str.strip()
+        text = text[text != ""]
+        if len(text) < 20:
+            continue
+        parsed = pd.to_numeric(text, errors="coerce")
+        bad = parsed.isna()
+        n_bad = int(bad.sum())
+        if 0 < n_bad <= max(1, len(text) // 50):
+            first = bad.idxmax()
+            row = df.index.get_loc(first)
+            examples = ", ".join(repr(v) for v in text[bad].unique()[:3])
+            raise DatasetError(
+                f"{where}: column '{column}' holds numbers except {n_bad} value(s) ({examples}); "
+                f"first at data row {int(row) + 1} ({text[first]!r}); fix or blank them"
+            )

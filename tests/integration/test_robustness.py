@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -85,6 +86,8 @@ def test_two_concurrent_runs_do_not_corrupt_the_execution_directory(churn_recipe
         == 1
     )
     assert "waiting for the run holding" in err1 + err2
+    # the waiter says who holds the lock and since when
+    assert re.search(r"\(pid \d+ on \S+ since 20\d\d-\d\d-\d\dT[\d:]+\+00:00: ", err1 + err2)
     assert registered_versions(churn_recipe, "churn") == ["1"]
     for step in ("ingest", "split", "transform", "train", "evaluate", "register"):
         assert _state(churn_recipe, step)["status"] == "SUCCEEDED"

@@ -72,3 +72,21 @@ def test_leaderboard_queries_against_a_real_store(tmp_path) -> None:
     table = _leaderboard(tracker, "roc_auc", True, best)
     assert table["run_id"].iloc[0] == best and table["rank"].iloc[0] == "1"
     assert table["rank"].iloc[1] == "2" and len(table) == 11
+
+
+def test_a_failing_leaderboard_query_is_said_on_the_card(tmp_path) -> None:
+    from mlrecipes.cards.model import Tab
+    from mlrecipes.config import load_recipe
+    from mlrecipes.steps.train_support import leaderboard_tab
+    from mlrecipes.tracking.client import Tracker
+    from tests.conftest import copy_template
+
+    root = copy_template(tmp_path / "churn", rows=50)
+    tracker = Tracker.for_recipe(load_recipe(root, "local"))
+    run_id = tracker.client.create_run(tracker.experiment_id).info.run_id
+    (root / "metadata" / "mlflow" / "mlruns.db").write_bytes(b"not a database" * 100)
+    tab = Tab("Leaderboard")
+    leaderboard_tab(tab, tracker, "roc_auc", True, run_id)
+    (block,) = tab.blocks
+    assert block.text.startswith("The leaderboard query to MLflow failed (")
+    assert "No finished runs" not in block.text

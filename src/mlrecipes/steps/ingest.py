@@ -53,11 +53,11 @@ class IngestStep(Step):
         return paths
 
     def check(self, df: Any, config: RecipeConfig) -> None:
-        from mlrecipes.data_checks import check_target
+        from mlrecipes.data_checks import check_numeric_columns, check_target
 
-        check_target(
-            df, config.target_col, config.task, config.positive_class, f"steps.{self.block}"
-        )
+        where = f"steps.{self.block}"
+        check_target(df, config.target_col, config.task, config.positive_class, where)
+        check_numeric_columns(df, where, skip=(config.target_col,))
 
     def run(self, ctx: StepContext) -> StepResult:
         from mlrecipes.cards.profiles import data_profile_tab, preview_tab, schema_tab

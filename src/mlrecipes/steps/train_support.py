@@ -330,14 +330,13 @@ def fill_card(
         card.tab("Prob. Calibration").image(
             images["calibration_curve_plot"], "Calibration (validation)"
         )
-    leaderboard = _leaderboard(
-        tracker, cfg.primary, cfg.metric_directions[cfg.primary], info["run_id"]
+    leaderboard_tab(
+        card.tab("Leaderboard"),
+        tracker,
+        cfg.primary,
+        cfg.metric_directions[cfg.primary],
+        info["run_id"],
     )
-    lb_tab = card.tab("Leaderboard")
-    if leaderboard is not None and not leaderboard.empty:
-        lb_tab.table(leaderboard, title=f"Runs in this experiment ranked by val_{cfg.primary}")
-    else:
-        lb_tab.text("No finished runs with validation metrics in this experiment yet.")
     card.tab("Best Parameters").code(best_parameters or "(none)")
     if tuning is not None:
         trials = pd.DataFrame(
@@ -364,6 +363,22 @@ def fill_card(
     )
 
 
+def leaderboard_tab(tab: Any, tracker: Any, primary: str, greater: bool, run_id: str) -> None:
+    """The Leaderboard tab; a failed MLflow query is said as such, not shown as "no runs"."""
+    try:
+        leaderboard = _leaderboard(tracker, primary, greater, run_id)
+    except Exception as exc:  # the card says so; the model itself is fine
+        tab.text(
+            f"The leaderboard query to MLflow failed ({type(exc).__name__}: {exc}); "
+            "the runs could not be ranked."
+        )
+        return
+    if leaderboard is not None and not leaderboard.empty:
+        tab.table(leaderboard, title=f"Runs in this experiment ranked by val_{primary}")
+    else:
+        tab.text("No finished runs with validation metrics in this experiment yet.")
+
+
 def _leaderboard(
     tracker: Any, primary: str, greater: bool, current_run: str, top_n: int = 10, cap: int = 100
 ) -> pd.DataFrame | None:
@@ -376,20 +391,17 @@ def _leaderboard(
     column = f"metrics.val_{primary}"
     order = [f"{column} {'DESC' if greater else 'ASC'}"]
     finished = "attributes.status = 'FINISHED'"
-    try:
-        top = tracker.search_runs(order, top_n, finished)
-        current = tracker.search_runs(order, 1, f"attributes.run_id = '{current_run}'")
-        if current.empty or column not in current or pd.isna(current[column].iloc[0]):
-            return None
-        value = float(current[column].iloc[0])
-        n_better = None  # None: every finished run that beats this one is in `top`
-        in_top = column in top and _at_least(value, top[column].iloc[-1], greater)
-        if len(top) == top_n and not in_top:
-            op = ">" if greater else "<"
-            beating = tracker.search_runs(order, cap, f"{finished} and {column} {op} {value!r}")
-            n_better = len(beating)
-    except Exception:
+    top = tracker.search_runs(order, top_n, finished)
+    current = tracker.search_runs(order, 1, f"attributes.run_id = '{current_run}'")
+    if current.empty or column not in current or pd.isna(current[column].iloc[0]):
         return None
+    value = float(current[column].iloc[0])
+    n_better = None  # None: every finished run that beats this one is in `top`
+    in_top = column in top and _at_least(value, top[column].iloc[-1], greater)
+    if len(top) == top_n and not in_top:
+        op = ">" if greater else "<"
+        beating = tracker.search_runs(order, cap, f"{finished} and {column} {op} {value!r}")
+        n_better = len(beating)
     return leaderboard_table(top, current, column, greater, n_better, cap)
 
 
@@ -414,7 +426,10 @@ def leaderboard_table(
     top = top[top["run_id"] != current_id] if "run_id" in top else top
     if column in top:
         top = top[top[column].notna()]
-    frame = pd.concat([top, current], ignore_index=True)
+    # Columns that are all null (a tag no run has) are left out: pandas' concat warns on them.
+    frame = pd.concat(
+        [f.dropna(axis=1, how="all") for f in (top, current) if not f.empty], ignore_index=True
+    )
     values = frame[column].to_numpy(dtype=float)
     beats = (values[None, :] > values[:, None]) if greater else (values[None, :] < values[:, None])
     ranks: list[Any] = list(1 + beats.sum(axis=1))
