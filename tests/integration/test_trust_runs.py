@@ -415,8 +415,16 @@ print(json.dumps({"before": before, "after_import": after_import, "after_run": a
 """
 
 
+def _own(env: dict) -> dict:
+    return {k: v for k, v in env.items() if not k.startswith(("KMP_", "_MLFLOW_"))}
+
+
 def test_import_and_run_leave_the_process_as_they_found_it(churn: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_HTTP", "MLFLOW_LOG"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_HTTP", "MLFLOW_LOG", "KMP_", "_MLFLOW_"))
+    }
     result = subprocess.run(
         [sys.executable, "-c", _PROCESS_STATE_PROBE, str(churn)],
         capture_output=True,
@@ -428,8 +436,9 @@ def test_import_and_run_leave_the_process_as_they_found_it(churn: Path) -> None:
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     before, after_import, after_run = seen["before"], seen["after_import"], seen["after_run"]
     assert after_import == before
-    # scikit-learn sets KMP_* for OpenMP when it is imported; that is its doing, not ours.
-    assert {k: v for k, v in after_run["env"].items() if not k.startswith("KMP_")} == before["env"]
+    # scikit-learn sets KMP_* for OpenMP when it is imported, MLflow its _MLFLOW_* session
+    # variables: their doing, not ours.
+    assert _own(after_run["env"]) == _own(before["env"])
     assert after_run["tracking_uri"] is None
     assert after_run["mlflow_level_default"] == "INFO"  # as MLflow sets itself, not ours
     ours = [f for f in after_run["filters"] if "Add type hints" in f[1] or "input example" in f[1]]
