@@ -400,13 +400,16 @@ def snapshot():
         "filters": [(f[0], str(f[1]), str(f[2])) for f in warnings.filters],
         "steps": "steps" in sys.modules,
         "tracking_uri": os.environ.get("MLFLOW_TRACKING_URI"),
+        "arrow_pool": pyarrow.default_memory_pool().backend_name,
     }
+import pyarrow
 before = snapshot()
 import mlrecipes
 after_import = snapshot()
 from mlrecipes import Recipe
 from mlrecipes.execution.report import Reporter
 Recipe("local", root=sys.argv[1], reporter=Reporter()).run()
+Recipe("local", root=sys.argv[1], reporter=Reporter()).run("predict")  # Arrow pool switched there
 import mlflow  # now loaded: compare what a notebook would see
 after_run = snapshot()
 after_run["mlflow_level_default"] = logging.getLevelName(after_run["mlflow_level"])
@@ -440,6 +443,7 @@ def test_import_and_run_leave_the_process_as_they_found_it(churn: Path) -> None:
     # variables: their doing, not ours.
     assert _own(after_run["env"]) == _own(before["env"])
     assert after_run["tracking_uri"] is None
+    assert after_run["arrow_pool"] == before["arrow_pool"]
     assert after_run["mlflow_level_default"] == "INFO"  # as MLflow sets itself, not ours
     ours = [f for f in after_run["filters"] if "Add type hints" in f[1] or "input example" in f[1]]
     assert ours == []
