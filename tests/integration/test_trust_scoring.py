@@ -8,6 +8,7 @@ tenure-0 customers): a scoring batch with no blank, or with its first blank afte
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _score(root: Path, frame: pd.DataFrame, name: str, fmt: str = "csv") -> dict:
+def _score(
+    root: Path, frame: pd.DataFrame, name: str, fmt: str = "csv", engine: str = "pandas"
+) -> dict:
     path = root / "data" / f"{name}.{fmt}"
     if fmt == "csv":
         frame.to_csv(path, index=False)
@@ -42,6 +45,7 @@ def _score(root: Path, frame: pd.DataFrame, name: str, fmt: str = "csv") -> dict
             "SCORING_DATA_LOCATION": str(path),
             "SCORING_DATA_FORMAT": fmt,
             "SCORING_OUTPUT_LOCATION": f"data/scores/{name}",
+            "SCORING_ENGINE": engine,
         },
         reporter=Reporter(),
     )
@@ -114,11 +118,24 @@ def test_an_empty_scoring_file_names_the_users_file(trained: Path) -> None:
         recipe.run("predict")
 
 
-def test_a_column_that_is_entirely_empty_is_reported(trained: Path) -> None:
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "pandas",
+        pytest.param(
+            "spark",
+            marks=pytest.mark.skipif(
+                shutil.which("java") is None, reason="the Spark engine needs a Java runtime (17)"
+            ),
+        ),
+    ],
+)
+def test_a_column_that_is_entirely_empty_is_reported(trained: Path, engine: str) -> None:
     frame = _rows(trained).head(200)
     frame["PaymentMethod"] = None
-    status = _score(trained, frame, "null_column")
+    status = _score(trained, frame, f"null_column_{engine}", engine=engine)
     assert status["all_null_columns"] == ["PaymentMethod"]
+    assert status["rows_scored"] == 200
     card = json.loads(
         (trained / ".mlrecipes/local/steps/predict/card.json").read_text(encoding="utf-8")
     )

@@ -77,20 +77,20 @@ class PredictStep(Step):
         scored_at = _scoring_time(cfg.scoring_time)
         partition = ["scoring_date"] if cfg.partition_by_date else None
         if cfg.engine == "spark":
-            from mlrecipes.steps.predict_spark import score_with_spark
+            from mlrecipes.steps.predict_spark import all_null_columns, score_with_spark
 
+            null_columns = all_null_columns(cfg, source, list(required))
             rows, preview = score_with_spark(
                 ctx, cfg, resolved, model, source, location, scored_at, partition, plan
             )
-            null_columns = None  # counting them would need another pass over the data
         else:
             nulls = NullCounter(list(required))
             rows, preview = _score_with_pandas(
                 cfg, resolved, model, source, location, scored_at, partition, plan, nulls
             )
             null_columns = nulls.all_null()
-            if null_columns:
-                ctx.log(f"columns entirely empty in the scoring data: {', '.join(null_columns)}")
+        if null_columns:
+            ctx.log(f"columns entirely empty in the scoring data: {', '.join(null_columns)}")
 
         info = {
             "output": {"using": output.using, "location": output.location},
@@ -221,9 +221,7 @@ def _fill_card(card: Any, info: dict[str, Any], preview: Any) -> None:
                 f"{c} → {t}" for c, t in info["converted_columns"].items()
             )
             or "none",
-            "Columns entirely empty": "not counted (Spark engine)"
-            if info["all_null_columns"] is None
-            else (", ".join(info["all_null_columns"]) or "none"),
+            "Columns entirely empty": ", ".join(info["all_null_columns"]) or "none",
         }
     )
     if preview is not None and not preview.empty:

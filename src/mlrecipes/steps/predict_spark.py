@@ -96,6 +96,19 @@ def _converted(F: Any, column: str, mlflow_type: str) -> Any:
     return blank_as_null.cast(_SPARK_TYPES.get(mlflow_type, mlflow_type))
 
 
+def all_null_columns(cfg: PredictConfig, source: Path, columns: list[str]) -> list[str]:
+    """Model input columns with no value at all, counted by one Spark aggregation (the rows
+    stay on the executors)."""
+    from pyspark.sql import functions as F
+
+    frame = spark_session(cfg).read.parquet(str(source))
+    present = [c for c in columns if c in frame.columns]
+    if not present:
+        return []
+    counts = frame.select(*[F.count(F.col(c)).alias(c) for c in present]).first()
+    return [c for c in present if counts is not None and counts[c] == 0]
+
+
 def score_with_spark(
     ctx: StepContext,
     cfg: PredictConfig,
@@ -116,8 +129,22 @@ def score_with_spark(
     frame = spark.read.parquet(str(source))
     rtype = result_type(model, cfg.result_type)
     udf = ctx.tracker().spark_udf(spark, resolved.uri, rtype)
-    inputs = list(input_schema(model)) or frame.columns
-    converted = [_converted(F, c, plan[c]).alias(c) if c in plan else F.col(c) for c in inputs]
+    required = input_schema(model)
+    inputs = list(required) or frame.columns
+    import pyarrow as pa
+
+    from mlrecipes.io.batches import parquet_schema
+
+    # an entirely empty column is typed null in the parquet file (Spark reads it as int)
+    void = {f.name for f in parquet_schema(source) if pa.types.is_null(f.type)}
+    converted = [
+        _converted(F, c, plan[c]).alias(c)
+        if c in plan
+        else F.col(c).cast(_SPARK_TYPES.get(required[c], required[c])).alias(c)
+        if c in void and c in required
+        else F.col(c)
+        for c in inputs
+    ]
     scored = frame.withColumn("_prediction", udf(F.struct(*converted)))
     prediction_cols = (
         ["_prediction.*"]
