@@ -52,6 +52,17 @@ def recover_interrupted(
     return adopted
 
 
+def _remove_unaliased(tracker: Any, name: str, owner: dict[str, str]) -> None:
+    """After a failure in register: delete this run's pending versions that no alias points at.
+
+    By tags, not only by ``version``: interrupted inside the registry call, the version may
+    exist without its number having come back. A version some alias points at is never touched.
+    """
+    for mv in tracker.versions_tagged(name, {**owner, REGISTRATION_TAG: "pending"}):
+        if not mv.aliases:
+            tracker.delete_version(name, str(mv.version))
+
+
 def registration_allowed(status: str, allow_non_validated: bool) -> bool:
     return status == "VALIDATED" or (status == "UNKNOWN" and allow_non_validated)
 
@@ -104,22 +115,23 @@ class RegisterStep(Step):
             "mlrecipes.workspace": ctx.workspace.identity,
             "mlrecipes.source_run_id": info["run_id"],
         }
-        version = recover_interrupted(
-            tracker, name, ctx.workspace.identity, info["run_id"], ctx.log
-        )
-        if version is None:
-            tags = {
-                "mlflow.source.type": "RECIPE",
-                "mlflow.pipeline.template.name": ctx.root.name,
-                "mlrecipes.profile": ctx.recipe.profile,
-                "mlrecipes.model_validation_status": status,
-                # Written with the version in one call: after kill -9 the next run finds it by these.
-                REGISTRATION_TAG: "pending",
-                "mlrecipes.register_cache_key": ctx.cache_key,
-                **owner,
-            }
-            version = tracker.register(info["model_uri"], name, tags, run_id=info["run_id"])
+        version: str | None = None
         try:
+            version = recover_interrupted(
+                tracker, name, ctx.workspace.identity, info["run_id"], ctx.log
+            )
+            if version is None:
+                tags = {
+                    "mlflow.source.type": "RECIPE",
+                    "mlflow.pipeline.template.name": ctx.root.name,
+                    "mlrecipes.profile": ctx.recipe.profile,
+                    "mlrecipes.model_validation_status": status,
+                    # Written with the version in one call: after kill -9 the next run finds it.
+                    REGISTRATION_TAG: "pending",
+                    "mlrecipes.register_cache_key": ctx.cache_key,
+                    **owner,
+                }
+                version = tracker.register(info["model_uri"], name, tags, run_id=info["run_id"])
             result = {
                 "registered_model_name": name,
                 "registered_model_version": version,
@@ -145,8 +157,7 @@ class RegisterStep(Step):
             tracker.set_version_tag(name, version, REGISTRATION_TAG, "complete")
         except BaseException:
             with contextlib.suppress(Exception):
-                if tracker.get_alias_version(name, rcfg.alias) != version:
-                    tracker.delete_version(name, version)
+                _remove_unaliased(tracker, name, owner)
             raise
         summary = {
             "registered_model_name": name,
