@@ -327,3 +327,14 @@ def test_a_child_that_ends_the_interpreter_is_seen_as_unfinished(how: str, repor
     assert end.finished is (reported is not None)
     if how == "os._exit":
         assert end.exit_status == 0 and "without finishing" in end.describe()
+
+
+def test_a_signal_inside_a_critical_section_is_raised_when_it_ends() -> None:
+    from mlrecipes.execution.interrupts import deferred_signals
+
+    finished = False
+    with pytest.raises(Interrupted, match="SIGTERM"), signals_as_exceptions(), deferred_signals():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)
+        finished = True  # the registry call completes; its answer is not lost
+    assert finished

@@ -21,6 +21,10 @@ from mlrecipes.errors import Interrupted, StepTimeout
 
 HANDLED = (signal.SIGTERM, signal.SIGINT)
 
+# Critical sections (a registry call that must not be cut in half): a signal arriving inside
+# one is raised when the outermost section ends. Only the main thread handles signals.
+_deferral = {"depth": 0, "pending": None}
+
 
 def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
@@ -37,6 +41,9 @@ def signals_as_exceptions() -> Iterator[None]:
         nonlocal raised
         if raised:
             return  # already unwinding: let the cleanup finish
+        if _deferral["depth"]:
+            _deferral["pending"] = signal.Signals(signum).name
+            return
         raised = True
         raise Interrupted(signal.Signals(signum).name)
 
@@ -69,3 +76,18 @@ def time_limit(
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGTERM/SIGINT until the body is done. Interrupted inside a registry call (after
+    the database commit, before the answer came back) a step cannot tell what it created."""
+    _deferral["depth"] += 1
+    try:
+        yield
+    finally:
+        _deferral["depth"] -= 1
+        pending = _deferral["pending"]
+        if not _deferral["depth"] and pending is not None:
+            _deferral["pending"] = None
+            raise Interrupted(pending)

@@ -13,6 +13,7 @@ from typing import Any
 from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.config.schema import RecipeConfig
 from mlrecipes.errors import ValidationFailedError
+from mlrecipes.execution.interrupts import deferred_signals
 from mlrecipes.steps.base import Step, StepContext, StepResult, dump
 from mlrecipes.steps.outputs import CRITERIA_FILE, MODEL_INFO_FILE, STATUS_FILE
 
@@ -131,7 +132,8 @@ class RegisterStep(Step):
                     "mlrecipes.register_cache_key": ctx.cache_key,
                     **owner,
                 }
-                version = tracker.register(info["model_uri"], name, tags, run_id=info["run_id"])
+                with deferred_signals():
+                    version = tracker.register(info["model_uri"], name, tags, run_id=info["run_id"])
             result = {
                 "registered_model_name": name,
                 "registered_model_version": version,
@@ -153,8 +155,9 @@ class RegisterStep(Step):
                     tracker.log_text(render_html(card), "register/card.html")
             # Moving the alias is the last act: until here a failure only leaves an unaliased version,
             # which is deleted again.
-            tracker.set_alias(name, rcfg.alias, version)
-            tracker.set_version_tag(name, version, REGISTRATION_TAG, "complete")
+            with deferred_signals():
+                tracker.set_alias(name, rcfg.alias, version)
+                tracker.set_version_tag(name, version, REGISTRATION_TAG, "complete")
         except BaseException:
             with contextlib.suppress(Exception):
                 _remove_unaliased(tracker, name, owner)
