@@ -115,8 +115,6 @@ def stale_reason(
         return "previous run failed"
     if state.cache_key != key:
         return "inputs, config or code changed"
-    if step.always_run:
-        return "always runs"
     return outputs_problem(state, ws, name) or step.external_outputs_problem(recipe, state)
 
 
