@@ -1,53 +1,44 @@
-"""Artifact names served by ``get_artifact`` (the same names as MLflow Recipes) and how to load them."""
+"""Artifact names served by ``get_artifact`` (the same names as MLflow Recipes) and how to load
+each kind; which step serves which name is declared on the steps' outputs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-Kind = Literal["frame", "pickle", "text", "model", "run", "model_version", "scores"]
+from mlrecipes.steps.base import ArtifactKind
 
 
 @dataclass(frozen=True)
 class ArtifactSpec:
     step: str
     file: str
-    kind: Kind
+    kind: ArtifactKind
 
 
-ARTIFACTS: dict[str, ArtifactSpec] = {
-    "ingested_data": ArtifactSpec("ingest", "dataset.parquet", "frame"),
-    "training_data": ArtifactSpec("split", "train.parquet", "frame"),
-    "validation_data": ArtifactSpec("split", "validation.parquet", "frame"),
-    "test_data": ArtifactSpec("split", "test.parquet", "frame"),
-    "transformed_training_data": ArtifactSpec(
-        "transform", "transformed_training_data.parquet", "frame"
-    ),
-    "transformed_validation_data": ArtifactSpec(
-        "transform", "transformed_validation_data.parquet", "frame"
-    ),
-    "transformer": ArtifactSpec("transform", "transformer.pkl", "pickle"),
-    "model": ArtifactSpec("train", "model_info.json", "model"),
-    "run": ArtifactSpec("train", "model_info.json", "run"),
-    "best_parameters": ArtifactSpec("train", "best_parameters.yaml", "text"),
-    "predicted_training_data": ArtifactSpec("train", "predicted_training_data.parquet", "frame"),
-    "registered_model_version": ArtifactSpec(
-        "register", "registered_model_version.json", "model_version"
-    ),
-    "ingested_scoring_data": ArtifactSpec("ingest_scoring", "scoring-dataset.parquet", "frame"),
-    # the scores are read back from predict's output (parquet directory or Delta table)
-    "scored_data": ArtifactSpec("predict", "prediction_info.json", "scores"),
-}
+def artifacts() -> dict[str, ArtifactSpec]:
+    """Every artifact name, from the steps' output declarations (in DAG order)."""
+    from mlrecipes.execution.dag import all_steps
+    from mlrecipes.steps import step_classes
+
+    classes = step_classes()
+    found: dict[str, ArtifactSpec] = {}
+    for step in all_steps():
+        for output in classes[step].outputs:
+            for name, kind in output.artifacts.items():
+                found[name] = ArtifactSpec(step, output.file, kind)
+    return found
 
 
 def spec_for(name: str) -> ArtifactSpec:
     from mlrecipes.errors import ArtifactError
 
-    spec = ARTIFACTS.get(name)
+    known = artifacts()
+    spec = known.get(name)
     if spec is None:
         raise ArtifactError(
-            f"The artifact with name '{name}' is not supported; available: {', '.join(ARTIFACTS)}"
+            f"The artifact with name '{name}' is not supported; available: {', '.join(known)}"
         )
     return spec
 

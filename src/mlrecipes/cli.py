@@ -299,14 +299,19 @@ def _print_dag(status: dict) -> None:
             "" if s["duration_s"] is None else f"{s['duration_s']:.2f}",
         )
     Console().print(table)
-    click.echo(
-        "ingest → split → transform → train → evaluate → register;  ingest_scoring → predict"
-    )
+    from mlrecipes.execution.dag import describe
+
+    click.echo(describe())
 
 
 @app.command("get-artifact")
 @profile_option
-@click.option("--artifact", "-a", required=True, help="Artifact name.")
+@click.option(
+    "--artifact",
+    "-a",
+    required=True,
+    help="Artifact name (ingested_data, training_data, model, run, scored_data, ...).",
+)
 @root_option
 @verbose_option
 def get_artifact(profile: str, artifact: str, recipe_root: Path | None, verbose: bool) -> None:

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from mlrecipes.errors import UserCodeError
+
+if TYPE_CHECKING:
+    from mlrecipes.config.schema import RecipeConfig
 
 
 def eval_frame(
@@ -149,3 +154,58 @@ def accuracy_by_block(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 def negative_rmse_by_block(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     errors = predicted.astype(float) - truth.astype(float)[np.newaxis, :]
     return -np.sqrt((errors**2).mean(axis=1))
+
+
+@dataclass
+class SplitScores:
+    """Metrics of one split, with the predictions they came from."""
+
+    metrics: dict[str, float]
+    y: pd.Series
+    y_pred: np.ndarray
+    proba: np.ndarray | None
+    classes: list | None
+
+
+def custom_metric_functions(root: Path, config: RecipeConfig) -> dict[str, Any]:
+    from mlrecipes.user_code import load_function
+
+    return {
+        m.name: load_function(root, "custom_metrics", m.function) for m in config.custom_metrics
+    }
+
+
+def split_scores(
+    cfg: RecipeConfig, pipeline: Any, data: pd.DataFrame, custom_fns: dict[str, Any]
+) -> SplitScores:
+    """Scores of one split (train and evaluate share it, so a metric has one definition
+    everywhere, tuning trials included)."""
+    from sklearn import config_context
+
+    from mlrecipes.metrics import BUILTIN_METRICS
+
+    X, y = data.drop(columns=[cfg.target_col]), data[cfg.target_col]
+    y_pred = np.asarray(pipeline.predict(X))
+    proba = classes = None
+    if cfg.is_classification and hasattr(pipeline, "predict_proba"):
+        proba, classes = pipeline.predict_proba(X), list(pipeline.classes_)
+    metrics: dict[str, float] = {"example_count": float(len(data))}
+    # The arguments are built here, not by users: skip scikit-learn's per-call validation.
+    with config_context(skip_parameter_validation=True):
+        for name in BUILTIN_METRICS[cfg.task]:
+            try:
+                metrics[name] = builtin_metric(
+                    name, cfg.task, y, y_pred, proba, classes, cfg.positive_class
+                )
+            except ValueError:  # e.g. roc_auc without predict_proba
+                continue
+    if custom_fns:
+        frame = eval_frame(y, y_pred, proba, classes, cfg.positive_class)
+        metrics.update(custom_metric_values(custom_fns, frame, dict(metrics)))
+    return SplitScores(metrics, y, y_pred, proba, classes)
+
+
+def ordered_metrics(metrics: dict[str, float], primary: str, custom: list[str]) -> list[str]:
+    """Primary metric first, then custom metrics, then the rest alphabetically."""
+    first = [primary] + [c for c in custom if c != primary]
+    return [m for m in first if m in metrics] + sorted(m for m in metrics if m not in first)

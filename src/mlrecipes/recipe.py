@@ -62,7 +62,7 @@ class Recipe:
             return self._run_locked(ws, target)
 
     def _run_locked(self, ws: Workspace, target: str) -> RunReport:
-        from mlrecipes.steps import STEP_CLASSES
+        from mlrecipes.steps import step_classes
 
         with profile_lock(ws.lock_path, on_wait=self.reporter.info):
             inputs = [fastpath.stat_entry(p) for p in _watched_inputs(self._loaded, target)]
@@ -75,7 +75,7 @@ class Recipe:
                 externals = [
                     fastpath.exists_entry(path)
                     for name in plan
-                    for path in STEP_CLASSES[name]().external_paths(self._loaded)
+                    for path in step_classes()[name]().external_paths(self._loaded)
                 ]
                 fastpath.write_manifest(
                     ws.path,
@@ -117,7 +117,7 @@ class Recipe:
         return out
 
     def _step_status(self, ws: Workspace, name: str, check_cache: bool) -> dict[str, Any]:
-        from mlrecipes.steps import STEP_CLASSES
+        from mlrecipes.steps import step_classes
 
         state = ws.state(name)
         status = state.status if state.status in ("SUCCEEDED", "FAILED") else "NOT_RUN"
@@ -134,7 +134,7 @@ class Recipe:
         }
         if check_cache and status == "SUCCEEDED":
             try:
-                key, _ = step_cache_key(STEP_CLASSES[name](), self._loaded, ws)
+                key, _ = step_cache_key(step_classes()[name](), self._loaded, ws)
                 entry["up_to_date"] = key == state.cache_key
             except Exception as exc:  # a missing data file makes the key uncomputable
                 entry["up_to_date"] = False
@@ -179,6 +179,12 @@ class Recipe:
             return None
         return path
 
+    def artifact_names(self) -> list[str]:
+        """The names ``get_artifact`` serves (declared by the steps' outputs)."""
+        from mlrecipes.artifacts import artifacts
+
+        return list(artifacts())
+
     def get_artifact(self, artifact_name: str) -> Any:
         """Load an artifact by its MLflow Recipes name; None (with a warning) if not produced yet."""
         from mlrecipes.artifacts import load_artifact, spec_for
@@ -214,10 +220,10 @@ class Recipe:
 
 
 def _manifest_allowed(ws: Workspace, report: RunReport) -> bool:
-    from mlrecipes.steps import STEP_CLASSES
+    from mlrecipes.steps import step_classes
 
     for outcome in report.outcomes:
-        if outcome.outcome not in ("cached", "ran") or STEP_CLASSES[outcome.step].always_run:
+        if outcome.outcome not in ("cached", "ran") or step_classes()[outcome.step].always_run:
             return False
         if (ws.state(outcome.step).source or {}).get("volatile"):
             return False
@@ -226,13 +232,13 @@ def _manifest_allowed(ws: Workspace, report: RunReport) -> bool:
 
 def _watched_inputs(loaded: LoadedRecipe, target: str) -> list[Path]:
     """Template files, everything under steps/, and the data sources of the plan's steps."""
-    from mlrecipes.steps import STEP_CLASSES
+    from mlrecipes.steps import step_classes
 
     paths = [Path(f) for f in loaded.template_inputs.files]
     paths.extend(fastpath.tree_paths(loaded.root / "steps"))
     for name in dag.plan(target):
         try:
-            paths += STEP_CLASSES[name]().watched_paths(loaded)
+            paths += step_classes()[name]().watched_paths(loaded)
         except Exception:  # e.g. a missing data file: run_plan reports it, no manifest follows
             continue
     return paths

@@ -1,8 +1,16 @@
 """Deterministic train/validation/test assignment (pure functions over DataFrames).
 
-Reproduces MLflow Recipes' hash split so existing splits stay the same: each row's
-``hash_pandas_object`` (index included) modulo 1000 picks its bucket; classification stratifies
-by running the procedure per class in ``np.unique`` order.
+Reproduces MLflow Recipes' hash split, so a recipe's rows land in the same split under both
+engines: each row's ``hash_pandas_object`` (index included) modulo 1000 picks its bucket, and
+classification stratifies by running the procedure per class in ``np.unique`` order, the
+training rows then grouped class by class as MLflow Recipes concatenated them.
+
+MLflow Recipes hashed ``df.map(make_hashable)`` computed on row chunks (10 chunks, 2 per class
+when stratified), and ``map`` re-infers each column's type: ``datetime64[us]`` from parquet
+becomes nanoseconds, ``int32`` becomes ``int64``, ``float32`` becomes ``float64``, object columns
+of numbers and nulls become floats. Hashes depend on those types, so :func:`hash_ready` applies
+the same conversions; for the common column types without calling Python per value (``map``
+over every cell took most of a split's time), and with the chunked ``map`` itself otherwise.
 """
 
 from __future__ import annotations
@@ -12,31 +20,55 @@ import pandas as pd
 
 TRAIN, VALIDATION, TEST = "TRAINING", "VALIDATION", "TEST"
 SPLIT_VALUES = (TRAIN, VALIDATION, TEST)
+HASH_CHUNKS = 10  # MLflow Recipes' _NUM_DEFAULT_CPUS: the chunks its map ran on
+HASH_CHUNKS_PER_CLASS = 2
 
 
-def _hashable(value):
+def make_hashable(value):
+    """MLflow Recipes' ``_make_elem_hashable``: containers become tuples."""
     if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
+        return tuple(make_hashable(v) for v in value)
     if isinstance(value, dict):
-        return tuple((k, _hashable(v)) for k, v in value.items())
+        return tuple((make_hashable(k), make_hashable(v)) for k, v in value.items())
     if isinstance(value, np.ndarray):
-        return (value.shape, tuple(value.flatten().tolist()))
+        return value.shape, tuple(value.flatten(order="C"))
     return value
 
 
-def _make_hashable(df: pd.DataFrame) -> pd.DataFrame:
-    object_cols = [c for c in df.columns if df[c].dtype == object]
-    if not object_cols:
+def _as_mapped(column: pd.Series, chunks: int) -> pd.Series:
+    """``column`` as MLflow Recipes' chunked ``map`` left it (same values, re-inferred type)."""
+    dtype = column.dtype
+    if dtype.kind == "M":
+        return column.dt.as_unit("ns")
+    if dtype.kind == "m":
+        return column.dt.as_unit("ns")
+    if isinstance(dtype, np.dtype):
+        if dtype in (np.int64, np.float64, np.bool_):
+            return column
+        if dtype.kind in "iu" and dtype.itemsize < 8:
+            return column.astype(np.int64)
+        if dtype.kind == "f" and dtype.itemsize < 8:
+            return column.astype(np.float64)
+        if dtype.kind == "O" and pd.api.types.infer_dtype(column, skipna=True) in (
+            "string",
+            "empty",
+        ):
+            return column
+    elif isinstance(dtype, pd.CategoricalDtype):
+        return column
+    parts = np.array_split(np.arange(len(column)), chunks)
+    return pd.concat([column.iloc[rows].map(make_hashable) for rows in parts])
+
+
+def hash_ready(df: pd.DataFrame, chunks: int = HASH_CHUNKS) -> pd.DataFrame:
+    converted = {c: _as_mapped(df[c], chunks) for c in df.columns}
+    if all(converted[c] is df[c] for c in df.columns):
         return df
-    out = df.copy()
-    for col in object_cols:
-        if out[col].map(lambda v: isinstance(v, list | dict | np.ndarray)).any():
-            out[col] = out[col].map(_hashable)
-    return out
+    return pd.DataFrame(converted, index=df.index)
 
 
-def hash_buckets(df: pd.DataFrame) -> np.ndarray:
-    hashes = pd.util.hash_pandas_object(_make_hashable(df))
+def hash_buckets(df: pd.DataFrame, chunks: int = HASH_CHUNKS) -> np.ndarray:
+    hashes = pd.util.hash_pandas_object(hash_ready(df, chunks))
     return (hashes.to_numpy() % 1000) / 1000.0
 
 
@@ -48,21 +80,32 @@ def assign_by_ratios(buckets: np.ndarray, ratios: list[float]) -> np.ndarray:
 
 
 def ratio_split(df: pd.DataFrame, target: str, ratios: list[float], stratify: bool) -> pd.Series:
-    """A Series of TRAINING/VALIDATION/TEST aligned on ``df.index``."""
+    """A Series of TRAINING/VALIDATION/TEST aligned on ``df``'s rows (positions, as ``df``).
+
+    Stratified, the Series lists the rows class by class (``np.unique`` order), each class in
+    its original order: the order MLflow Recipes' splits had, which order-sensitive estimators
+    (SGD) train in.
+    """
+    positions = pd.RangeIndex(len(df))
     if not stratify:
-        return pd.Series(assign_by_ratios(hash_buckets(df), ratios), index=df.index)
+        return pd.Series(assign_by_ratios(hash_buckets(df), ratios), index=positions)
     parts = []
-    for value in np.unique(df[target].to_numpy()):
-        group = df[df[target] == value]
-        parts.append(pd.Series(assign_by_ratios(hash_buckets(group), ratios), index=group.index))
-    return pd.concat(parts).reindex(df.index)
+    labels = df[target].to_numpy()
+    for value in np.unique(labels):
+        rows = np.flatnonzero(labels == value)
+        group = df.iloc[rows]
+        buckets = hash_buckets(group, HASH_CHUNKS_PER_CLASS)
+        parts.append(pd.Series(assign_by_ratios(buckets, ratios), index=positions[rows]))
+    return pd.concat(parts)
 
 
 def partition(
     df: pd.DataFrame, assignment: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The three splits, rows in ``assignment``'s order (its index holds row positions)."""
     return tuple(  # type: ignore[return-value]
-        df[assignment == value].reset_index(drop=True) for value in SPLIT_VALUES
+        df.iloc[assignment.index[assignment.to_numpy() == value]].reset_index(drop=True)
+        for value in SPLIT_VALUES
     )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlrecipes.config.schema import TuningConfig
 from mlrecipes.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mlrecipes.steps.train import TuningConfig
 
 
 @dataclass

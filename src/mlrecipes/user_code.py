@@ -26,7 +26,6 @@ from typing import Any
 
 from mlrecipes.errors import UserCodeError
 
-STANDARD_MODULES = ("ingest", "split", "transform", "train", "custom_metrics")
 _ALIAS_MARK = "__mlrecipes_recipe_steps__"
 
 
@@ -113,7 +112,13 @@ def load_function(root: Path, module: str, name: str) -> Callable[..., Any]:
 
 
 def call_user_function(fn: Callable[..., Any], where: str, *args: Any) -> Any:
-    """Call user code; wrap anything it raises so the message names the function and keeps the trace."""
+    """Call user code; wrap anything it raises so the message names the function and keeps the trace.
+
+    DataFrames, Series and arrays are passed as copies: user code may mutate what it is given
+    (``df.drop(columns=..., inplace=True)`` in a transformer called twice) without changing what
+    the engine holds, as MLflow Recipes, which read each input afresh, allowed.
+    """
+    args = tuple(_own_copy(arg) for arg in args)
     try:
         return fn(*args)
     except Exception as exc:
@@ -122,9 +127,19 @@ def call_user_function(fn: Callable[..., Any], where: str, *args: Any) -> Any:
         ) from exc
 
 
-def helper_modules(root: Path) -> list[Path]:
-    """steps/*.py files that are not one of the five standard modules (shared helpers)."""
+def _own_copy(value: Any) -> Any:
+    module = type(value).__module__
+    if module.startswith("pandas.") and hasattr(value, "copy"):
+        return value.copy(deep=True)
+    if module == "numpy" and hasattr(value, "copy"):
+        return value.copy()
+    return value
+
+
+def helper_modules(root: Path, step_modules: set[str]) -> list[Path]:
+    """steps/*.py files that are not a step's own module (``Step.user_code_modules``): shared
+    helpers, whose source is part of every user-code step's cache key."""
     steps_dir = root / "steps"
     if not steps_dir.is_dir():
         return []
-    return sorted(p for p in steps_dir.rglob("*.py") if p.stem not in STANDARD_MODULES)
+    return sorted(p for p in steps_dir.rglob("*.py") if p.stem not in step_modules)

@@ -6,6 +6,8 @@ levels (categorical), and a small inline-SVG histogram.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from markupsafe import escape
@@ -103,3 +105,21 @@ def schema_tab(df: pd.DataFrame, name: str = "Data Schema") -> Tab:
 
 def preview_tab(df: pd.DataFrame, name: str = "Data Preview", rows: int = 10) -> Tab:
     return Tab(name).table(df.head(rows))
+
+
+def dataset_tabs(
+    card: Any, head: pd.DataFrame, rows: int, cfg: Any, profile_name: str = "Data Profile"
+) -> None:
+    """The tabs of a card about an ingested dataset (ingest and ingest_scoring)."""
+    if not cfg.skip_data_profiling:
+        card.tabs.append(data_profile_tab(head, name=profile_name))
+    card.tabs.append(schema_tab(head))
+    card.tabs.append(preview_tab(head))
+    card.tab("Run Summary").kv(
+        {
+            "Number of rows ingested": rows,
+            "Number of columns": len(head.columns),
+            "Dataset source location": cfg.location,
+            "Format": cfg.using,
+        }
+    )

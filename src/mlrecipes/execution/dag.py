@@ -1,4 +1,5 @@
-"""The step graph: checked once with graphlib; a target runs with its ancestors, in order."""
+"""The step graph, from the steps' declared inputs: checked with graphlib; a target runs with its
+ancestors, in order."""
 
 from __future__ import annotations
 
@@ -6,26 +7,55 @@ import difflib
 from graphlib import CycleError, TopologicalSorter
 
 from mlrecipes.errors import RecipeGraphError
-from mlrecipes.steps import SCORING_STEPS, STEP_CLASSES, TRAINING_STEPS
+from mlrecipes.steps import step_classes
+
+PIPELINES = ("training", "scoring")
 
 
 def _graph() -> dict[str, tuple[str, ...]]:
-    return {name: cls.inputs for name, cls in STEP_CLASSES.items()}
+    return {name: cls.inputs for name, cls in step_classes().items()}
 
 
-def topological_order() -> list[str]:
+def check_graph() -> None:
+    """Every declared input is a step, and there is no cycle."""
+    graph = _graph()
+    for name, inputs in graph.items():
+        unknown = [i for i in inputs if i not in graph]
+        if unknown:
+            raise RecipeGraphError(f"step '{name}' declares unknown input steps {unknown}")
     try:
-        return list(TopologicalSorter(_graph()).static_order())
+        tuple(TopologicalSorter(graph).static_order())
     except CycleError as exc:
         raise RecipeGraphError(f"the step graph has a cycle: {exc.args[1]}") from exc
 
 
+def topological_order() -> list[str]:
+    """Execution order: a step after its inputs; among the steps ready at once, training before
+    scoring and then by name, so the order is stable and reads like the pipelines."""
+    check_graph()
+    classes = step_classes()
+    graph = {name: set(inputs) for name, inputs in _graph().items()}
+    waiting = {name: len(inputs) for name, inputs in graph.items()}
+    ready = [name for name, n in waiting.items() if n == 0]
+    order: list[str] = []
+    while ready:
+        ready.sort(key=lambda s: (PIPELINES.index(classes[s].pipeline), s))
+        step = ready.pop(0)
+        order.append(step)
+        for name, inputs in graph.items():
+            if step in inputs:
+                waiting[name] -= 1
+                if waiting[name] == 0:
+                    ready.append(name)
+    return order
+
+
 def all_steps() -> tuple[str, ...]:
-    return tuple(s for s in (*TRAINING_STEPS, *SCORING_STEPS) if s in STEP_CLASSES)
+    return tuple(topological_order())
 
 
 def check_step(name: str) -> str:
-    if name not in STEP_CLASSES:
+    if name not in step_classes():
         close = difflib.get_close_matches(name, list(all_steps()), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise RecipeGraphError(
@@ -46,3 +76,14 @@ def plan(target: str) -> list[str]:
             needed.add(step)
             stack.extend(graph[step])
     return [s for s in topological_order() if s in needed]
+
+
+def describe() -> str:
+    """The DAG as text, one chain per pipeline: ``ingest → split → ...;  ingest_scoring → ...``."""
+    classes = step_classes()
+    chains = []
+    for pipeline in PIPELINES:
+        steps = [s for s in all_steps() if classes[s].pipeline == pipeline]
+        if steps:
+            chains.append(" → ".join(steps))
+    return ";  ".join(chains)

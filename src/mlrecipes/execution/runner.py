@@ -20,13 +20,18 @@ from mlrecipes.errors import (
     UserCodeError,
 )
 from mlrecipes.execution.cache import cache_key, hash_file, hash_tree
-from mlrecipes.execution.interrupts import time_limit
+from mlrecipes.execution.interrupts import deferred_signals, time_limit
 from mlrecipes.execution.report import Reporter, RunReport, StepOutcome
 from mlrecipes.execution.state import StepState, append_event, now_iso
 from mlrecipes.execution.workspace import Workspace
-from mlrecipes.steps import STEP_CLASSES
+from mlrecipes.steps import step_classes
 from mlrecipes.steps.base import RunMemory, Step, StepContext
 from mlrecipes.user_code import helper_modules
+
+
+def user_code_modules() -> set[str]:
+    """The recipe modules that belong to a step (steps/ingest.py, ...); the rest are helpers."""
+    return {m for cls in step_classes().values() for m in cls.user_code_modules}
 
 
 def step_cache_key(step: Step, recipe: LoadedRecipe, ws: Workspace) -> tuple[str, dict | None]:
@@ -38,7 +43,7 @@ def step_cache_key(step: Step, recipe: LoadedRecipe, ws: Workspace) -> tuple[str
         for module in modules:
             path = recipe.root / "steps" / f"{module}.py"
             code[module] = hash_file(path) if path.is_file() else "missing"
-        for helper in helper_modules(recipe.root):
+        for helper in helper_modules(recipe.root, user_code_modules()):
             code[str(helper.relative_to(recipe.root))] = hash_file(helper)
     inputs = {up: ws.state(up).output_fingerprint for up in step.inputs}
     previous = ws.state(step.name).source
@@ -129,7 +134,7 @@ def run_plan(
     memory = memory or RunMemory()
     report = RunReport(target=plan[-1])
     for name in plan:
-        step = STEP_CLASSES[name]()
+        step = step_classes()[name]()
         ws.remove_leftovers(name)
         state = ws.state(name)
         try:
@@ -183,6 +188,7 @@ def _execute(
         memory=memory,
         log=reporter.info,
         cache_key=key,
+        critical_section=deferred_signals,
     )
     try:
         with time_limit(step_timeout(recipe, name)):

@@ -17,40 +17,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlrecipes.config.schema import IngestConfig
+from mlrecipes.config.blocks import IngestConfig
 from mlrecipes.errors import DatasetError
 from mlrecipes.io.fingerprint import resolve_sources
+from mlrecipes.io.formats import data_format, parquet_reader
 
 DEFAULT_BATCH_ROWS = 100_000
-
-
-def _csv_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """CSV chunks with every column as text (missing values as nulls).
-
-    Types inferred from the first chunk broke on a blank after it, and on a numeric column
-    whose training data held blanks (the model's signature types it as text); predict converts
-    each column to the model's own type instead (``scoring.coerce_frame``).
-    """
-    for chunk in pd.read_csv(path, chunksize=batch_rows, dtype=str):
-        yield chunk.astype(object).where(chunk.notna(), None)
 
 
 def iter_source_batches(
     cfg: IngestConfig, root: Path, block: str, batch_rows: int
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of an ingest source (csv, parquet, delta), without loading it whole."""
-    sources = resolve_sources(cfg, root, block)
-    for path in sources.paths:
-        if cfg.using == "parquet":
-            yield from _parquet_reader(path).iter_batches(batch_size=batch_rows)
-        elif cfg.using == "delta":
-            from deltalake import DeltaTable
-
-            table = DeltaTable(str(path), version=cfg.version)
-            yield from table.to_pyarrow_dataset().to_batches(batch_size=batch_rows)
-        else:
-            for chunk in _csv_batches(path, batch_rows):
-                yield pa.RecordBatch.from_pandas(chunk, preserve_index=False)
+    fmt = data_format(cfg.using)
+    assert fmt is not None, cfg.using
+    for path in resolve_sources(cfg, root, block).paths:
+        yield from fmt.batches(path, cfg, batch_rows)
 
 
 def copy_to_parquet(
@@ -84,16 +66,10 @@ def copy_to_parquet(
     return rows, schema  # type: ignore[return-value]
 
 
-def _parquet_reader(path: Path) -> pq.ParquetFile:
-    # pre_buffer keeps read-ahead buffers whose footprint grew with the file (peak RSS 1.37x from
-    # 1M to 10M rows); without it, reading batch by batch stays flat.
-    return pq.ParquetFile(path, pre_buffer=False)
-
-
 def iter_parquet_frames(
     path: Path, batch_rows: int, columns: list[str] | None = None
 ) -> Iterator[pd.DataFrame]:
-    for batch in _parquet_reader(path).iter_batches(batch_size=batch_rows, columns=columns):
+    for batch in parquet_reader(path).iter_batches(batch_size=batch_rows, columns=columns):
         yield batch.to_pandas()
 
 

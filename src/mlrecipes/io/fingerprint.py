@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlrecipes.config.schema import IngestConfig
+from mlrecipes.config.blocks import IngestConfig
 from mlrecipes.errors import DatasetError
-from mlrecipes.hashing import hash_file, hash_json
+from mlrecipes.hashing import hash_json
+from mlrecipes.io.formats import data_format
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class SourceFiles:
     """The concrete files (or delta tables) an ingest block resolves to."""
 
     paths: tuple[Path, ...]
-    is_delta: bool
+    is_table: bool  # Delta tables (a folder with a log), not files
 
 
 def _local_path(location: str, root: Path) -> Path:
@@ -42,11 +43,12 @@ def source_locations(cfg: IngestConfig, root: Path) -> list[Path]:
 
 def resolve_sources(cfg: IngestConfig, root: Path, block: str) -> SourceFiles:
     if any(is_remote(loc) for loc in cfg.locations):
-        return SourceFiles(paths=(), is_delta=cfg.using == "delta")
+        return SourceFiles(paths=(), is_table=_is_table(cfg))
+    fmt = data_format(cfg.using)
     paths: list[Path] = []
     for loc in cfg.locations:
         path = _local_path(loc, root)
-        if cfg.using == "delta":
+        if fmt is not None and fmt.is_table:
             if not (path / "_delta_log").is_dir():
                 raise DatasetError(
                     f"steps.{block}.location: '{loc}' is not a Delta table (no _delta_log in {path})"
@@ -54,7 +56,8 @@ def resolve_sources(cfg: IngestConfig, root: Path, block: str) -> SourceFiles:
             paths.append(path)
             continue
         if path.is_dir():
-            pattern = "*" if cfg.loader_method and cfg.using == "custom" else f"*.{cfg.using}"
+            # `using: custom` reads every file of a folder; other formats the files of their suffix
+            pattern = "*" if cfg.using == "custom" and cfg.loader_method else f"*.{cfg.using}"
             found = sorted(p for p in path.glob(pattern) if p.is_file())
             if not found:
                 raise DatasetError(
@@ -67,7 +70,7 @@ def resolve_sources(cfg: IngestConfig, root: Path, block: str) -> SourceFiles:
             raise DatasetError(
                 f"steps.{block}.location: data file '{loc}' not found (looked for {path})"
             )
-    return SourceFiles(paths=tuple(paths), is_delta=cfg.using == "delta")
+    return SourceFiles(paths=tuple(paths), is_table=_is_table(cfg))
 
 
 def fingerprint(
@@ -84,20 +87,9 @@ def fingerprint(
     sources = resolve_sources(cfg, root, block)
     if not sources.paths:
         return {"volatile": True}
-    files = []
-    for path in sources.paths:
-        if sources.is_delta:
-            files.append({"path": str(path), "delta_version": _delta_version(path, cfg)})
-            continue
-        stat = path.stat()
-        files.append(
-            {
-                "path": str(path),
-                "size": stat.st_size,
-                "mtime_ns": stat.st_mtime_ns,
-                "sha256": hash_file(path),
-            }
-        )
+    fmt = data_format(cfg.using) or data_format("csv")  # custom formats: files, hashed
+    assert fmt is not None
+    files = [fmt.fingerprint(path, cfg) for path in sources.paths]
     return {"files": files}
 
 
@@ -109,9 +101,16 @@ def fingerprint_for_key(fp: dict[str, Any]) -> str:
     return hash_json(stable)
 
 
-def _delta_version(path: Path, cfg: IngestConfig) -> int:
-    from deltalake import DeltaTable
+def _is_table(cfg: IngestConfig) -> bool:
+    fmt = data_format(cfg.using)
+    return fmt is not None and fmt.is_table
 
-    if cfg.version is not None:
-        return cfg.version
-    return DeltaTable(str(path)).version()
+
+def watched_paths(cfg: IngestConfig, root: Path, block: str) -> list[Path]:
+    """Files and folders whose stat reveals a change of the source (the up-to-date manifest):
+    the configured locations, the files they resolve to, and a table's transaction log."""
+    sources = resolve_sources(cfg, root, block)
+    paths = [*source_locations(cfg, root), *sources.paths]
+    if sources.is_table:
+        paths.extend(p / "_delta_log" for p in sources.paths)
+    return paths

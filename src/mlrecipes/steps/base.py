@@ -1,29 +1,67 @@
-"""The Step contract: what a step reads, what decides its cache key, and how it runs.
+"""The Step contract: what a step declares, what decides its cache key, and how it runs.
 
-Steps never import each other; they exchange data only through their outputs in the execution
-directory (kept in memory too while one process runs several steps, so nothing is read twice).
+A step is one module of ``mlrecipes.steps`` holding one :class:`Step` subclass, which declares
+its configuration block (``config_model``), the steps it reads from (``inputs``), the files it
+writes (``outputs``, with the ``get_artifact`` names they are served under) and the user modules
+it may load. The schema's ``steps`` section, the DAG, ``inspect`` and ``get_artifact`` are built
+from these declarations; nothing else lists the steps.
+
+Steps never import each other, nor the execution engine; they exchange data only through their
+declared outputs, read by (step, output name) and resolved to files from the declarations (kept
+in memory too while one process runs several steps, so nothing is read twice).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from mlrecipes.cards.model import Card
-from mlrecipes.config.loader import LoadedRecipe
-from mlrecipes.config.schema import RecipeConfig
-from mlrecipes.execution.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mlrecipes.config.blocks import StepBlock
+    from mlrecipes.config.loader import LoadedRecipe
+    from mlrecipes.config.schema import RecipeConfig
     from mlrecipes.tracking.client import Tracker
+
+ArtifactKind = Literal["frame", "pickle", "text", "model", "run", "model_version", "scores"]
+Pipeline = Literal["training", "scoring"]
+
+
+@dataclass(frozen=True)
+class Output:
+    """A file (or folder) a step writes in its outputs, by the name other steps read it by.
+
+    ``artifacts`` maps the ``get_artifact`` names served from it (MLflow Recipes' names) to how
+    they are loaded (artifacts.py).
+    """
+
+    name: str
+    file: str
+    artifacts: Mapping[str, ArtifactKind] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class StepFiles(Protocol):
+    """What a step may know of the execution directory (implemented by execution.Workspace)."""
+
+    @property
+    def identity(self) -> str: ...
+
+    def outputs(self, step: str) -> Path: ...
+
+    def step_dir(self, step: str) -> Path: ...
+
+    def card_path(self, step: str) -> Path: ...
 
 
 @dataclass
@@ -42,17 +80,30 @@ class RunMemory:
     tracker: Tracker | None = None
 
 
+def declared_output(step: str, name: str) -> Output:
+    """The output ``name`` that ``step`` declares (an engine error if it declares none)."""
+    from mlrecipes.steps import step_classes
+
+    cls = step_classes().get(step)
+    for output in cls.outputs if cls is not None else ():
+        if output.name == name:
+            return output
+    raise LookupError(f"step '{step}' declares no output named '{name}'")
+
+
 @dataclass
 class StepContext:
     step: str
     recipe: LoadedRecipe
-    workspace: Workspace
+    workspace: StepFiles
     out_dir: Path
     memory: RunMemory
     log: Callable[[str], None]
     pending: dict[tuple[str, str], Any] = field(default_factory=dict)
     card_seconds: float = 0.0
     cache_key: str = ""
+    # Signals wait while the body runs (registry writes); the engine passes its own.
+    critical_section: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
 
     @property
     def config(self) -> RecipeConfig:
@@ -63,7 +114,12 @@ class StepContext:
         return self.recipe.root
 
     def input_path(self, step: str, name: str) -> Path:
-        return self.workspace.outputs(step) / name
+        """Where upstream ``step`` wrote its output ``name``."""
+        return self.workspace.outputs(step) / declared_output(step, name).file
+
+    def output_path(self, name: str) -> Path:
+        """Where this step writes its output ``name`` (inside the temporary outputs folder)."""
+        return self.out_dir / declared_output(self.step, name).file
 
     def read_frame(self, step: str, name: str) -> pd.DataFrame:
         cached = self.memory.frames.get((step, name))
@@ -75,23 +131,25 @@ class StepContext:
         self.memory.frames[(step, name)] = df
         return df
 
-    def write_frame(self, name: str, df: pd.DataFrame) -> None:
+    def write_frame(self, name: str, df: pd.DataFrame, keep_index: bool = False) -> None:
         from mlrecipes.io.frames import write_frame
 
-        write_frame(df, self.out_dir / name)
+        write_frame(df, self.output_path(name), keep_index=keep_index)
         self.pending[(self.step, name)] = df
 
     def read_json(self, step: str, name: str) -> Any:
         return json.loads(self.input_path(step, name).read_text(encoding="utf-8"))
 
     def write_json(self, name: str, value: Any) -> None:
-        (self.out_dir / name).write_text(json.dumps(value, indent=1, default=str), encoding="utf-8")
+        self.output_path(name).write_text(
+            json.dumps(value, indent=1, default=str), encoding="utf-8"
+        )
 
     def read_text(self, step: str, name: str) -> str:
         return self.input_path(step, name).read_text(encoding="utf-8").strip()
 
     def write_text(self, name: str, value: str) -> None:
-        (self.out_dir / name).write_text(value, encoding="utf-8")
+        self.output_path(name).write_text(value, encoding="utf-8")
 
     @property
     def active_run_marker(self) -> Path:
@@ -126,13 +184,32 @@ class Step(ABC):
     """Constructors store nothing but the class; all inputs arrive through the context."""
 
     name: ClassVar[str]
+    # The block under ``steps.<name>``; required blocks default to None and are checked when
+    # the step runs ("steps.ingest is required to run 'ingest'"), others to their defaults.
+    config_model: ClassVar[type[StepBlock]]
+    config_required: ClassVar[bool] = False
     inputs: ClassVar[tuple[str, ...]] = ()
+    outputs: ClassVar[tuple[Output, ...]] = ()
+    # steps/<module>.py files of the recipe this step may load (the others are helpers, whose
+    # source joins the cache key of every step that loads user code)
+    user_code_modules: ClassVar[tuple[str, ...]] = ()
+    pipeline: ClassVar[Pipeline] = "training"
     uses_tracking: ClassVar[bool] = False  # resolved tracking/registry URIs join the cache key
     always_run: ClassVar[bool] = False  # side-effecting steps (predict) are never skipped
 
-    @abstractmethod
+    def block(self, config: RecipeConfig) -> Any:
+        """This step's configuration block; a clear error when a required one is absent."""
+        value = getattr(config.steps, self.name)
+        if value is None:
+            from mlrecipes.errors import ConfigError
+
+            raise ConfigError(f"recipe.yaml: steps.{self.name} is required to run '{self.name}'")
+        return value
+
     def cache_config(self, config: RecipeConfig) -> dict[str, Any]:
-        """The parts of the configuration whose change must re-run this step."""
+        """The parts of the configuration whose change must re-run this step (by default its
+        block)."""
+        return {"block": dump(getattr(config.steps, self.name))}
 
     def user_modules(self, config: RecipeConfig) -> tuple[str, ...]:
         """The steps/*.py modules whose source is part of the cache key."""

@@ -5,22 +5,37 @@ Writes ``model_validation_status`` (VALIDATED / REJECTED / UNKNOWN); register ac
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlrecipes.config.schema import RecipeConfig
-from mlrecipes.steps.base import Step, StepContext, StepResult, dump
-from mlrecipes.steps.outputs import (
-    CRITERIA_FILE,
-    METRICS_FILE,
-    MODEL_INFO_FILE,
-    SK_MODEL_DIR,
-    STATUS_FILE,
-)
+from pydantic import Field
+
+from mlrecipes.config.blocks import Block, StepBlock
+from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
+
+if TYPE_CHECKING:
+    from mlrecipes.config.schema import RecipeConfig
+
+
+class Criterion(Block):
+    metric: str
+    threshold: float
+
+
+class EvaluateConfig(StepBlock):
+    validation_criteria: list[Criterion] = Field(default_factory=list)
 
 
 class EvaluateStep(Step):
     name = "evaluate"
+    config_model = EvaluateConfig
     inputs = ("split", "train")
+    outputs = (
+        Output("model_validation_status", "model_validation_status"),
+        Output("validation_results", "validation_results.json"),
+        Output("metrics", "metrics.json"),
+        Output("plots", "plots"),
+    )
+    user_code_modules = ("custom_metrics",)
     uses_tracking = True
 
     def cache_config(self, config: RecipeConfig) -> dict[str, Any]:
@@ -37,19 +52,19 @@ class EvaluateStep(Step):
         return ("custom_metrics",) if config.custom_metrics else ()
 
     def run(self, ctx: StepContext) -> StepResult:
+        from mlrecipes.evaluation import custom_metric_functions, split_scores
         from mlrecipes.metrics import check_criteria
-        from mlrecipes.steps.split_eval import custom_metric_functions, split_scores
         from mlrecipes.tracking.models import load_pyfunc
         from mlrecipes.user_code import ensure_importable
 
         cfg = ctx.config
-        info = ctx.read_json("train", MODEL_INFO_FILE)
-        val_metrics = ctx.read_json("train", METRICS_FILE)["validation"]
-        test = ctx.read_frame("split", "test.parquet")
+        info = ctx.read_json("train", "model_info")
+        val_metrics = ctx.read_json("train", "metrics")["validation"]
+        test = ctx.read_frame("split", "test")
         pipeline = ctx.memory.frames.get(("train", "pipeline"))
         if pipeline is None:
             ensure_importable(ctx.root)  # the pipeline references functions in steps/*.py
-            pipeline = load_pyfunc(ctx.input_path("train", SK_MODEL_DIR)).get_raw_model()
+            pipeline = load_pyfunc(ctx.input_path("train", "sk_model")).get_raw_model()
 
         tracker = ctx.tracker()
         directions = cfg.metric_directions
@@ -60,12 +75,14 @@ class EvaluateStep(Step):
             }
         )
         with tracker.run(run_id=info["run_id"]):
-            scores = split_scores(ctx, pipeline, test, custom_metric_functions(ctx))
+            scores = split_scores(
+                ctx.config, pipeline, test, custom_metric_functions(ctx.root, ctx.config)
+            )
             tracker.log_metrics(
                 {f"test_{k}": v for k, v in scores.metrics.items()}, model_id=info["model_id"]
             )
             images = _plots(cfg, scores)
-            plot_dir = ctx.out_dir / PLOTS_DIR
+            plot_dir = ctx.output_path("plots")
             plot_dir.mkdir()
             for key, png in images.items():
                 (plot_dir / f"test_{key}.png").write_bytes(png)
@@ -74,10 +91,10 @@ class EvaluateStep(Step):
             status, checks = check_criteria(scores.metrics, criteria, directions)
             tracker.set_tags({"mlrecipes.model_validation_status": status})
 
-            ctx.write_text(STATUS_FILE, status)
-            ctx.write_json(METRICS_FILE, {"validation": val_metrics, "test": scores.metrics})
+            ctx.write_text("model_validation_status", status)
+            ctx.write_json("metrics", {"validation": val_metrics, "test": scores.metrics})
             ctx.write_json(
-                CRITERIA_FILE,
+                "validation_results",
                 [
                     {
                         "metric": c.metric,
@@ -104,9 +121,6 @@ class EvaluateStep(Step):
             "validation_results": [c.describe() for c in checks],
         }
         return StepResult(summary=summary, card=card)
-
-
-PLOTS_DIR = "plots"
 
 
 def _plots(cfg: RecipeConfig, scores: Any) -> dict[str, bytes]:
@@ -143,7 +157,7 @@ def _fill_card(
 ) -> None:
     import pandas as pd
 
-    from mlrecipes.steps.split_eval import ordered_metrics
+    from mlrecipes.evaluation import ordered_metrics
 
     names = ordered_metrics(test, cfg.primary, [m.name for m in cfg.custom_metrics])
     perf = card.tab("Model Performance (Test)")
@@ -201,7 +215,7 @@ def _importance_tab(card: Any, ctx: StepContext, pipeline: Any) -> None:
     from mlrecipes.modeling import permutation_importance
 
     cfg = ctx.config
-    validation = ctx.read_frame("split", "validation.parquet")
+    validation = ctx.read_frame("split", "validation")
     X, y = validation.drop(columns=[cfg.target_col]), validation[cfg.target_col]
     has_proba = cfg.is_classification and hasattr(pipeline, "predict_proba")
     if cfg.task == "classification/binary" and has_proba:

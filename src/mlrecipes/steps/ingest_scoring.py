@@ -1,66 +1,83 @@
 """ingest_scoring: copy the data to score into ``scoring-dataset.parquet`` (ingest's schema).
 
 csv, parquet and delta sources are streamed batch by batch, so a table of any size is copied in
-bounded memory; custom loaders return one DataFrame per file.
+bounded memory; custom loaders (and sampled sources) are read whole, as ingest reads them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from mlrecipes.config.schema import RecipeConfig
-from mlrecipes.steps.base import StepContext, StepResult, dump
-from mlrecipes.steps.ingest import IngestStep
-from mlrecipes.steps.outputs import SCORING_DATASET
+from mlrecipes.config.blocks import IngestConfig
+from mlrecipes.steps.base import Output, Step, StepContext, StepResult
+
+if TYPE_CHECKING:
+    from mlrecipes.config.loader import LoadedRecipe
 
 STREAM_BATCH_ROWS = 100_000
 
 
-class IngestScoringStep(IngestStep):
+class IngestScoringStep(Step):
     name = "ingest_scoring"
-    block = "ingest_scoring"
-    output = SCORING_DATASET
+    config_model = IngestConfig
+    config_required = True
+    outputs = (Output("dataset", "scoring-dataset.parquet", {"ingested_scoring_data": "frame"}),)
+    user_code_modules = ("ingest",)
+    pipeline = "scoring"
 
-    def cache_config(self, config: RecipeConfig) -> dict[str, Any]:
-        return {"block": dump(config.steps.ingest_scoring)}
+    def user_modules(self, config: Any) -> tuple[str, ...]:
+        cfg = config.steps.ingest_scoring
+        return ("ingest",) if cfg is not None and cfg.loader_method else ()
 
-    def check(self, df: Any, config: RecipeConfig) -> None:
-        """Scoring data has no target to check; columns are checked against the model in predict."""
+    def source_fingerprint(
+        self, recipe: LoadedRecipe, previous: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        from mlrecipes.io.fingerprint import fingerprint
+
+        return fingerprint(self.block(recipe.config), recipe.root, self.name, previous)
+
+    def watched_paths(self, recipe: LoadedRecipe) -> list[Path]:
+        from mlrecipes.io.fingerprint import watched_paths
+
+        return watched_paths(self.block(recipe.config), recipe.root, self.name)
 
     def run(self, ctx: StepContext) -> StepResult:
-        cfg = self.block_config(ctx.config)
+        """Scoring data has no target to check; its columns are checked against the model in
+        predict."""
+        from mlrecipes.cards.profiles import dataset_tabs
+
+        cfg = self.block(ctx.config)
         if cfg.loader_method or cfg.sample_fraction is not None:
-            return super().run(ctx)
-        from mlrecipes.io.batches import copy_to_parquet, iter_source_batches, returnable_memory
+            from mlrecipes.io.datasets import dataset_write_errors, read_dataset
 
-        path = ctx.out_dir / self.output
-        with returnable_memory():
-            rows, schema = copy_to_parquet(
-                iter_source_batches(cfg, ctx.root, self.block, STREAM_BATCH_ROWS),
-                path,
-                self.block,
-                source=str(cfg.location),
-            )
-        import pyarrow.parquet as pq
-
+            df = read_dataset(cfg, ctx.root, self.name).reset_index(drop=True)
+            with dataset_write_errors(df, self.name):
+                ctx.write_frame("dataset", df)
+            head, rows = df, len(df)
+        else:
+            head, rows = _stream_copy(cfg, ctx.root, ctx.output_path("dataset"), self.name)
         card = ctx.new_card()
         with ctx.card_work():
-            head = next(pq.ParquetFile(path).iter_batches(batch_size=10_000)).to_pandas()
-            _scoring_card(card, cfg, head, rows)
-        return StepResult(summary={"rows": rows, "columns": schema.names}, card=card)
+            name = "Data Profile" if len(head) == rows else "Data Profile (first 10,000 rows)"
+            dataset_tabs(card, head, rows, cfg, profile_name=name)
+        return StepResult(
+            summary={"rows": rows, "columns": list(map(str, head.columns))}, card=card
+        )
 
 
-def _scoring_card(card: Any, cfg: Any, head: Any, rows: int) -> None:
-    from mlrecipes.cards.profiles import data_profile_tab, preview_tab, schema_tab
+def _stream_copy(cfg: IngestConfig, root: Path, path: Path, block: str) -> tuple[Any, int]:
+    """Copy the source into ``path`` batch by batch; the first 10,000 rows come back for the card."""
+    import pyarrow.parquet as pq
 
-    if not cfg.skip_data_profiling:
-        card.tabs.append(data_profile_tab(head, name="Data Profile (first 10,000 rows)"))
-    card.tabs.append(schema_tab(head))
-    card.tabs.append(preview_tab(head))
-    card.tab("Run Summary").kv(
-        {
-            "Number of rows ingested": rows,
-            "Dataset source location": cfg.location,
-            "Format": cfg.using,
-        }
-    )
+    from mlrecipes.io.batches import copy_to_parquet, iter_source_batches, returnable_memory
+
+    with returnable_memory():
+        rows, _ = copy_to_parquet(
+            iter_source_batches(cfg, root, block, STREAM_BATCH_ROWS),
+            path,
+            block,
+            source=str(cfg.location),
+        )
+    head = next(pq.ParquetFile(path).iter_batches(batch_size=10_000)).to_pandas()
+    return head, rows

@@ -9,19 +9,79 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from mlrecipes.config.schema import PredictConfig, RecipeConfig
-from mlrecipes.errors import ConfigError, DatasetError
-from mlrecipes.steps.base import Step, StepContext, StepResult, dump
-from mlrecipes.steps.outputs import SCORING_DATASET
+from pydantic import Field, PositiveInt, StrictBool, model_validator
 
-INFO_FILE = "prediction_info.json"
+from mlrecipes.config.blocks import Block, StepBlock
+from mlrecipes.errors import DatasetError
+from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
+
+if TYPE_CHECKING:
+    from mlrecipes.config.schema import RecipeConfig
+
+
+class PredictOutput(Block):
+    using: Literal["parquet", "delta", "table"]
+    location: str
+
+
+class SparkConfig(Block):
+    """Where the Spark engine runs: ``local[*]`` by default, a cluster master, or Spark Connect."""
+
+    master: str | None = None
+    remote: str | None = None
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SparkConfig:
+        if self.master and self.remote:
+            raise ValueError(
+                "give either master (classic Spark) or remote (Spark Connect), not both"
+            )
+        return self
+
+
+class PredictConfig(StepBlock):
+    output: PredictOutput | None = None
+    using: Literal["parquet", "delta", "table"] | None = None
+    location: str | None = None
+    model_uri: str | None = None
+    result_type: str = "double"
+    save_mode: Literal["overwrite", "append", "default", "error", "errorifexists", "ignore"] = (
+        "overwrite"
+    )
+    skip_data_profiling: StrictBool = False
+    # mlrecipes additions
+    engine: Literal["pandas", "spark"] = "pandas"
+    id_columns: list[str] = Field(default_factory=list)
+    batch_size: PositiveInt = 50_000
+    partition_by_date: StrictBool = False
+    scoring_time: datetime | None = None  # default now (UTC); set it to backfill a past date
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+
+    @model_validator(mode="after")
+    def _output_given(self) -> PredictConfig:
+        if self.output is None and (self.using is None or self.location is None):
+            raise ValueError("output: {using, location} is required")
+        if self.resolved_output.using == "table" and self.engine != "spark":
+            raise ValueError("output.using: table (a metastore table) needs engine: spark")
+        return self
+
+    @property
+    def resolved_output(self) -> PredictOutput:
+        if self.output is not None:
+            return self.output
+        return PredictOutput(using=self.using, location=self.location)  # type: ignore[arg-type]
 
 
 class PredictStep(Step):
     name = "predict"
+    config_model = PredictConfig
+    config_required = True
     inputs = ("ingest_scoring",)
+    outputs = (Output("prediction_info", "prediction_info.json", {"scored_data": "scores"}),)
+    pipeline = "scoring"
     uses_tracking = True
     always_run = True  # the model behind an alias can change without any local file changing
 
@@ -39,9 +99,7 @@ class PredictStep(Step):
         from mlrecipes.scoring import conversions, schema_problems
         from mlrecipes.tracking.models import input_schema, resolve_scoring_model
 
-        cfg = ctx.config.steps.predict
-        if cfg is None:
-            raise ConfigError("recipe.yaml: steps.predict is required to run 'predict'")
+        cfg = self.block(ctx.config)
         output = cfg.resolved_output
         location = _output_path(output.location, ctx.root) if output.using != "table" else None
         tracker = ctx.tracker()
@@ -51,7 +109,7 @@ class PredictStep(Step):
         ctx.log(f"scoring with {resolved.describe()}")
         model = tracker.load_model(resolved.uri)
 
-        source = ctx.input_path("ingest_scoring", SCORING_DATASET)
+        source = ctx.input_path("ingest_scoring", "dataset")
         schema = parquet_schema(source)
         required = input_schema(model)
         problems = schema_problems(schema, required)
@@ -77,7 +135,7 @@ class PredictStep(Step):
         scored_at = _scoring_time(cfg.scoring_time)
         partition = ["scoring_date"] if cfg.partition_by_date else None
         if cfg.engine == "spark":
-            from mlrecipes.steps.predict_spark import all_null_columns, score_with_spark
+            from mlrecipes.steps._predict_spark import all_null_columns, score_with_spark
 
             null_columns = all_null_columns(cfg, source, list(required))
             rows, preview = score_with_spark(
@@ -107,7 +165,7 @@ class PredictStep(Step):
             "converted_columns": plan,
             "all_null_columns": null_columns,
         }
-        ctx.write_json(INFO_FILE, info)
+        ctx.write_json("prediction_info", info)
         card = ctx.new_card()
         with ctx.card_work():
             _fill_card(card, info, preview if isinstance(preview, pd.DataFrame) else None)

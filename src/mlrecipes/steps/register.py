@@ -8,16 +8,37 @@ If setting the alias fails, the new version is deleted again: nothing is left ha
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
-from mlrecipes.config.loader import LoadedRecipe
-from mlrecipes.config.schema import RecipeConfig
+from pydantic import StrictBool, field_validator
+
+from mlrecipes.config.blocks import StepBlock
 from mlrecipes.errors import ValidationFailedError
-from mlrecipes.execution.interrupts import deferred_signals
-from mlrecipes.steps.base import Step, StepContext, StepResult, dump
-from mlrecipes.steps.outputs import CRITERIA_FILE, MODEL_INFO_FILE, STATUS_FILE
+from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
-OUTPUT = "registered_model_version.json"
+if TYPE_CHECKING:
+    from mlrecipes.config.loader import LoadedRecipe
+    from mlrecipes.config.schema import RecipeConfig
+
+_ALIAS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+class RegisterConfig(StepBlock):
+    model_name: str | None = None
+    allow_non_validated_model: StrictBool = False
+    registry_uri: str | None = None
+    alias: str = "challenger"
+
+    @field_validator("alias")
+    @classmethod
+    def _valid_alias(cls, value: str) -> str:
+        if not _ALIAS_RE.match(value) or value.lower() == "latest" or re.match(r"^[vV]\d+$", value):
+            raise ValueError(
+                f"'{value}' is not a usable registry alias: use letters, digits, '_' or '-', "
+                "not 'latest' and not v<number>"
+            )
+        return value
 
 
 REGISTRATION_TAG = "mlrecipes.registration"
@@ -70,7 +91,15 @@ def registration_allowed(status: str, allow_non_validated: bool) -> bool:
 
 class RegisterStep(Step):
     name = "register"
+    config_model = RegisterConfig
     inputs = ("train", "evaluate")
+    outputs = (
+        Output(
+            "registered_model_version",
+            "registered_model_version.json",
+            {"registered_model_version": "model_version"},
+        ),
+    )
     uses_tracking = True
 
     def cache_config(self, config: RecipeConfig) -> dict[str, Any]:
@@ -102,13 +131,13 @@ class RegisterStep(Step):
     def run(self, ctx: StepContext) -> StepResult:
         cfg = ctx.config
         rcfg = cfg.steps.register
-        status = ctx.read_text("evaluate", STATUS_FILE)
-        info = ctx.read_json("train", MODEL_INFO_FILE)
+        status = ctx.read_text("evaluate", "model_validation_status")
+        info = ctx.read_json("train", "model_info")
         name = cfg.model_name
         assert name is not None
         if not registration_allowed(status, rcfg.allow_non_validated_model):
             raise ValidationFailedError(
-                _refusal(status, ctx.read_json("evaluate", CRITERIA_FILE), info)
+                _refusal(status, ctx.read_json("evaluate", "validation_results"), info)
             )
 
         tracker = ctx.tracker()
@@ -132,7 +161,7 @@ class RegisterStep(Step):
                     "mlrecipes.register_cache_key": ctx.cache_key,
                     **owner,
                 }
-                with deferred_signals():
+                with ctx.critical_section():
                     version = tracker.register(info["model_uri"], name, tags, run_id=info["run_id"])
             result = {
                 "registered_model_name": name,
@@ -146,7 +175,7 @@ class RegisterStep(Step):
                 "registry_uri": tracker.settings.registry_uri,
                 "model_validation_status": status,
             }
-            ctx.write_json(OUTPUT, result)
+            ctx.write_json("registered_model_version", result)
             with ctx.card_work():
                 card = _card(ctx, result, tracker.settings.registry_uri)
                 with tracker.run(run_id=info["run_id"]):
@@ -155,7 +184,7 @@ class RegisterStep(Step):
                     tracker.log_text(render_html(card), "register/card.html")
             # Moving the alias is the last act: until here a failure only leaves an unaliased version,
             # which is deleted again.
-            with deferred_signals():
+            with ctx.critical_section():
                 tracker.set_alias(name, rcfg.alias, version)
                 tracker.set_version_tag(name, version, REGISTRATION_TAG, "complete")
         except BaseException:

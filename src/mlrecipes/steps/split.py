@@ -1,21 +1,57 @@
-"""split: train / validation / test parquet files from the ingested data."""
+"""split: train / validation / test parquet files from the ingested data.
+
+Rows go to the same split as under MLflow Recipes (splitting.py): rows with a null target are
+dropped keeping the ingested index, which the hash includes; the split files get a fresh index.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from mlrecipes.config.schema import RecipeConfig
+from pydantic import Field, StrictBool, field_validator, model_validator
+
+from mlrecipes.config.blocks import StepBlock
 from mlrecipes.errors import DatasetError, UserCodeError
-from mlrecipes.steps.base import Step, StepContext, StepResult, dump
-from mlrecipes.steps.outputs import DATASET
+from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
-SPLIT_FILES = {"train": "train.parquet", "validation": "validation.parquet", "test": "test.parquet"}
+if TYPE_CHECKING:
+    from mlrecipes.config.schema import RecipeConfig
+
 MIN_ROWS = 4
+
+
+class SplitConfig(StepBlock):
+    using: Literal["split_ratios", "custom"] = "split_ratios"
+    split_ratios: list[float] = Field(default_factory=lambda: [0.75, 0.125, 0.125])
+    split_method: str | None = None
+    post_split_filter_method: str | None = None
+    post_split_method: str | None = None
+    skip_data_profiling: StrictBool = False
+
+    @field_validator("split_ratios")
+    @classmethod
+    def _three_positive(cls, value: list[float]) -> list[float]:
+        if len(value) != 3 or any(v <= 0 for v in value):
+            raise ValueError(f"expected 3 positive numbers (train, validation, test), got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _custom_needs_method(self) -> SplitConfig:
+        if self.using == "custom" and not self.split_method:
+            raise ValueError("using: custom needs split_method (a function in steps/split.py)")
+        return self
 
 
 class SplitStep(Step):
     name = "split"
+    config_model = SplitConfig
     inputs = ("ingest",)
+    outputs = (
+        Output("train", "train.parquet", {"training_data": "frame"}),
+        Output("validation", "validation.parquet", {"validation_data": "frame"}),
+        Output("test", "test.parquet", {"test_data": "frame"}),
+    )
+    user_code_modules = ("split",)
 
     def cache_config(self, config: RecipeConfig) -> dict[str, Any]:
         return {
@@ -37,15 +73,16 @@ class SplitStep(Step):
 
         cfg = ctx.config.steps.split
         target = ctx.config.target_col
-        raw = ctx.read_frame("ingest", DATASET)
-        df = raw[raw[target].notna()].reset_index(drop=True)
+        raw = ctx.read_frame("ingest", "dataset")
+        df = raw[raw[target].notna()]  # the ingested index stays: it is part of each row's hash
         dropped = len(raw) - len(df)
 
         if cfg.using == "custom":
             fn = load_function(ctx.root, "split", cfg.split_method or "")
             where = f"steps/split.py:{cfg.split_method}"
-            assignment = call_user_function(fn, where, df.copy())
+            assignment = call_user_function(fn, where, df)
             _check_assignment(assignment, df, where)
+            assignment = pd.Series(assignment.to_numpy(), index=pd.RangeIndex(len(df)))
         else:
             assignment = splitting.ratio_split(
                 df, target, cfg.split_ratios, stratify=ctx.config.is_classification
@@ -60,7 +97,7 @@ class SplitStep(Step):
         elif cfg.post_split_filter_method:
             fn = load_function(ctx.root, "split", cfg.post_split_filter_method)
             where = f"steps/split.py:{cfg.post_split_filter_method}"
-            keep = call_user_function(fn, where, train.copy())
+            keep = call_user_function(fn, where, train)
             if not isinstance(keep, pd.Series) or len(keep) != len(train):
                 raise UserCodeError(
                     f"{where} must return a boolean pandas Series with one value per training row"
@@ -74,7 +111,7 @@ class SplitStep(Step):
                     f"steps.split: the {split_name} split has {len(part)} rows; at least {MIN_ROWS} "
                     f"are needed (dataset has {len(df)} rows after dropping null targets)"
                 )
-            ctx.write_frame(SPLIT_FILES[split_name], part)
+            ctx.write_frame(split_name, part)
 
         card = ctx.new_card()
         summary = {

@@ -6,23 +6,119 @@ One MLflow run per execution. The model logged (and later registered) is a pyfun
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from mlrecipes.config.schema import RecipeConfig
-from mlrecipes.steps.base import Step, StepContext, StepResult, dump
-from mlrecipes.steps.outputs import (
-    METRICS_FILE,
-    MODEL_INFO_FILE,
-    SK_MODEL_DIR,
-    model_pip_requirements,
-)
+from pydantic import Field, PositiveInt, StrictBool, model_validator
+
+from mlrecipes.config.blocks import Block, StepBlock
+from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
+
+if TYPE_CHECKING:
+    from mlrecipes.config.schema import RecipeConfig
 
 REBALANCE_MIN_ROWS = 5000
 
 
+HYPEROPT_DISTRIBUTIONS = {
+    "uniform": ("low", "high"),
+    "quniform": ("low", "high", "q"),
+    "loguniform": ("low", "high"),
+    "qloguniform": ("low", "high", "q"),
+    "normal": ("mu", "sigma"),
+    "qnormal": ("mu", "sigma", "q"),
+    "lognormal": ("mu", "sigma"),
+    "qlognormal": ("mu", "sigma", "q"),
+    "randint": ("low", "high"),
+    "uniformint": ("low", "high"),
+}
+
+
+class TuningParameter(Block):
+    values: list[Any] | None = None
+    distribution: str | None = None
+    low: float | None = None
+    high: float | None = None
+    q: float | None = None
+    mu: float | None = None
+    sigma: float | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TuningParameter:
+        if (self.values is None) == (self.distribution is None):
+            raise ValueError("give either values: [...] or distribution: <hyperopt function>")
+        if self.distribution is not None:
+            if self.distribution not in HYPEROPT_DISTRIBUTIONS:
+                raise ValueError(
+                    f"unknown distribution '{self.distribution}'; expected one of "
+                    f"{', '.join(HYPEROPT_DISTRIBUTIONS)}"
+                )
+            missing = [
+                k for k in HYPEROPT_DISTRIBUTIONS[self.distribution] if getattr(self, k) is None
+            ]
+            if missing:
+                raise ValueError(f"distribution {self.distribution} needs {', '.join(missing)}")
+        return self
+
+
+class TuningConfig(Block):
+    enabled: StrictBool
+    max_trials: PositiveInt | None = None
+    parameters: dict[str, TuningParameter] = Field(default_factory=dict)
+    algorithm: str = "hyperopt.rand.suggest"
+    parallelism: PositiveInt = 1
+    sample_fraction: float = Field(default=1.0, gt=0, le=1)
+    early_stop_fn: str | None = None
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> TuningConfig:
+        if self.enabled:
+            if self.max_trials is None:
+                raise ValueError("max_trials is required when tuning is enabled")
+            if not self.parameters:
+                raise ValueError("parameters is required when tuning is enabled")
+        if self.parallelism != 1:
+            raise ValueError(
+                "parallelism > 1 (hyperopt SparkTrials) is not supported; trials run sequentially"
+            )
+        return self
+
+
+class TrainConfig(StepBlock):
+    using: Literal["custom"] = "custom"
+    estimator_method: str
+    estimator_params: dict[str, Any] = Field(default_factory=dict)
+    tuning: TuningConfig | None = None
+    rebalance_training_data: StrictBool = True
+    resampling_minority_percentage: float = Field(default=0.3, gt=0, lt=0.5)
+    calibrate_proba: Literal["sigmoid", "isotonic"] | None = None
+    predict_scores_for_all_classes: StrictBool = True
+    predict_prefix: str = "predicted_"
+    skip_data_profiling: StrictBool = False
+
+    @property
+    def tuning_enabled(self) -> bool:
+        return self.tuning is not None and self.tuning.enabled
+
+
 class TrainStep(Step):
     name = "train"
+    config_model = TrainConfig
+    config_required = True
     inputs = ("split", "transform")
+    outputs = (
+        Output("model_info", "model_info.json", {"model": "model", "run": "run"}),
+        Output("metrics", "metrics.json"),
+        Output("sk_model", "sk_model"),
+        Output("run_id", "run_id"),
+        Output("best_parameters", "best_parameters.yaml", {"best_parameters": "text"}),
+        Output(
+            "predicted_training_data",
+            "predicted_training_data.parquet",
+            {"predicted_training_data": "frame"},
+        ),
+        Output("recipe_snapshot", "recipe_snapshot"),
+    )
+    user_code_modules = ("train", "custom_metrics")
     uses_tracking = True
 
     def cache_config(self, config: RecipeConfig) -> dict[str, Any]:
@@ -44,7 +140,8 @@ class TrainStep(Step):
         from sklearn.pipeline import Pipeline
 
         from mlrecipes.cards.render import render_html
-        from mlrecipes.steps import train_support as ts
+        from mlrecipes.model_requirements import model_pip_requirements
+        from mlrecipes.steps import _train_support as ts
         from mlrecipes.tracking.models import save_sklearn_model
         from mlrecipes.user_code import ensure_importable, pickled_by_value
 
@@ -52,16 +149,14 @@ class TrainStep(Step):
         tcfg = cfg.steps.train
         assert tcfg is not None
         target = cfg.target_col
-        train_raw = ctx.read_frame("split", "train.parquet")
-        val_raw = ctx.read_frame("split", "validation.parquet")
-        t_train = ctx.read_frame("transform", "transformed_training_data.parquet")
-        t_val = ctx.read_frame("transform", "transformed_validation_data.parquet")
+        train_raw = ctx.read_frame("split", "train")
+        val_raw = ctx.read_frame("split", "validation")
+        t_train = ctx.read_frame("transform", "transformed_training_data")
+        t_val = ctx.read_frame("transform", "transformed_validation_data")
         transformer = ctx.memory.frames.get(("transform", "transformer"))
         if transformer is None:
             ensure_importable(ctx.root)
-            transformer = cloudpickle.loads(
-                ctx.input_path("transform", "transformer.pkl").read_bytes()
-            )
+            transformer = cloudpickle.loads(ctx.input_path("transform", "transformer").read_bytes())
 
         X, y = t_train.drop(columns=[target]), t_train[target]
         X_val, y_val = t_val.drop(columns=[target]), t_val[target]
@@ -114,7 +209,7 @@ class TrainStep(Step):
             feature_columns = [c for c in train_raw.columns if c != target]
             requirements = model_pip_requirements(pipeline)
             with pickled_by_value(ctx.root):  # the model must load without the recipe's code
-                save_sklearn_model(pipeline, ctx.out_dir / SK_MODEL_DIR, requirements)
+                save_sklearn_model(pipeline, ctx.output_path("sk_model"), requirements)
                 model_uri, model_id = ts.log_recipe_model(
                     tracker, ctx, pipeline, feature_columns, train_raw, requirements
                 )
@@ -124,11 +219,11 @@ class TrainStep(Step):
             )
             ts.log_snapshot(tracker, ctx)
             best_parameters = ts.best_parameters_yaml(estimator, hardcoded, tuning_outcome)
-            (ctx.out_dir / "best_parameters.yaml").write_text(best_parameters, encoding="utf-8")
+            ctx.write_text("best_parameters", best_parameters)
             tracker.log_text(best_parameters, "train/best_parameters.yaml")
 
             predicted_train = ts.predicted_training_data(train_raw, evaluation.training)
-            ctx.write_frame("predicted_training_data.parquet", predicted_train)
+            ctx.write_frame("predicted_training_data", predicted_train)
             with ctx.card_work():
                 worst = ts.worst_predictions(
                     val_raw, target, cfg.positive_class, evaluation.validation
@@ -138,7 +233,7 @@ class TrainStep(Step):
                 "training": evaluation.training.metrics,
                 "validation": evaluation.validation.metrics,
             }
-            ctx.write_json(METRICS_FILE, metrics)
+            ctx.write_json("metrics", metrics)
             info = {
                 "run_id": run_id,
                 "model_uri": model_uri,
@@ -148,7 +243,7 @@ class TrainStep(Step):
                 "feature_columns": feature_columns,
                 "estimator_class": type(estimator).__name__,
             }
-            ctx.write_json(MODEL_INFO_FILE, info)
+            ctx.write_json("model_info", info)
             ctx.write_text("run_id", run_id)
             ctx.pending[(self.name, "pipeline")] = pipeline
 

@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from mlrecipes.config.schema import RecipeConfig
-from mlrecipes.steps.base import Step, StepContext, StepResult, dump
+from pydantic import StrictBool
 
-TRANSFORMER = "transformer.pkl"
-TRANSFORMED_TRAIN = "transformed_training_data.parquet"
-TRANSFORMED_VALIDATION = "transformed_validation_data.parquet"
+from mlrecipes.config.blocks import StepBlock
+from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
+
+if TYPE_CHECKING:
+    from mlrecipes.config.schema import RecipeConfig
+
+
+class TransformConfig(StepBlock):
+    using: Literal["custom"] = "custom"
+    transformer_method: str | None = None
+    skip_data_profiling: StrictBool = False
 
 
 class TransformStep(Step):
     name = "transform"
+    config_model = TransformConfig
     inputs = ("split",)
+    outputs = (
+        Output("transformer", "transformer.pkl", {"transformer": "pickle"}),
+        Output(
+            "transformed_training_data",
+            "transformed_training_data.parquet",
+            {"transformed_training_data": "frame"},
+        ),
+        Output(
+            "transformed_validation_data",
+            "transformed_validation_data.parquet",
+            {"transformed_validation_data": "frame"},
+        ),
+    )
+    user_code_modules = ("transform",)
 
     def cache_config(self, config: RecipeConfig) -> dict[str, Any]:
         return {"block": dump(config.steps.transform), "target_col": config.target_col}
@@ -35,8 +57,8 @@ class TransformStep(Step):
 
         cfg = ctx.config.steps.transform
         target = ctx.config.target_col
-        train = ctx.read_frame("split", "train.parquet")
-        validation = ctx.read_frame("split", "validation.parquet")
+        train = ctx.read_frame("split", "train")
+        validation = ctx.read_frame("split", "validation")
         X_train, y_train = train.drop(columns=[target]), train[target]
         X_val, y_val = validation.drop(columns=[target]), validation[target]
 
@@ -63,10 +85,10 @@ class TransformStep(Step):
         from mlrecipes.user_code import pickled_by_value
 
         with pickled_by_value(ctx.root):
-            (ctx.out_dir / TRANSFORMER).write_bytes(cloudpickle.dumps(transformer))
+            ctx.output_path("transformer").write_bytes(cloudpickle.dumps(transformer))
         ctx.pending[(self.name, "transformer")] = transformer
-        ctx.write_frame(TRANSFORMED_TRAIN, t_train)
-        ctx.write_frame(TRANSFORMED_VALIDATION, t_val)
+        ctx.write_frame("transformed_training_data", t_train)
+        ctx.write_frame("transformed_validation_data", t_val)
 
         card = ctx.new_card()
         with ctx.card_work():

@@ -13,6 +13,12 @@ import numpy as np
 import pandas as pd
 
 from mlrecipes.errors import UserCodeError
+from mlrecipes.evaluation import (
+    SplitScores,
+    custom_metric_functions,
+    ordered_metrics,
+    split_scores,
+)
 from mlrecipes.modeling import (
     check_estimator,
     flat_params,
@@ -20,15 +26,9 @@ from mlrecipes.modeling import (
     prediction_error,
 )
 from mlrecipes.steps.base import StepContext
-from mlrecipes.steps.split_eval import (
-    SplitScores,
-    custom_metric_functions,
-    ordered_metrics,
-    split_scores,
-)
 from mlrecipes.user_code import call_user_function, load_function
 
-SNAPSHOT_DIR = "recipe_snapshot"
+SNAPSHOT_DIR = "recipe_snapshot"  # the folder inside the run's artifacts
 
 
 def estimator_builder(root: Path, method: str) -> Callable[[dict[str, Any]], Any]:
@@ -104,7 +104,7 @@ def tune(
     primary = cfg.primary
     greater = cfg.metric_directions[primary]
     custom = {m.name: m for m in cfg.custom_metrics}
-    custom_fns = custom_metric_functions(ctx) if primary in custom else {}
+    custom_fns = custom_metric_functions(ctx.root, ctx.config) if primary in custom else {}
     if tuning.sample_fraction < 1.0:
         rng = np.random.default_rng(42)
         rows = np.sort(rng.choice(len(y), int(len(y) * tuning.sample_fraction), replace=False))
@@ -195,10 +195,10 @@ def evaluate_train_and_validation(
     that evaluator draws and uploads five matplotlib figures per split (~1.2 s each time, the
     largest cost of a run) and the train card shows none of them.
     """
-    custom_fns = custom_metric_functions(ctx)
+    custom_fns = custom_metric_functions(ctx.root, ctx.config)
     scores = {}
     for prefix, data in (("training_", train_raw), ("val_", val_raw)):
-        scores[prefix] = split_scores(ctx, pipeline, data, custom_fns)
+        scores[prefix] = split_scores(ctx.config, pipeline, data, custom_fns)
         tracker.log_metrics(
             {f"{prefix}{k}": v for k, v in scores[prefix].metrics.items()}, model_id=model_id
         )
@@ -226,7 +226,7 @@ def log_snapshot(tracker: Any, ctx: StepContext) -> None:
     """recipe.yaml, profiles, steps/*.py, requirements.txt and the rendered config, as run artifacts."""
     import yaml
 
-    snap = ctx.out_dir / SNAPSHOT_DIR
+    snap = ctx.output_path("recipe_snapshot")
     snap.mkdir(parents=True, exist_ok=True)
     root = ctx.root
     for rel in ["recipe.yaml", "requirements.txt"]:

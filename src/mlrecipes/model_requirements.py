@@ -1,17 +1,8 @@
-"""The declared outputs steps exchange (file names in the execution directory), and the pip
-requirements of a logged model. Steps import these names, never each other."""
+"""The pip requirements of a logged model: pinned, and found without MLflow's inference."""
 
 from __future__ import annotations
 
 from typing import Any
-
-DATASET = "dataset.parquet"  # ingest
-SCORING_DATASET = "scoring-dataset.parquet"  # ingest_scoring
-STATUS_FILE = "model_validation_status"  # evaluate
-CRITERIA_FILE = "validation_results.json"  # evaluate
-METRICS_FILE = "metrics.json"
-MODEL_INFO_FILE = "model_info.json"
-SK_MODEL_DIR = "sk_model"
 
 _ALWAYS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
 _KNOWN_ROOTS = {

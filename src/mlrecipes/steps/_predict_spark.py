@@ -14,10 +14,11 @@ import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlrecipes.config.schema import PredictConfig
-from mlrecipes.steps.base import StepContext
+if TYPE_CHECKING:
+    from mlrecipes.steps.base import StepContext
+    from mlrecipes.steps.predict import PredictConfig
 
 _SPARK_TYPES = {
     "double": "double",
