@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,13 +158,15 @@ def negative_rmse_by_block(truth: np.ndarray, predicted: np.ndarray) -> np.ndarr
 
 @dataclass
 class SplitScores:
-    """Metrics of one split, with the predictions they came from."""
+    """Metrics of one split, with the predictions they came from, and the built-in metrics that
+    could not be computed (name -> why)."""
 
     metrics: dict[str, float]
     y: pd.Series
     y_pred: np.ndarray
     proba: np.ndarray | None
     classes: list | None
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def custom_metric_functions(root: Path, config: RecipeConfig) -> dict[str, Any]:
@@ -175,34 +177,72 @@ def custom_metric_functions(root: Path, config: RecipeConfig) -> dict[str, Any]:
     }
 
 
+def no_proba_reason(estimator: Any) -> str:
+    name = type(getattr(estimator, "steps", [[None, estimator]])[-1][1]).__name__
+    return (
+        f"needs predicted probabilities and {name} has no predict_proba (e.g. SGDClassifier "
+        "with loss='hinge', LinearSVC, RidgeClassifier); set steps.train.calibrate_proba or use "
+        "an estimator with predict_proba"
+    )
+
+
 def split_scores(
     cfg: RecipeConfig, pipeline: Any, data: pd.DataFrame, custom_fns: dict[str, Any]
 ) -> SplitScores:
     """Scores of one split (train and evaluate share it, so a metric has one definition
-    everywhere, tuning trials included)."""
+    everywhere, tuning trials included).
+
+    Classifiers without ``predict_proba`` get the label metrics (MLflow Recipes' behaviour);
+    the probability metrics are listed in ``skipped`` with the reason. Each call into the
+    pipeline gets its own copy of the rows: a transformer may mutate its input.
+    """
     from sklearn import config_context
 
-    from mlrecipes.metrics import BUILTIN_METRICS
+    from mlrecipes.metrics import BUILTIN_METRICS, PROBABILITY_METRICS
 
     X, y = data.drop(columns=[cfg.target_col]), data[cfg.target_col]
-    y_pred = np.asarray(pipeline.predict(X))
+    y_pred = np.asarray(pipeline.predict(X.copy()))
     proba = classes = None
-    if cfg.is_classification and hasattr(pipeline, "predict_proba"):
-        proba, classes = pipeline.predict_proba(X), list(pipeline.classes_)
+    skipped: dict[str, str] = {}
+    if cfg.is_classification:
+        classes = list(pipeline.classes_)
+        if hasattr(pipeline, "predict_proba"):
+            proba = pipeline.predict_proba(X.copy())
+        else:
+            reason = no_proba_reason(pipeline)
+            skipped = {m: reason for m in BUILTIN_METRICS[cfg.task] if m in PROBABILITY_METRICS}
     metrics: dict[str, float] = {"example_count": float(len(data))}
     # The arguments are built here, not by users: skip scikit-learn's per-call validation.
     with config_context(skip_parameter_validation=True):
         for name in BUILTIN_METRICS[cfg.task]:
+            if name in skipped:
+                continue
             try:
                 metrics[name] = builtin_metric(
                     name, cfg.task, y, y_pred, proba, classes, cfg.positive_class
                 )
-            except ValueError:  # e.g. roc_auc without predict_proba
-                continue
+            except ValueError as exc:  # e.g. roc_auc on a split holding one class
+                skipped[name] = str(exc)
+    metrics.update(_summary_metrics(cfg, y, y_pred))
     if custom_fns:
         frame = eval_frame(y, y_pred, proba, classes, cfg.positive_class)
         metrics.update(custom_metric_values(custom_fns, frame, dict(metrics)))
-    return SplitScores(metrics, y, y_pred, proba, classes)
+    return SplitScores(metrics, y, y_pred, proba, classes, skipped)
+
+
+def _summary_metrics(cfg: RecipeConfig, y: pd.Series, y_pred: np.ndarray) -> dict[str, float]:
+    """The extra values MLflow's evaluator logged with every split (``score`` is the estimator's
+    own: R² for regressors, accuracy for classifiers)."""
+    from sklearn import metrics as m
+
+    if cfg.is_classification:
+        return {"score": float(m.accuracy_score(y, y_pred))}
+    truth = y.to_numpy(dtype=float)
+    return {
+        "score": float(m.r2_score(truth, y_pred)),
+        "mean_on_target": float(truth.mean()),
+        "sum_on_target": float(truth.sum()),
+    }
 
 
 def ordered_metrics(metrics: dict[str, float], primary: str, custom: list[str]) -> list[str]:

@@ -44,6 +44,9 @@ BUILTIN_METRICS: dict[str, dict[str, bool]] = {
     },
 }
 
+# Computed from predicted probabilities: skipped for classifiers without predict_proba.
+PROBABILITY_METRICS = frozenset({"roc_auc", "precision_recall_auc", "log_loss"})
+
 DEFAULT_PRIMARY_METRIC: dict[str, str] = {
     "classification/binary": "f1_score",
     "classification/multiclass": "f1_score_macro",

@@ -37,6 +37,7 @@ def identity_transformer() -> Any:
 
 def transformed_frame(transformer: Any, X: pd.DataFrame) -> pd.DataFrame:
     """``transformer.transform(X)`` as a DataFrame with meaningful column names."""
+    columns = list(X.columns)  # before transform: the transformer may mutate X
     out = transformer.transform(X)
     if isinstance(out, pd.DataFrame):
         return out.reset_index(drop=True)
@@ -46,7 +47,7 @@ def transformed_frame(transformer: Any, X: pd.DataFrame) -> pd.DataFrame:
     if out.ndim == 1:
         out = out.reshape(-1, 1)
     try:
-        names = [str(n) for n in transformer.get_feature_names_out(list(X.columns))]
+        names = [str(n) for n in transformer.get_feature_names_out(columns)]
     except Exception:
         names = []
     if len(names) != out.shape[1]:

@@ -184,6 +184,25 @@ def _as_text(values: pd.Series) -> pd.Series:
     )
 
 
+METADATA_COLUMNS = ("model_name", "model_version", "scored_at", "scoring_date")
+
+
+def kept_columns(
+    columns: list[str], id_columns: list[str], keep_inputs: bool, produced: list[str]
+) -> list[str]:
+    """The input columns an output row carries: all of them (MLflow Recipes' output) or only the
+    id columns; an input column named like a produced one (``prediction``, ``model_name``...) is
+    left out in favour of the produced value, as MLflow Recipes dropped an input ``prediction``."""
+    wanted = list(columns) if keep_inputs else [c for c in columns if c in id_columns]
+    return [c for c in wanted if c not in set(produced) | set(METADATA_COLUMNS)]
+
+
+def prediction_frame(predictions: Any, rows: int) -> pd.DataFrame:
+    if isinstance(predictions, pd.DataFrame):
+        return predictions.reset_index(drop=True)
+    return pd.DataFrame({"prediction": np.asarray(predictions).reshape(rows, -1)[:, 0]})
+
+
 def output_frame(
     batch: pd.DataFrame,
     predictions: Any,
@@ -191,14 +210,13 @@ def output_frame(
     model: ResolvedModel,
     scored_at: datetime,
     with_date: bool,
+    keep_inputs: bool = True,
 ) -> pd.DataFrame:
-    """Id columns, the model's outputs, and which model scored the row when."""
-    out = batch[id_columns].reset_index(drop=True).copy()
-    if isinstance(predictions, pd.DataFrame):
-        preds = predictions.reset_index(drop=True)
-    else:
-        preds = pd.DataFrame({"prediction": np.asarray(predictions).reshape(len(batch), -1)[:, 0]})
-    out = pd.concat([out, preds], axis=1)
+    """The input columns kept (see :func:`kept_columns`), the model's outputs, and which model
+    scored the row when."""
+    preds = prediction_frame(predictions, len(batch))
+    kept = kept_columns(list(batch.columns), id_columns, keep_inputs, list(preds.columns))
+    out = pd.concat([batch[kept].reset_index(drop=True), preds], axis=1)
     out["model_name"] = model.name or ""
     out["model_version"] = model.version or ""
     out["scored_at"] = pd.Timestamp(scored_at)

@@ -29,6 +29,19 @@ def recipe(root: Path, **variables) -> Recipe:
     return Recipe("local", root=root, variables=variables, reporter=Reporter())
 
 
+def test_slim_output_keeps_only_the_id_columns(trained: Path) -> None:
+    recipe(
+        trained,
+        SCORING_KEEP_INPUT_COLUMNS=False,
+        SCORING_OUTPUT_LOCATION="data/scores/slim",
+        SCORING_SAVE_MODE="overwrite",
+    ).run("predict")
+    assert list(read_delta(trained, "data/scores/slim").columns) == [
+        "customerID", "predicted_score_No", "predicted_score_Yes", "predicted_score", "predicted_label",
+        "model_name", "model_version", "scored_at", "scoring_date",
+    ]  # fmt: skip
+
+
 def read_delta(root: Path, location: str = OUTPUT) -> pd.DataFrame:
     from deltalake import DeltaTable
 
@@ -58,10 +71,14 @@ def test_predict_scores_with_the_registered_model_and_appends_dates(trained: Pat
         "1",
     )
     scores = read_delta(trained)
+    scoring_data = trained / ".mlrecipes/local/steps/ingest_scoring/outputs/scoring-dataset.parquet"
     assert list(scores.columns) == [
-        "customerID", "predicted_score_No", "predicted_score_Yes", "predicted_score", "predicted_label",
+        *pd.read_parquet(scoring_data).columns,
+        "predicted_score_No", "predicted_score_Yes", "predicted_score", "predicted_label",
         "model_name", "model_version", "scored_at", "scoring_date",
     ]  # fmt: skip
+    # the model's inputs are written as the model's types (CSV columns are read as text)
+    assert scores["tenure"].dtype.kind in "if" and scores["gender"].dtype == object
     assert scores["customerID"].is_unique and len(scores) == 2500
     assert ((scores["predicted_score_No"] + scores["predicted_score_Yes"]) - 1).abs().max() < 1e-9
 

@@ -124,6 +124,7 @@ def score_with_spark(
     from pyspark.sql import functions as F
 
     from mlrecipes.io.batches import write_batches
+    from mlrecipes.scoring import kept_columns
     from mlrecipes.tracking.models import input_schema
 
     spark = spark_session(cfg)
@@ -147,13 +148,19 @@ def score_with_spark(
         for c in inputs
     ]
     scored = frame.withColumn("_prediction", udf(F.struct(*converted)))
+    struct_result = "," in rtype or "`" in rtype
     prediction_cols = (
-        ["_prediction.*"]
-        if "," in rtype or "`" in rtype
-        else [F.col("_prediction").alias("prediction")]
+        ["_prediction.*"] if struct_result else [F.col("_prediction").alias("prediction")]
     )
+    produced = scored.select("_prediction.*").columns if struct_result else ["prediction"]
+    by_name = dict(zip(inputs, converted, strict=True))
+    kept = kept_columns(frame.columns, cfg.id_columns, cfg.keep_input_columns, produced)
     out = scored.select(
-        *[F.col(c) for c in cfg.id_columns],
+        # an entirely empty column that is not a model input is written as text (no null type)
+        *[
+            by_name.get(c, F.col(c).cast("string").alias(c) if c in void else F.col(c))
+            for c in kept
+        ],
         *prediction_cols,
         F.lit(resolved.name or "").alias("model_name"),
         F.lit(resolved.version or "").alias("model_version"),

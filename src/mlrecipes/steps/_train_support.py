@@ -47,7 +47,30 @@ def estimator_builder(root: Path, method: str) -> Callable[[dict[str, Any]], Any
 
 
 def transformer_outputs_frame(transformer: Any, X_raw: pd.DataFrame) -> bool:
-    return isinstance(transformer.transform(X_raw.head(2)), pd.DataFrame)
+    return isinstance(transformer.transform(X_raw.head(2).copy()), pd.DataFrame)
+
+
+def check_probability_metrics(config: Any, estimator: Any, calibrated: bool, method: str) -> None:
+    """A metric that needs probabilities, asked of an estimator without them, is a config error
+    (before anything is trained or logged), naming the key that asks for it."""
+    from mlrecipes.errors import ConfigError
+    from mlrecipes.evaluation import no_proba_reason
+    from mlrecipes.metrics import PROBABILITY_METRICS
+
+    if not config.is_classification or calibrated or hasattr(estimator, "predict_proba"):
+        return
+    asked = []
+    if config.primary in PROBABILITY_METRICS:
+        asked.append(f"primary_metric: {config.primary}")
+    for i, criterion in enumerate(config.steps.evaluate.validation_criteria):
+        if criterion.metric in PROBABILITY_METRICS:
+            asked.append(f"steps.evaluate.validation_criteria[{i}].metric: {criterion.metric}")
+    if asked:
+        raise ConfigError(
+            f"recipe.yaml: {'; '.join(asked)} cannot be computed: the metric "
+            f"{no_proba_reason(estimator)} (steps/train.py:{method}). Use a label metric "
+            "(f1_score, precision_score, recall_score, accuracy_score) instead"
+        )
 
 
 def make_estimator(
@@ -123,9 +146,10 @@ def tune(
             estimator.fit, f"steps/train.py:{tcfg.estimator_method} .fit()", X_fit, y_fit
         )
         y_pred = estimator.predict(X_val)
-        proba = classes = None
+        proba = None
+        classes = list(estimator.classes_) if cfg.is_classification else None
         if cfg.is_classification and hasattr(estimator, "predict_proba"):
-            proba, classes = estimator.predict_proba(X_val), list(estimator.classes_)
+            proba = estimator.predict_proba(X_val)
         if primary in custom_fns:
             frame = eval_frame(y_val, y_pred, proba, classes, cfg.positive_class)
             metric = custom_metric_values({primary: custom_fns[primary]}, frame, {})[primary]

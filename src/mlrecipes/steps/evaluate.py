@@ -87,6 +87,7 @@ class EvaluateStep(Step):
             for key, png in images.items():
                 (plot_dir / f"test_{key}.png").write_bytes(png)
             tracker.log_artifacts(plot_dir, "evaluate/plots")
+            _check_criteria_computable(cfg, scores.skipped)
             criteria = [(c.metric, c.threshold) for c in cfg.steps.evaluate.validation_criteria]
             status, checks = check_criteria(scores.metrics, criteria, directions)
             tracker.set_tags({"mlrecipes.model_validation_status": status})
@@ -110,6 +111,7 @@ class EvaluateStep(Step):
             card = ctx.new_card()
             with ctx.card_work():
                 _fill_card(card, cfg, val_metrics, scores.metrics, checks, status, images, info)
+                _skipped_metrics(card, scores.skipped)
                 _importance_tab(card, ctx, pipeline)
                 from mlrecipes.cards.render import render_html
 
@@ -117,10 +119,35 @@ class EvaluateStep(Step):
 
         summary = {
             "metrics": {"validation": val_metrics, "test": scores.metrics},
+            "skipped_metrics": scores.skipped,
             "model_validation_status": status,
             "validation_results": [c.describe() for c in checks],
         }
         return StepResult(summary=summary, card=card)
+
+
+def _check_criteria_computable(cfg: RecipeConfig, skipped: dict[str, str]) -> None:
+    """A criterion on a metric that could not be computed is a configuration error, not a
+    rejection: no threshold can ever pass it."""
+    from mlrecipes.errors import ConfigError
+
+    for i, criterion in enumerate(cfg.steps.evaluate.validation_criteria):
+        if criterion.metric in skipped:
+            raise ConfigError(
+                f"recipe.yaml: steps.evaluate.validation_criteria[{i}].metric: "
+                f"{criterion.metric} was not computed on the test split: {skipped[criterion.metric]}"
+            )
+
+
+def _skipped_metrics(card: Any, skipped: dict[str, str]) -> None:
+    if not skipped:
+        return
+    import pandas as pd
+
+    card.tab("Model Performance (Test)").table(
+        pd.DataFrame({"metric": list(skipped), "why it was skipped": list(skipped.values())}),
+        title="Metrics not computed",
+    )
 
 
 def _plots(cfg: RecipeConfig, scores: Any) -> dict[str, bytes]:

@@ -55,6 +55,9 @@ class PredictConfig(StepBlock):
     # mlrecipes additions
     engine: Literal["pandas", "spark"] = "pandas"
     id_columns: list[str] = Field(default_factory=list)
+    # Every input column is written next to the predictions (MLflow Recipes' output); false
+    # writes only id_columns and the predictions: a slim table, for scoring at scale.
+    keep_input_columns: StrictBool = True
     batch_size: PositiveInt = 50_000
     partition_by_date: StrictBool = False
     scoring_time: datetime | None = None  # default now (UTC); set it to backfill a past date
@@ -231,6 +234,7 @@ def _score_with_pandas(
 
     from mlrecipes.io.batches import (
         iter_parquet_frames,
+        parquet_schema,
         release_free_memory,
         returnable_memory,
         write_batches,
@@ -244,12 +248,19 @@ def _score_with_pandas(
     def score(frame: Any) -> Any:
         nulls.add(frame)
         inputs = coerce_frame(frame, plan)
+        predictions = model.predict(inputs)
         return output_frame(
-            frame, model.predict(inputs), cfg.id_columns, resolved, scored_at, dated
+            inputs,  # model inputs as the model's types, the other columns as read
+            predictions,
+            cfg.id_columns,
+            resolved,
+            scored_at,
+            dated,
+            cfg.keep_input_columns,
         )
 
     first_out = score(next(frames))
-    schema = pa.Schema.from_pandas(first_out, preserve_index=False).remove_metadata()
+    schema = output_schema(first_out, parquet_schema(source))
 
     def batches():
         yield pa.RecordBatch.from_pandas(first_out, schema=schema, preserve_index=False)
@@ -262,6 +273,22 @@ def _score_with_pandas(
             batches(), schema, cfg.resolved_output.using, location, cfg.save_mode, partition
         )
     return rows, first_out.head(10_000)
+
+
+def output_schema(first: Any, source: Any) -> Any:
+    """The output's Arrow schema, from the first scored batch. A column that batch holds only
+    nulls in takes the scoring data's type (later batches may hold values), or text when the
+    whole column is empty (Delta has no null type)."""
+    import pyarrow as pa
+
+    schema = pa.Schema.from_pandas(first, preserve_index=False).remove_metadata()
+    fields = []
+    for f in schema:
+        if pa.types.is_null(f.type):
+            known = source.field(f.name).type if f.name in source.names else pa.null()
+            f = f.with_type(pa.string() if pa.types.is_null(known) else known)
+        fields.append(f)
+    return pa.schema(fields)
 
 
 def _fill_card(card: Any, info: dict[str, Any], preview: Any) -> None:

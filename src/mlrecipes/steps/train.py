@@ -181,6 +181,12 @@ class TrainStep(Step):
             # Inside the pipeline the estimator will see arrays: fit it on arrays too.
             X, X_val = X.to_numpy(), X_val.to_numpy()
 
+        ts.check_probability_metrics(
+            cfg,
+            ts.make_estimator(build, hardcoded, class_weight, tcfg.estimator_method),
+            tcfg.calibrate_proba is not None,
+            tcfg.estimator_method,
+        )
         tracker = ctx.tracker()
         settings = tracker.settings
         run_name = ts.run_name(settings.run_name_prefix)

@@ -15,7 +15,12 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
     """Wraps the fitted ``Pipeline(transformer, estimator)``.
 
     Classification with ``predict_proba`` returns ``<prefix>score_<class>`` per class,
-    ``<prefix>score`` (the highest probability) and ``<prefix>label``; otherwise plain predictions.
+    ``<prefix>score`` (the highest probability) and ``<prefix>label``. A classifier without it
+    (SGDClassifier with hinge loss, LinearSVC, RidgeClassifier) returns ``<prefix>label`` and,
+    when the estimator has ``decision_function``, its scores: ``<prefix>decision_function``
+    for two classes (positive: the second class), ``<prefix>decision_function_<class>``
+    otherwise. Regression (or ``predict_scores_for_all_classes: false``) returns plain
+    predictions.
     """
 
     # MLflow would wrap ``predict`` for type-hint validation (and warn that there are no hints
@@ -62,5 +67,19 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
             best = proba.argmax(axis=1)
             out[f"{self.prefix}score"] = proba.max(axis=1)
             out[f"{self.prefix}label"] = np.asarray(classes)[best]
+            return out
+        if self.is_classifier and self.scores_for_all_classes and hasattr(estimator, "classes_"):
+            # each call gets its own copy: the recipe's transformer may mutate its input
+            out = pd.DataFrame(
+                {f"{self.prefix}label": np.asarray(estimator.predict(features.copy()))},
+                index=frame.index,
+            )
+            if hasattr(estimator, "decision_function"):
+                scores = np.asarray(estimator.decision_function(features.copy()))
+                if scores.ndim == 1:
+                    out[f"{self.prefix}decision_function"] = scores
+                else:
+                    for i, c in enumerate(estimator.classes_):
+                        out[f"{self.prefix}decision_function_{c}"] = scores[:, i]
             return out
         return estimator.predict(features)
