@@ -235,3 +235,17 @@ def test_var_parsing() -> None:
     }
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         parse_var_overrides(["novalue"])
+
+
+def test_empty_experiment_name_is_an_error(tmp_path: Path) -> None:
+    root = make_root(tmp_path, BASE_RECIPE + 'experiment:\n  name: "  "\n')
+    message = error_of(root)
+    assert "experiment.name" in message and "empty" in message
+
+
+def test_absent_experiment_name_is_the_folder_name(tmp_path: Path) -> None:
+    from mlrecipes.tracking.settings import resolve_tracking
+
+    (tmp_path / "my_recipe").mkdir()
+    root = make_root(tmp_path / "my_recipe")
+    assert resolve_tracking(load_recipe(root, "local")).experiment_name == "my_recipe"

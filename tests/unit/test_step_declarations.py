@@ -1,0 +1,196 @@
+"""The steps are listed from their own declarations, and everything built from them agrees:
+the schema's steps section, the DAG, the artifact names and the outputs steps read and write."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import mlrecipes.steps as steps_package
+from mlrecipes.artifacts import artifacts
+from mlrecipes.config.blocks import StepBlock
+from mlrecipes.config.schema import StepsConfig, _steps_model
+from mlrecipes.execution import dag
+from mlrecipes.steps import step_classes
+
+STEPS_DIR = Path(steps_package.__file__).parent
+READERS = {"read_frame", "read_json", "read_text", "input_path"}
+WRITERS = {"write_frame", "write_json", "write_text", "output_path"}
+
+
+def declared(step: str) -> set[str]:
+    return {o.name for o in step_classes()[step].outputs}
+
+
+def test_the_steps_are_the_step_modules() -> None:
+    modules = {p.stem for p in STEPS_DIR.glob("*.py")} - {"__init__", "base"}
+    public = {m for m in modules if not m.startswith("_")}
+    assert {cls.__module__.rsplit(".", 1)[1] for cls in step_classes().values()} == public
+    assert set(step_classes()) == {
+        "ingest", "split", "transform", "train", "evaluate", "register", "ingest_scoring", "predict",
+    }  # fmt: skip
+
+
+def test_schema_steps_section_is_built_from_the_blocks() -> None:
+    fields = StepsConfig.model_fields
+    assert set(fields) == set(step_classes())
+    for name, cls in step_classes().items():
+        assert issubclass(cls.config_model, StepBlock), name
+        field = fields[name]
+        if cls.config_required:
+            assert field.default is None, name
+        else:
+            assert isinstance(field.default_factory(), cls.config_model), name
+
+
+def test_dag_order_follows_the_declared_inputs() -> None:
+    order = dag.topological_order()
+    assert order == [
+        "ingest", "split", "transform", "train", "evaluate", "register", "ingest_scoring", "predict",
+    ]  # fmt: skip
+    for name, cls in step_classes().items():
+        for upstream in cls.inputs:
+            assert order.index(upstream) < order.index(name)
+    assert dag.describe() == (
+        "ingest → split → transform → train → evaluate → register;  ingest_scoring → predict"
+    )
+    assert dag.plan("register")[-1] == "register" and "predict" not in dag.plan("register")
+
+
+def test_artifact_names_come_from_the_outputs_and_are_unique() -> None:
+    served = [
+        (name, step, output.file)
+        for step, cls in step_classes().items()
+        for output in cls.outputs
+        for name in output.artifacts
+    ]
+    names = [name for name, _, _ in served]
+    assert len(names) == len(set(names)), "two outputs serve the same artifact name"
+    table = artifacts()
+    assert {name: (spec.step, spec.file) for name, spec in table.items()} == {
+        name: (step, file) for name, step, file in served
+    }
+    # MLflow Recipes' names are all there
+    assert {
+        "ingested_data", "training_data", "validation_data", "test_data", "transformer",
+        "transformed_training_data", "transformed_validation_data", "model", "run",
+        "best_parameters", "predicted_training_data", "registered_model_version",
+        "ingested_scoring_data", "scored_data",
+    } <= set(table)  # fmt: skip
+
+
+def _output_uses(path: Path) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(method, ...literal string arguments) of every ctx.<reader or writer>(...) call."""
+    uses = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            method = node.func.attr
+            if method in READERS | WRITERS and getattr(node.func.value, "id", None) == "ctx":
+                literals = tuple(
+                    a.value
+                    for a in node.args
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                )
+                uses.append((method, path.stem, literals))
+    return uses
+
+
+def test_every_output_a_step_reads_or_writes_is_declared() -> None:
+    classes = step_classes()
+    owner = {cls.__module__.rsplit(".", 1)[1]: name for name, cls in classes.items()}
+    checked = 0
+    for path in sorted(STEPS_DIR.glob("*.py")):
+        step = owner.get(path.stem)
+        for method, _, literals in _output_uses(path):
+            if not literals:  # a name held in a variable: StepContext checks it when it runs
+                continue
+            if method in READERS:
+                upstream, output = literals
+                assert output in declared(upstream), f"{path.name}: {upstream}.{output}"
+                if step is not None:
+                    reachable = set(dag.plan(step)) - {step}
+                    assert upstream in reachable, f"{path.name} reads {upstream}, not upstream"
+            else:
+                (output,) = literals[:1]
+                steps = [step] if step is not None else list(classes)
+                assert any(output in declared(s) for s in steps), f"{path.name}: {output}"
+            checked += 1
+    assert checked > 30  # the scan sees the steps' reads and writes
+
+
+def test_an_undeclared_output_is_refused_when_used(tmp_path: Path) -> None:
+    from mlrecipes.steps.base import RunMemory, StepContext
+
+    ctx = StepContext("split", None, None, tmp_path, RunMemory(), print)  # type: ignore[arg-type]
+    with pytest.raises(LookupError, match="step 'split' declares no output named 'training'"):
+        ctx.write_text("training", "x")
+    assert ctx.output_path("train") == tmp_path / "train.parquet"
+
+
+def test_a_new_step_is_one_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module dropped into the steps package joins the schema, the DAG and get-artifact."""
+    extra = tmp_path / "pkg"
+    extra.mkdir()
+    (extra / "audit.py").write_text(
+        textwrap.dedent(
+            """
+            from mlrecipes.config.blocks import StepBlock
+            from mlrecipes.steps.base import Output, Step, StepResult
+
+
+            class AuditConfig(StepBlock):
+                threshold: float = 0.5
+
+
+            class AuditStep(Step):
+                name = "audit"
+                config_model = AuditConfig
+                inputs = ("predict",)
+                outputs = (Output("report", "audit.json", {"audit_report": "text"}),)
+                pipeline = "scoring"
+
+                def run(self, ctx):
+                    ctx.write_json("report", {"ok": True})
+                    return StepResult(summary={}, card=ctx.new_card())
+            """
+        )
+    )
+    monkeypatch.setattr(steps_package, "__path__", [*steps_package.__path__, str(extra)])
+    step_classes.cache_clear()
+    try:
+        assert "audit" in step_classes()
+        assert _steps_model()(audit={"threshold": 0.9}).audit.threshold == 0.9
+        assert dag.topological_order()[-1] == "audit"
+        assert dag.describe().endswith("ingest_scoring → predict → audit")
+        assert artifacts()["audit_report"].file == "audit.json"
+        with pytest.raises(Exception, match="threshold"):
+            _steps_model()(audit={"threshold": "high"})
+    finally:
+        monkeypatch.undo()
+        step_classes.cache_clear()
+    assert "audit" not in step_classes()
+
+
+def test_a_step_module_with_two_steps_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlrecipes.errors import RecipeGraphError
+
+    extra = tmp_path / "pkg2"
+    extra.mkdir()
+    (extra / "twice.py").write_text(
+        "from mlrecipes.steps.ingest import IngestStep\n"
+        "class A(IngestStep):\n    name = 'a'\n"
+        "class B(IngestStep):\n    name = 'b'\n"
+    )
+    monkeypatch.setattr(steps_package, "__path__", [*steps_package.__path__, str(extra)])
+    step_classes.cache_clear()
+    try:
+        with pytest.raises(RecipeGraphError, match=r"twice\.py must define exactly one Step"):
+            step_classes()
+    finally:
+        monkeypatch.undo()
+        step_classes.cache_clear()
