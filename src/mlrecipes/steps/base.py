@@ -211,19 +211,36 @@ class Step(ABC):
         block)."""
         return {"block": dump(getattr(config.steps, self.name))}
 
+    def source_block(self, config: RecipeConfig) -> Any:
+        """The data source (an ``IngestConfig``) this step reads from outside the execution
+        directory; None: it reads none. A source's content joins the cache key, its files are
+        watched by the up-to-date manifest, and a custom loader's module counts as step code."""
+        return None
+
     def user_modules(self, config: RecipeConfig) -> tuple[str, ...]:
         """The steps/*.py modules whose source is part of the cache key."""
-        return ()
+        source = self.source_block(config)
+        return ("ingest",) if source is not None and source.loader_method else ()
 
     def source_fingerprint(
         self, recipe: LoadedRecipe, previous: dict[str, Any] | None
     ) -> dict[str, Any] | None:
         """Fingerprint of external data the step reads (None: it reads none)."""
-        return None
+        source = self.source_block(recipe.config)
+        if source is None:
+            return None
+        from mlrecipes.io.fingerprint import fingerprint
+
+        return fingerprint(source, recipe.root, self.name, previous)
 
     def watched_paths(self, recipe: LoadedRecipe) -> list[Path]:
         """Files and folders whose stat reveals a change of the external data (see fastpath)."""
-        return []
+        source = self.source_block(recipe.config)
+        if source is None:
+            return []
+        from mlrecipes.io.fingerprint import watched_paths
+
+        return watched_paths(source, recipe.root, self.name)
 
     def external_outputs_problem(self, recipe: LoadedRecipe, state: Any) -> str | None:
         """Why what the step created outside the execution directory (an MLflow run, a model

@@ -5,14 +5,12 @@ The ingested index is kept in the file (as MLflow Recipes kept it): the split ha
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrecipes.config.blocks import IngestConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
-    from mlrecipes.config.loader import LoadedRecipe
     from mlrecipes.config.schema import RecipeConfig
 
 
@@ -31,21 +29,8 @@ class IngestStep(Step):
             "positive_class": config.positive_class,
         }
 
-    def user_modules(self, config: RecipeConfig) -> tuple[str, ...]:
-        cfg = config.steps.ingest
-        return ("ingest",) if cfg is not None and cfg.loader_method else ()
-
-    def source_fingerprint(
-        self, recipe: LoadedRecipe, previous: dict[str, Any] | None
-    ) -> dict[str, Any] | None:
-        from mlrecipes.io.fingerprint import fingerprint
-
-        return fingerprint(self.block(recipe.config), recipe.root, self.name, previous)
-
-    def watched_paths(self, recipe: LoadedRecipe) -> list[Path]:
-        from mlrecipes.io.fingerprint import watched_paths
-
-        return watched_paths(self.block(recipe.config), recipe.root, self.name)
+    def source_block(self, config: RecipeConfig) -> IngestConfig:
+        return self.block(config)
 
     def run(self, ctx: StepContext) -> StepResult:
         from mlrecipes.cards.profiles import dataset_tabs

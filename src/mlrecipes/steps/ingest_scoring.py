@@ -13,7 +13,7 @@ from mlrecipes.config.blocks import IngestConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult
 
 if TYPE_CHECKING:
-    from mlrecipes.config.loader import LoadedRecipe
+    from mlrecipes.config.schema import RecipeConfig
 
 STREAM_BATCH_ROWS = 100_000
 
@@ -26,21 +26,8 @@ class IngestScoringStep(Step):
     user_code_modules = ("ingest",)
     pipeline = "scoring"
 
-    def user_modules(self, config: Any) -> tuple[str, ...]:
-        cfg = config.steps.ingest_scoring
-        return ("ingest",) if cfg is not None and cfg.loader_method else ()
-
-    def source_fingerprint(
-        self, recipe: LoadedRecipe, previous: dict[str, Any] | None
-    ) -> dict[str, Any] | None:
-        from mlrecipes.io.fingerprint import fingerprint
-
-        return fingerprint(self.block(recipe.config), recipe.root, self.name, previous)
-
-    def watched_paths(self, recipe: LoadedRecipe) -> list[Path]:
-        from mlrecipes.io.fingerprint import watched_paths
-
-        return watched_paths(self.block(recipe.config), recipe.root, self.name)
+    def source_block(self, config: RecipeConfig) -> IngestConfig:
+        return self.block(config)
 
     def run(self, ctx: StepContext) -> StepResult:
         """Scoring data has no target to check; its columns are checked against the model in
