@@ -93,7 +93,8 @@ def run(
     recipe_root: Path | None,
     verbose: bool,
 ) -> None:
-    """Run the recipe up to STEP (default: register), skipping steps whose inputs did not change."""
+    """Run the recipe up to STEP (default: deploy when configured, else register), skipping steps
+    whose inputs did not change."""
     if not variables and _report_if_up_to_date(profile, step, recipe_root):
         return
     from mlrecipes.execution import supervisor
@@ -179,7 +180,7 @@ def _report_if_up_to_date(profile: str, step: str | None, recipe_root: Path | No
     from mlrecipes.config.paths import find_recipe_root
     from mlrecipes.execution import fastpath
     from mlrecipes.execution.report import Reporter
-    from mlrecipes.execution.targets import DEFAULT_TARGET
+    from mlrecipes.execution.targets import DEFAULT_LABEL
     from mlrecipes.execution.workspace import Workspace, execution_dir_for
 
     try:
@@ -187,7 +188,7 @@ def _report_if_up_to_date(profile: str, step: str | None, recipe_root: Path | No
     except MlrecipesError:
         return False  # the full path reports it
     ws = Workspace(execution_dir_for(root, profile))
-    target = step or DEFAULT_TARGET
+    target = step or DEFAULT_LABEL
     report = fastpath.cached_report(ws, root, profile, target, {}, Reporter(_err))
     if report is None:
         return False
@@ -328,6 +329,79 @@ def get_artifact(profile: str, artifact: str, recipe_root: Path | None, verbose:
     click.echo(location)
 
 
+@app.command()
+@profile_option
+@click.option("--version", "version", required=True, help="The model version to promote.")
+@root_option
+@verbose_option
+def approve(profile: str, version: str, recipe_root: Path | None, verbose: bool) -> None:
+    """Approve a deploy decision waiting for approval: VERSION becomes champion."""
+    try:
+        replaced = _recipe(profile, recipe_root, ()).approve(version)
+    except MlrecipesError as exc:
+        _fail(exc, verbose)
+        return
+    click.echo(f"version {version} is champion" + (f" (was {replaced})" if replaced else ""))
+
+
+@app.command()
+@profile_option
+@click.option("--version", "version", required=True, help="The model version to refuse.")
+@click.option("--reason", default="rejected by a reviewer", show_default=True)
+@root_option
+@verbose_option
+def reject(
+    profile: str, version: str, reason: str, recipe_root: Path | None, verbose: bool
+) -> None:
+    """Refuse a deploy decision waiting for approval (recorded on the version)."""
+    try:
+        _recipe(profile, recipe_root, ()).reject(version, reason)
+    except MlrecipesError as exc:
+        _fail(exc, verbose)
+        return
+    click.echo(f"version {version} rejected: {reason}")
+
+
+@app.command()
+@profile_option
+@click.option("--reason", default="rollback", show_default=True)
+@root_option
+@verbose_option
+def rollback(profile: str, reason: str, recipe_root: Path | None, verbose: bool) -> None:
+    """Move the champion alias back to the previous champion."""
+    try:
+        champion, previous = _recipe(profile, recipe_root, ()).rollback(reason)
+    except MlrecipesError as exc:
+        _fail(exc, verbose)
+        return
+    click.echo(f"version {champion} is champion again (rolled back from {previous})")
+
+
+@app.command()
+@profile_option
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@root_option
+@verbose_option
+def champion(profile: str, as_json: bool, recipe_root: Path | None, verbose: bool) -> None:
+    """Show the champion and every deploy decision: who, when, why, which version."""
+    try:
+        info = _recipe(profile, recipe_root, (), quiet=True).champion()
+    except MlrecipesError as exc:
+        _fail(exc, verbose)
+        return
+    if as_json:
+        click.echo(json.dumps(info, indent=2, default=str))
+        return
+    aliases = ", ".join(f"{a} → v{v}" for a, v in sorted(info["aliases"].items())) or "none"
+    click.echo(f"{info['model_name']}: {aliases}")
+    for event in info["history"]:
+        what = event.get("decision") or event.get("event")
+        click.echo(
+            f"  {event['at']}  v{event['version']}  {what:<16} by {event['by']}: "
+            f"{event.get('reason', '')}"
+        )
+
+
 @app.command("sample-data")
 @click.option(
     "--out",
@@ -360,7 +434,7 @@ def _exit_now(code: object, report: Any = None) -> None:
     A run leaves MLflow, SQLAlchemy, scikit-learn and matplotlib loaded; tearing them down
     takes about a second (measured: 1.0 s of a 8 s run) and does nothing useful for a process
     that is about to end. Everything a normal exit does that matters still happens: non-daemon
-    threads are joined, atexit handlers run (MLflow ends its runs, logging flushes, Spark's
+    threads are stopped and joined, atexit handlers run (MLflow ends its runs, logging flushes, Spark's
     gateway stops) and stdio is flushed. Every file the engine writes is closed by then.
     """
     import atexit
@@ -373,9 +447,16 @@ def _exit_now(code: object, report: Any = None) -> None:
     else:
         print(code, file=sys.stderr)
         status = 1
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
+    # What the interpreter does first at exit: the threading atexit hooks (they tell
+    # concurrent.futures workers, e.g. MLflow's artifact download pool, to stop), then the
+    # join of non-daemon threads; joining without the hooks waited for those workers forever.
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        shutdown()
+    else:
+        for thread in threading.enumerate():
+            if thread is not threading.main_thread() and not thread.daemon:
+                thread.join()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

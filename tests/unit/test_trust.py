@@ -338,3 +338,22 @@ def test_a_signal_inside_a_critical_section_is_raised_when_it_ends() -> None:
         time.sleep(0.2)
         finished = True  # the registry call completes; its answer is not lost
     assert finished
+
+
+def test_a_signal_whose_exception_was_swallowed_is_raised_again() -> None:
+    """A handler's exception can be dropped (inside a finalizer, or by code catching
+    BaseException): the signal must still end the work."""
+    import os
+    import signal
+
+    from mlrecipes.errors import Interrupted
+    from mlrecipes.execution.interrupts import raise_if_interrupted, signals_as_exceptions
+
+    with pytest.raises(Interrupted, match="SIGINT"), signals_as_exceptions():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # the handler runs at the next bytecodes
+                pass
+        except BaseException:  # what careless code does
+            pass
+    raise_if_interrupted()  # nothing left over afterwards

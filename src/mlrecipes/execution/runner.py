@@ -20,7 +20,7 @@ from mlrecipes.errors import (
     UserCodeError,
 )
 from mlrecipes.execution.cache import cache_key, hash_file, hash_tree
-from mlrecipes.execution.interrupts import deferred_signals, time_limit
+from mlrecipes.execution.interrupts import deferred_signals, raise_if_interrupted, time_limit
 from mlrecipes.execution.report import Reporter, RunReport, StepOutcome
 from mlrecipes.execution.state import StepState, append_event, now_iso
 from mlrecipes.execution.workspace import Workspace
@@ -193,6 +193,7 @@ def _execute(
     try:
         with time_limit(step_timeout(recipe, name)):
             result = step.run(ctx)
+            raise_if_interrupted()  # a signal whose exception user code or a finalizer dropped
         # On failure the marker stays: if MLflow could not record the failure (server gone),
         # the next run closes the orphaned run.
         marker.unlink(missing_ok=True)
