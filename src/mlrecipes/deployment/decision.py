@@ -1,0 +1,63 @@
+"""The promotion rule (pure): given the challenger's validation status and, when there is a
+champion, the paired comparison on the holdout, what happens to the ``champion`` alias."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from mlrecipes.deployment.bootstrap import PairedDifference
+
+Outcome = Literal["promoted", "kept", "pending_approval", "first_champion", "rejected"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reason: str
+    moves_champion: bool  # the challenger becomes champion (now, or on approval)
+
+
+def decide(
+    validation_status: str,
+    comparison: PairedDifference | None,
+    min_improvement: float,
+    manual_approval: bool,
+    challenger_is_champion: bool = False,
+) -> Decision:
+    """Promote only a VALIDATED challenger that beats the champion by at least
+    ``min_improvement`` with the whole confidence interval of the improvement above 0.
+
+    With no champion, the first VALIDATED model becomes champion. Under manual approval a move
+    waits for ``mlrecipes approve`` (outcome ``pending_approval``)."""
+    if challenger_is_champion:
+        return Decision("kept", "the challenger is already the champion", False)
+    if validation_status != "VALIDATED":
+        return Decision(
+            "rejected",
+            f"the challenger's validation status is {validation_status}, not VALIDATED",
+            False,
+        )
+    if comparison is None:
+        move = Decision("first_champion", "there is no champion yet", True)
+    else:
+        c = comparison
+        level = f"{c.confidence:.0%}"
+        detail = (
+            f"{c.metric} {c.challenger:.4f} vs champion {c.champion:.4f}: improvement "
+            f"{c.improvement:+.4f}, {level} interval [{c.ci_low:+.4f}, {c.ci_high:+.4f}]"
+        )
+        if c.improvement < 0:
+            return Decision("kept", f"{detail}; worse than the champion", False)
+        if c.improvement < min_improvement:
+            return Decision(
+                "kept", f"{detail}; below the required margin {min_improvement:g}", False
+            )
+        if not c.ci_low > 0:
+            return Decision(
+                "kept", f"{detail}; the interval includes 0, so the gain may be noise", False
+            )
+        move = Decision("promoted", f"{detail}; beats the champion", True)
+    if manual_approval:
+        return Decision("pending_approval", f"{move.reason}; waiting for `mlrecipes approve`", True)
+    return move
