@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import markdown_table
+from report import markdown_table, write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -232,7 +232,7 @@ MLflow Recipes from MLflow {_version(str(RECIPES2_VENV / "bin" / "python"), "mlf
 
 {table}
 """
-    (HERE / "results.md").write_text(report)
+    write_section(HERE / "results.md", "compare", report)
     print(f"\nwritten to {HERE / 'results.md'}")
     return 0 if ok else 1
 

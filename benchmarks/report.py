@@ -15,3 +15,22 @@ def markdown_table(
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def write_section(path: Any, name: str, body: str) -> None:
+    """Replace (or append) the part of a results file between ``<!-- name -->`` markers, so
+    each benchmark updates its own figures and leaves the others'."""
+    from pathlib import Path
+
+    path = Path(path)
+    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    text = path.read_text() if path.exists() else ""
+    block = f"{start}\n{body.strip()}\n{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
+    elif name == "compare" and text and start not in text:
+        text = block + "\n"  # the file from before sections: compare_recipes wrote all of it
+    else:
+        text = (text.rstrip() + "\n\n" if text.strip() else "") + block + "\n"
+    path.write_text(text)

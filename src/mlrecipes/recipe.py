@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from mlrecipes.execution.lock import profile_lock
 from mlrecipes.execution.report import Reporter, RunReport
 from mlrecipes.execution.runner import run_plan, step_cache_key
 from mlrecipes.execution.state import StepState
-from mlrecipes.execution.targets import DEFAULT_TARGET
+from mlrecipes.execution.targets import DEFAULT_LABEL, default_target
 from mlrecipes.execution.workspace import Workspace, check_profile_name, execution_dir_for
 
 
@@ -46,11 +48,12 @@ class Recipe:
         return load_recipe(self.root, self.profile, self.variables)
 
     def run(self, step: str | None = None) -> RunReport:
-        """Run ``step`` (default: register) and whatever it needs; cached steps are skipped."""
-        target = dag.check_step(step or DEFAULT_TARGET)
+        """Run ``step`` (default: deploy when configured, else register) and whatever it needs;
+        cached steps are skipped."""
+        label = dag.check_step(step) if step else DEFAULT_LABEL
         ws = self.workspace
         cached = fastpath.cached_report(
-            ws, self.root, self.profile, target, self.variables, self.reporter
+            ws, self.root, self.profile, label, self.variables, self.reporter
         )
         if cached is not None:
             return cached
@@ -59,9 +62,9 @@ class Recipe:
 
         with engine_environment(), signals_as_exceptions():
             self._loaded = self._load()
-            return self._run_locked(ws, target)
+            return self._run_locked(ws, step or default_target(self._loaded.config), label)
 
-    def _run_locked(self, ws: Workspace, target: str) -> RunReport:
+    def _run_locked(self, ws: Workspace, target: str, label: str) -> RunReport:
         from mlrecipes.steps import step_classes
 
         with profile_lock(ws.lock_path, on_wait=self.reporter.info):
@@ -81,7 +84,7 @@ class Recipe:
                     ws.path,
                     self.root,
                     self.profile,
-                    target,
+                    label,
                     plan,
                     self.variables,
                     self._loaded.template_inputs.env_names,
@@ -209,6 +212,55 @@ class Recipe:
         spec = spec_for(artifact_name)
         path = self.workspace.outputs(spec.step) / spec.file
         return artifact_location(spec, path) if path.is_file() else None
+
+    def approve(self, version: str) -> str | None:
+        """Complete a ``pending_approval`` deploy decision: ``version`` becomes champion (the
+        replaced champion, returned, becomes ``previous_champion``)."""
+        from mlrecipes.deployment import registry
+
+        with self._registry_action() as (tracker, name, critical):
+            return registry.approve(tracker, name, str(version), critical)
+
+    def reject(self, version: str, reason: str) -> None:
+        """Record a refusal of a ``pending_approval`` decision."""
+        from mlrecipes.deployment import registry
+
+        with self._registry_action() as (tracker, name, _):
+            registry.reject(tracker, name, str(version), reason)
+
+    def rollback(self, reason: str) -> tuple[str, str]:
+        """Move ``champion`` back to ``previous_champion``; returns (champion, previous)."""
+        from mlrecipes.deployment import registry
+
+        with self._registry_action() as (tracker, name, critical):
+            return registry.rollback(tracker, name, reason, critical)
+
+    def champion(self) -> dict[str, Any]:
+        """The model's aliases and every deploy decision (who, when, why, which version)."""
+        from mlrecipes.deployment import registry
+
+        with self._registry_action() as (tracker, name, _):
+            return {
+                "model_name": name,
+                "aliases": tracker.aliases(name),
+                "history": registry.history(tracker, name),
+            }
+
+    @contextlib.contextmanager
+    def _registry_action(self) -> Iterator[tuple[Any, str, Any]]:
+        """The tracker and model name, under the profile lock (a deploy may be deciding)."""
+        from mlrecipes.deployment.registry import settle_interrupted
+        from mlrecipes.execution.interrupts import deferred_signals
+        from mlrecipes.tracking.settings import engine_environment
+
+        with engine_environment():
+            self._loaded = self._load()
+            name = self._loaded.config.model_name
+            assert name is not None  # the schema requires a model name
+            with profile_lock(self.workspace.lock_path, on_wait=self.reporter.info):
+                tracker = self._tracker()
+                settle_interrupted(tracker, name, self.reporter.info)
+                yield tracker, name, deferred_signals
 
     def _tracker(self) -> Any:
         from mlrecipes.tracking.client import Tracker

@@ -38,3 +38,17 @@ def test_batch_scoring_notebook(tmp_path: Path) -> None:
     assert any(
         "image/png" in out.get("data", {}) for c in book.cells for out in c.get("outputs", [])
     )
+
+
+def test_champion_challenger_notebook(tmp_path: Path) -> None:
+    root = copy_template(tmp_path / "churn", rows=3000)
+    book = execute_notebook(
+        root / "notebooks" / "champion_challenger.ipynb", cwd=root / "notebooks"
+    )
+    text = outputs_of(book)
+    assert any(word in text for word in ("KEPT -", "PROMOTED -"))
+    assert "95% interval" in text and "challenger v2" in text
+    assert "first_champion" in text  # the history table
+    assert any(
+        "image/png" in out.get("data", {}) for c in book.cells for out in c.get("outputs", [])
+    )

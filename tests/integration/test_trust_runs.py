@@ -143,7 +143,7 @@ def test_an_interrupted_register_leaves_exactly_the_versions_of_runs_that_succee
         shutil.rmtree(_steps(churn) / "register", ignore_errors=True)
         shutil.rmtree(churn / ".mlrecipes" / "local" / "uptodate", ignore_errors=True)
         proc = subprocess.Popen(
-            [MLRECIPES, "run", "--profile", "local"],
+            [MLRECIPES, "run", "--profile", "local", "--step", "register"],
             cwd=churn,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -170,7 +170,7 @@ def test_an_interrupted_register_leaves_exactly_the_versions_of_runs_that_succee
         assert all(v.tags.get("mlrecipes.registration") == "pending" for v in stray)
         left_pending += bool(stray)
 
-        again = cli("run", "--profile", "local", cwd=churn)
+        again = cli("run", "--profile", "local", "--step", "register", cwd=churn)
         assert again.returncode == 0, again.stderr
         versions = client.search_model_versions("name='churn'")
         assert len(versions) == 1, [(v.version, v.tags) for v in versions]
@@ -197,14 +197,16 @@ def _wait_for_lock_free(root: Path, timeout: float = 60) -> None:
 
 
 def test_a_pending_version_of_another_train_run_is_deleted_by_the_next_run(churn: Path) -> None:
-    assert cli("run", "--profile", "local", cwd=churn).returncode == 0
+    register = ("--step", "register")  # (deploy would make version 1 champion: kept, aliased)
+    assert cli("run", "--profile", "local", *register, cwd=churn).returncode == 0
     client = _client(churn)
     (first,) = client.search_model_versions("name='churn'")
     # As an interrupted register of an older train run leaves it: pending, no alias.
     client.delete_registered_model_alias("churn", "challenger")
     client.set_model_version_tag("churn", first.version, "mlrecipes.registration", "pending")
-    assert cli("run", "--profile", "local", "--var", "ESTIMATOR_PARAMS={C: 0.5}", cwd=churn)
-    run = cli("run", "--profile", "local", "--var", "ESTIMATOR_PARAMS={C: 0.5}", cwd=churn)
+    run = cli(
+        "run", "--profile", "local", *register, "--var", "ESTIMATOR_PARAMS={C: 0.5}", cwd=churn
+    )
     assert run.returncode == 0, run.stderr
     versions = client.search_model_versions("name='churn'")
     assert [str(v.version) for v in versions] == ["2"]

@@ -185,3 +185,28 @@ def _png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def roc_comparison(is_positive: np.ndarray, curves: dict[str, np.ndarray]) -> bytes:
+    """ROC curves of several models' scores on the same rows (the deploy card)."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig, ax = _figure()
+    _diagonal(ax, "chance")
+    for (label, scores), color in zip(curves.items(), (_COLOR, "#f58518", "#54a24b"), strict=False):
+        fpr, tpr, _ = roc_curve(is_positive, scores)
+        auc = roc_auc_score(is_positive, scores)
+        ax.plot(fpr, tpr, color=color, label=f"{label} (AUC {auc:.3f})")
+    ax.legend(loc="lower right", fontsize=8)
+    _labels(ax, "ROC on the holdout", "false positive rate", "true positive rate")
+    return _png(fig)
+
+
+def bootstrap_histogram(improvements: np.ndarray, low: float, high: float, metric: str) -> bytes:
+    """The paired bootstrap distribution of the challenger's improvement, with its interval."""
+    fig, ax = _figure()
+    ax.hist(improvements, bins=40, color=_COLOR)
+    for x, style in ((low, "--"), (high, "--"), (0.0, "-")):
+        ax.axvline(x, color="#e45756" if x == 0.0 else "#333333", linestyle=style, linewidth=1)
+    _labels(ax, "Challenger - champion (bootstrap)", f"improvement in {metric}", "resamples")
+    return _png(fig)

@@ -271,6 +271,27 @@ def log_snapshot(tracker: Any, ctx: StepContext) -> None:
             tracker.log_artifact(card, step)
 
 
+def record_training_rows(
+    ctx: StepContext,
+    tracker: Any,
+    parts: list[pd.DataFrame],
+    feature_columns: list[str],
+    key_columns: list[str],
+) -> None:
+    """Hashes of the rows the model saw, as an output and a run artifact (``train/``), so that
+    deploy can prove a holdout holds none of them, for this model and for a later challenger."""
+    from mlrecipes.deployment.holdout import row_set
+
+    seen = pd.concat(parts, ignore_index=True)
+    arrays = row_set(seen, feature_columns, "rows").to_arrays()
+    present = [c for c in key_columns if c in seen.columns]
+    if present and len(present) == len(key_columns):
+        arrays.update(row_set(seen, key_columns, "keys").to_arrays())
+    path = ctx.output_path("training_rows")
+    np.savez_compressed(path, **arrays)
+    tracker.log_artifact(path, "train")
+
+
 def best_parameters_yaml(estimator: Any, hardcoded: dict[str, Any], tuning: Any) -> str:
     import yaml
 

@@ -110,6 +110,11 @@ class PredictStep(Step):
             tracker, cfg.model_uri, ctx.config.model_name or "", ctx.config.steps.register.alias
         )
         ctx.log(f"scoring with {resolved.describe()}")
+        if cfg.model_uri is None and resolved.alias != "champion":
+            ctx.log(
+                f"warning: {ctx.config.model_name} has no champion yet; scoring with "
+                f"@{resolved.alias} (run deploy to choose a champion)"
+            )
         model = tracker.load_model(resolved.uri)
 
         source = ctx.input_path("ingest_scoring", "dataset")

@@ -117,6 +117,8 @@ class TrainStep(Step):
             {"predicted_training_data": "frame"},
         ),
         Output("recipe_snapshot", "recipe_snapshot"),
+        # hashes of the rows the model saw (train + validation): deploy proves a holdout clean
+        Output("training_rows", "training_rows.npz"),
     )
     user_code_modules = ("train", "custom_metrics")
     uses_tracking = True
@@ -130,6 +132,7 @@ class TrainStep(Step):
             "primary_metric": config.primary,
             "custom_metrics": [dump(m) for m in config.custom_metrics],
             "experiment": dump(config.experiment),
+            "key_columns": _key_columns(config),
         }
 
     def user_modules(self, config: RecipeConfig) -> tuple[str, ...]:
@@ -224,6 +227,9 @@ class TrainStep(Step):
                 ctx, tracker, pipeline, train_raw, val_raw, model_id
             )
             ts.log_snapshot(tracker, ctx)
+            ts.record_training_rows(
+                ctx, tracker, [train_raw, val_raw], feature_columns, _key_columns(cfg)
+            )
             best_parameters = ts.best_parameters_yaml(estimator, hardcoded, tuning_outcome)
             ctx.write_text("best_parameters", best_parameters)
             tracker.log_text(best_parameters, "train/best_parameters.yaml")
@@ -278,3 +284,9 @@ class TrainStep(Step):
             "tuned": tuning_outcome is not None,
         }
         return StepResult(summary=summary, card=card)
+
+
+def _key_columns(config: RecipeConfig) -> list[str]:
+    """The key columns deploy checks holdouts by (none: whole rows)."""
+    deploy = getattr(config.steps, "deploy", None)
+    return list(deploy.key_columns) if deploy is not None else []

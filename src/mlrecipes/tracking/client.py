@@ -336,6 +336,39 @@ class Tracker:
         except MlflowException:
             return None
 
+    def aliases(self, name: str) -> dict[str, str]:
+        """Alias -> version of a registered model ({} when the model does not exist)."""
+        try:
+            found = self.client.get_registered_model(name).aliases
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return {}
+            raise
+        return {alias: str(version) for alias, version in found.items()}
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self.client.delete_registered_model_alias(name, alias)
+
+    def version(self, name: str, version: str) -> Any:
+        """The model version (tags, run_id, source)."""
+        return self.client.get_model_version(name, version)
+
+    def set_version_tags(self, name: str, version: str, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(name, version, key, str(value))
+
+    def versions(self, name: str) -> list[Any]:
+        """Every version of ``name``, with its tags (aliases filled from the registered model)."""
+        return self.versions_tagged(name, {})
+
+    def download_run_artifact(self, run_id: str, path: str, dst: Path) -> Path:
+        """A run's artifact file, downloaded into ``dst``."""
+        try:
+            local = self.client.download_artifacts(run_id, path, str(dst))
+        except (MlflowException, OSError) as exc:
+            raise self._fail(f"downloading {path} of run {run_id}", exc) from exc
+        return Path(local)
+
     def version_exists(self, name: str, version: str) -> bool:
         try:
             self.client.get_model_version(name, version)
