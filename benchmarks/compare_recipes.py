@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import markdown_table, write_section
+from report import cpu_model, markdown_table, write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -226,7 +226,7 @@ Measured {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")} by `benchmarks/compa
 medians of {args.repeats} alternating repetitions, the same recipe directory (`benchmarks/recipes_churn`),
 {data_note}, `OMP_NUM_THREADS=1`.
 
-Machine: {os.cpu_count()} CPUs ({_cpu_model()}), {_memory_gb():.0f} GB RAM, {platform.platform()}, Python {platform.python_version()}.
+Machine: {os.cpu_count()} CPUs ({cpu_model()}), {_memory_gb():.0f} GB RAM, {platform.platform()}, Python {platform.python_version()}.
 Engines: mlrecipes {_version(sys.executable, "mlrecipes")} on MLflow {_version(sys.executable, "mlflow")};
 MLflow Recipes from MLflow {_version(str(RECIPES2_VENV / "bin" / "python"), "mlflow")}.
 
@@ -235,16 +235,6 @@ MLflow Recipes from MLflow {_version(str(RECIPES2_VENV / "bin" / "python"), "mlf
     write_section(HERE / "results.md", "compare", report)
     print(f"\nwritten to {HERE / 'results.md'}")
     return 0 if ok else 1
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _memory_gb() -> float:

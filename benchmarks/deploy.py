@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import markdown_table, write_section
+from report import cpu_model, markdown_table, write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -108,7 +108,7 @@ def main() -> int:
          "": "PASS" if ratio <= TARGET else "FAIL"},
     ]  # fmt: skip
     table = markdown_table(rows, ["measure", "value", "target", "", "decisions"], ".2f")
-    cpu = platform.processor() or platform.machine()
+    cpu = cpu_model()
     report = (
         f"## Deploy decision vs cold training\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
         f"by `benchmarks/deploy.py` (`make bench`): medians of {args.repeats} alternating rounds, "

@@ -34,3 +34,17 @@ def write_section(path: Any, name: str, body: str) -> None:
     else:
         text = (text.rstrip() + "\n\n" if text.strip() else "") + block + "\n"
     path.write_text(text)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (benchmark figures are only comparable on the same machine)."""
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
