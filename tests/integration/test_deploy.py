@@ -191,6 +191,17 @@ def test_a_holdout_the_champion_trained_on_is_refused(weak_champion: Path) -> No
     assert aliases(weak_champion) == {"challenger": "2", "champion": "1"}
     assert "mlrecipes.deploy.decision" not in tags(weak_champion, "2")
 
+    # a labelled dataset neither model saw (here: the test split's customers) is accepted
+    import pandas as pd
+
+    test = pd.read_parquet(weak_champion / ".mlrecipes/local/steps/split/outputs/test.parquet")
+    test.to_csv(weak_champion / "data" / "holdout.csv", index=False)
+    recipe.write_text(recipe.read_text().replace('data/telco_sample.csv"}', 'data/holdout.csv"}'))
+    run(weak_champion)
+    summary = deploy_summary(weak_champion)
+    assert summary["holdout"]["rows"] == len(test) and summary["decision"] == "promoted"
+    assert aliases(weak_champion)["champion"] == "2"
+
 
 def _champion_in_db(root: Path) -> str | None:
     db = root / "metadata" / "mlflow" / "mlruns.db"

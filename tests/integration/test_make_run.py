@@ -53,3 +53,12 @@ def test_make_run_on_a_fresh_clone(tmp_path: Path) -> None:
     status = json.loads(inspect.stdout)
     assert status["steps"][0]["status"] == "SUCCEEDED"
     assert status["aliases"] == ["challenger"]
+    deploy = subprocess.run(
+        [str(venv / "bin" / "mlrecipes"), "champion", "--profile", "local", "--json"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+    )
+    champion = json.loads(deploy.stdout)
+    assert champion["aliases"] == {"challenger": "1", "champion": "1"}  # make run ends with one
+    assert [e["decision"] for e in champion["history"]] == ["first_champion"]
