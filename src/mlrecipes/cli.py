@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,14 @@ def _recipe(profile: str, root: Path | None, variables: tuple[str, ...], quiet: 
 
 def _fail(exc: BaseException, verbose: bool) -> None:
     raise SystemExit(_fail_code(exc, verbose))
+
+
+def _attempt(action: Callable[[], Any], verbose: bool) -> Any:
+    """``action()``, or the error printed and the command ended with exit status 1."""
+    try:
+        return action()
+    except MlrecipesError as exc:
+        raise SystemExit(_fail_code(exc, verbose)) from None
 
 
 def _fail_code(exc: BaseException, verbose: bool) -> int:
@@ -336,11 +345,7 @@ def get_artifact(profile: str, artifact: str, recipe_root: Path | None, verbose:
 @verbose_option
 def approve(profile: str, version: str, recipe_root: Path | None, verbose: bool) -> None:
     """Approve a deploy decision waiting for approval: VERSION becomes champion."""
-    try:
-        replaced = _recipe(profile, recipe_root, ()).approve(version)
-    except MlrecipesError as exc:
-        _fail(exc, verbose)
-        return
+    replaced = _attempt(lambda: _recipe(profile, recipe_root, ()).approve(version), verbose)
     click.echo(f"version {version} is champion" + (f" (was {replaced})" if replaced else ""))
 
 
@@ -354,11 +359,7 @@ def reject(
     profile: str, version: str, reason: str, recipe_root: Path | None, verbose: bool
 ) -> None:
     """Refuse a deploy decision waiting for approval (recorded on the version)."""
-    try:
-        _recipe(profile, recipe_root, ()).reject(version, reason)
-    except MlrecipesError as exc:
-        _fail(exc, verbose)
-        return
+    _attempt(lambda: _recipe(profile, recipe_root, ()).reject(version, reason), verbose)
     click.echo(f"version {version} rejected: {reason}")
 
 
@@ -369,11 +370,9 @@ def reject(
 @verbose_option
 def rollback(profile: str, reason: str, recipe_root: Path | None, verbose: bool) -> None:
     """Move the champion alias back to the previous champion."""
-    try:
-        champion, previous = _recipe(profile, recipe_root, ()).rollback(reason)
-    except MlrecipesError as exc:
-        _fail(exc, verbose)
-        return
+    champion, previous = _attempt(
+        lambda: _recipe(profile, recipe_root, ()).rollback(reason), verbose
+    )
     click.echo(f"version {champion} is champion again (rolled back from {previous})")
 
 
@@ -384,11 +383,7 @@ def rollback(profile: str, reason: str, recipe_root: Path | None, verbose: bool)
 @verbose_option
 def champion(profile: str, as_json: bool, recipe_root: Path | None, verbose: bool) -> None:
     """Show the champion and every deploy decision: who, when, why, which version."""
-    try:
-        info = _recipe(profile, recipe_root, (), quiet=True).champion()
-    except MlrecipesError as exc:
-        _fail(exc, verbose)
-        return
+    info = _attempt(lambda: _recipe(profile, recipe_root, (), quiet=True).champion(), verbose)
     if as_json:
         click.echo(json.dumps(info, indent=2, default=str))
         return
