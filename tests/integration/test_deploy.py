@@ -87,7 +87,10 @@ def test_first_champion_promotion_refusals_and_rollback(weak_champion: Path) -> 
     assert v2["mlrecipes.deploy.champion_version"] == "1"
     assert len(v2["mlrecipes.deploy.holdout"]) == 16 and v2["mlrecipes.deploy.decided_by"]
     assert v2["mlrecipes.deploy.state"] == "done"
-    assert tags(root, "1")["mlrecipes.deploy.challenged_by.v2"] == "promoted"
+    audit = json.loads(tags(root, "1")["mlrecipes.deploy.challenged_by.v2"])
+    assert audit["mlrecipes.deploy.decision"] == "promoted"
+    assert audit["mlrecipes.deploy.ci_low"] == v2["mlrecipes.deploy.ci_low"]
+    assert audit["mlrecipes.deploy.holdout"] == v2["mlrecipes.deploy.holdout"]
     # both models scored through their registered pyfunc on the same holdout
     metrics = summary["metrics"]
     assert set(metrics["champion"]) >= {

@@ -127,8 +127,12 @@ class DeployStep(Step):
         with ctx.critical_section():
             tracker.set_version_tags(name, version, dict(reg.iter_audit_tags("", audit)))
             if champion is not None and champion != version:
+                # the champion carries the same audit record, one tag per challenge
+                record = dict(reg.iter_audit_tags("", audit))
                 tracker.set_version_tags(
-                    name, champion, {f"mlrecipes.deploy.challenged_by.v{version}": decision.outcome}
+                    name,
+                    champion,
+                    {f"mlrecipes.deploy.challenged_by.v{version}": json.dumps(record)},
                 )
             if decision.outcome in ("promoted", "first_champion"):
                 reg.move_champion(tracker, name, version, event, ctx.critical_section)
