@@ -148,7 +148,7 @@ def _run_engine(
                 f"Fix the problem, then resume with: {resume}"
             )
         return _fail_code(exc, verbose)
-    _print_outcome(report, recipe.workspace.path)
+    _print_outcome(report, recipe.workspace.path, profile)
     return 0
 
 
@@ -201,16 +201,22 @@ def _report_if_up_to_date(profile: str, step: str | None, recipe_root: Path | No
     report = fastpath.cached_report(ws, root, profile, target, {}, Reporter(_err))
     if report is None:
         return False
-    _print_outcome(report, ws.path)
+    _print_outcome(report, ws.path, profile)
     return True
 
 
-def _print_outcome(report: Any, workspace: Path) -> None:
+def _print_outcome(report: Any, workspace: Path, profile: str) -> None:
+    from mlrecipes.execution.report import result_line
+    from mlrecipes.execution.workspace import Workspace
+
     ran, cached = report.names("ran"), report.names("cached")
     click.echo(
         f"Ran: {', '.join(ran) or 'nothing'}; cached: {', '.join(cached) or 'none'}; "
         f"cards: {workspace / 'steps'}"
     )
+    line = result_line(Workspace(workspace), [o.step for o in report.outcomes], profile)
+    if line:
+        click.echo(line)
 
 
 @app.command()

@@ -36,6 +36,15 @@ def test_make_run_on_a_fresh_clone(tmp_path: Path) -> None:
     result = subprocess.run([*args, "run"], cwd=clone, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (clone / "data" / "telco_sample.csv").is_file()
+    # the last line says the result and what to do next
+    assert (
+        "VALIDATED: roc_auc 0." in result.stdout
+        and " ≥ 0.8 · registered churn v1 @challenger" in result.stdout
+    )
+    assert (
+        "champion v1 (first_champion) · next: mlrecipes inspect --profile local --step deploy"
+        in result.stdout
+    )
     inspect = subprocess.run(
         [
             str(venv / "bin" / "mlrecipes"),

@@ -107,3 +107,32 @@ def test_lock_is_released_when_the_holder_is_killed(
     monkeypatch.setenv("MLRECIPES_LOCK_TIMEOUT", "5")
     with profile_lock(lock):
         pass
+
+
+def test_the_result_line_says_status_metric_version_and_next_command(tmp_path) -> None:
+    from mlrecipes.execution.report import result_line
+    from mlrecipes.execution.state import StepState
+    from mlrecipes.execution.workspace import Workspace
+
+    ws = Workspace(tmp_path)
+    states = {
+        "evaluate": {
+            "model_validation_status": "REJECTED",
+            "primary_metric": "rmse",
+            "metrics": {"test": {"rmse": 12.5}},
+            "validation_results": ["rmse = 12.5 (needs <= 10): failed"],
+        },
+        "register": {
+            "registered_model_name": "m",
+            "registered_model_version": "3",
+            "aliases": ["c"],
+        },
+    }
+    for name, summary in states.items():
+        ws.state_path(name).parent.mkdir(parents=True, exist_ok=True)
+        StepState(status="SUCCEEDED", summary=summary).write(ws.state_path(name))
+    assert result_line(ws, ["train", "evaluate"], "dev") == (
+        "REJECTED: rmse 12.500 ≤ 10 · next: mlrecipes inspect --profile dev --step evaluate"
+    )
+    assert "registered m v3 @c" in result_line(ws, ["evaluate", "register"], "dev")
+    assert result_line(ws, ["ingest"], "dev") is None

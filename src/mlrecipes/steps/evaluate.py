@@ -120,6 +120,7 @@ class EvaluateStep(Step):
         summary = {
             "metrics": {"validation": val_metrics, "test": scores.metrics},
             "skipped_metrics": scores.skipped,
+            "primary_metric": cfg.primary,
             "model_validation_status": status,
             "validation_results": [c.describe() for c in checks],
         }
