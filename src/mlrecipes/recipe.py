@@ -150,6 +150,14 @@ class Recipe:
     def _step_details(ws: Workspace, name: str) -> dict[str, Any]:
         state = ws.state(name)
         details = dict(state.summary)
+        if state.source and not state.source.get("volatile"):
+            from mlrecipes.io.fingerprint import fingerprint_for_key
+
+            # what the step read: the files (or tables and versions) and their content hash
+            details["data_files"] = [
+                {k: v for k, v in f.items() if k != "mtime_ns"} for f in state.source["files"]
+            ]
+            details["data_fingerprint"] = fingerprint_for_key(state.source)
         if state.error:
             details["error"] = state.error
         return details

@@ -66,7 +66,7 @@ def test_predict_scores_with_the_registered_model_and_appends_dates(trained: Pat
     assert status["output"] == {"using": "delta", "location": OUTPUT}
     assert status["rows_scored"] == 2500
     assert (status["model_uri"], status["model_name"], status["model_version"]) == (
-        "models:/churn@challenger",
+        "models:/churn@champion",  # the deploy step of the training run made version 1 champion
         "churn",
         "1",
     )
@@ -102,6 +102,24 @@ def test_predict_scores_with_the_registered_model_and_appends_dates(trained: Pat
     scores = table.to_pandas()
     assert sorted(scores["scoring_date"].unique()) == ["2026-11-20", "2026-11-27"]
     assert len(scores) == 5000
+
+
+def test_without_a_champion_predict_uses_the_challenger_and_says_so(trained: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = recipe(trained).status()["tracking_uri"]
+    client = MlflowClient(uri, uri)
+    champion = client.get_model_version_by_alias("churn", "champion").version
+    client.delete_registered_model_alias("churn", "champion")
+    try:
+        out = cli(
+            "run", "--profile", "local", "--step", "predict", "--var", "SCORING_SAVE_MODE=overwrite",
+            "--var", "SCORING_OUTPUT_LOCATION=data/scores/fallback", cwd=trained,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert "warning: churn has no champion yet; scoring with @challenger" in out.stderr
+    finally:
+        client.set_registered_model_alias("churn", "champion", champion)
 
 
 def test_champion_is_preferred_and_an_explicit_model_uri_wins(trained: Path) -> None:

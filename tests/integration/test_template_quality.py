@@ -13,7 +13,8 @@ pytestmark = pytest.mark.slow
 
 
 def evaluate_status(root: Path, profile: str) -> dict:
-    result = cli("inspect", "--profile", profile, "--step", "evaluate", "--json", cwd=root)
+    env = {"CHURN_DATA_LOCATION": "data/telco_sample.csv"}  # read by non-local profiles
+    result = cli("inspect", "--profile", profile, "--step", "evaluate", "--json", cwd=root, env=env)
     return json.loads(result.stdout)
 
 
@@ -41,13 +42,19 @@ def test_staging_profile_runs_on_a_sample(churn_recipe: Path) -> None:
     from mlrecipes.datasets.telco import write_sample
 
     write_sample(churn_recipe / "data" / "telco_sample.csv", rows=7043, seed=42)
-    result = cli("run", "--profile", "staging", cwd=churn_recipe)
+    data = {"CHURN_DATA_LOCATION": "data/telco_sample.csv"}  # required outside local
+    refused = cli("run", "--profile", "staging", cwd=churn_recipe)
+    assert refused.returncode == 1 and "CHURN_DATA_LOCATION is not set" in refused.stderr
+    result = cli("run", "--profile", "staging", cwd=churn_recipe, env=data)
     assert result.returncode == 0, result.stderr
     ingest = json.loads(
         cli(
-            "inspect", "--profile", "staging", "--step", "ingest", "--json", cwd=churn_recipe
+            "inspect", "--profile", "staging", "--step", "ingest", "--json", cwd=churn_recipe,
+            env=data,
         ).stdout
-    )
+    )  # fmt: skip
+    assert ingest["location"] == "data/telco_sample.csv"
+    assert len(ingest["data_fingerprint"]) == 64 and ingest["data_files"][0]["sha256"]
     assert ingest["rows"] == pytest.approx(0.3 * 7043, abs=2)
     assert evaluate_status(churn_recipe, "staging")["model_validation_status"] == "VALIDATED"
     assert registered_versions(

@@ -18,6 +18,7 @@ from tests.servers import free_port, running
 
 pytestmark = pytest.mark.slow
 MODEL = "staging.churn.churn_model"
+DATA = {"CHURN_DATA_LOCATION": "data/telco_sample.csv"}  # non-local profiles require it
 
 
 def server_args(store: Path, port: int) -> list[str]:
@@ -49,7 +50,7 @@ def load_in_fresh_process(uri: str, root: Path) -> dict:
         print(json.dumps({{"columns": list(out.columns), "n": len(out)}}))
         """
     )
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, **DATA}
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd="/",
@@ -68,7 +69,9 @@ def staged(tmp_path_factory: pytest.TempPathFactory):
     root = copy_template(base / "churn", rows=7043, seed=42)
     store, port = base / "store", free_port()
     with start_server(store, port) as uri:
-        result = cli("run", "--profile", "staging", cwd=root, env={"MLFLOW_TRACKING_URI": uri})
+        result = cli(
+            "run", "--profile", "staging", cwd=root, env={"MLFLOW_TRACKING_URI": uri, **DATA}
+        )
         assert result.returncode == 0, result.stderr
         yield root, store, port, uri
 
@@ -80,7 +83,12 @@ def test_staging_run_is_recorded_on_the_server(staged) -> None:
     client = MlflowClient(uri, uri)
     status = json.loads(
         cli(
-            "inspect", "--profile", "staging", "--json", cwd=root, env={"MLFLOW_TRACKING_URI": uri}
+            "inspect",
+            "--profile",
+            "staging",
+            "--json",
+            cwd=root,
+            env={"MLFLOW_TRACKING_URI": uri, **DATA},
         ).stdout
     )
     assert status["tracking_uri"] == uri
@@ -142,7 +150,7 @@ def test_server_killed_mid_run_fails_fast_naming_the_uri_then_recovers(tmp_path:
         wait_until_ready(uri + "/health", server, 120, store / "server.log")
         run = subprocess.Popen(
             [sys.executable, "-m", "mlrecipes", "run", "--profile", "staging"],
-            cwd=root, env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+            cwd=root, env={**os.environ, "MLFLOW_TRACKING_URI": uri, **DATA},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         marker = root / ".mlrecipes/staging/steps/train/active_mlflow_run"
@@ -164,7 +172,9 @@ def test_server_killed_mid_run_fails_fast_naming_the_uri_then_recovers(tmp_path:
             os.killpg(server.pid, signal.SIGKILL)
 
     with start_server(store, port):
-        result = cli("run", "--profile", "staging", cwd=root, env={"MLFLOW_TRACKING_URI": uri})
+        result = cli(
+            "run", "--profile", "staging", cwd=root, env={"MLFLOW_TRACKING_URI": uri, **DATA}
+        )
         assert result.returncode == 0, result.stderr
         assert "marked MLflow run" in result.stderr
         from mlflow.tracking import MlflowClient

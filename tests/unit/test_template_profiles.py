@@ -11,6 +11,28 @@ from tests.conftest import REPO
 PROFILES = ("local", "dev", "staging", "prod")
 
 
+@pytest.fixture(autouse=True)
+def _data_location(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Non-local profiles require their data location (set here as the sample's)."""
+    monkeypatch.setenv("CHURN_DATA_LOCATION", "data/telco_sample.csv")
+
+
+@pytest.mark.parametrize("profile", ["dev", "staging", "prod"])
+def test_non_local_profiles_refuse_to_start_without_their_data(
+    profile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlrecipes.errors import ConfigError
+
+    monkeypatch.delenv("CHURN_DATA_LOCATION")
+    with pytest.raises(ConfigError, match="CHURN_DATA_LOCATION is not set"):
+        load_recipe(REPO, profile)
+
+
+def test_local_needs_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHURN_DATA_LOCATION")
+    assert load_recipe(REPO, "local").config.steps.ingest.location == "data/telco_sample.csv"
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_profile_loads_with_safe_local_defaults(profile: str) -> None:
     loaded = load_recipe(REPO, profile)

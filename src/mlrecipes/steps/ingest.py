@@ -49,5 +49,10 @@ class IngestStep(Step):
         with ctx.card_work():
             dataset_tabs(card, df, len(df), cfg)
         return StepResult(
-            summary={"rows": len(df), "columns": list(map(str, df.columns))}, card=card
+            summary={
+                "rows": len(df),
+                "columns": list(map(str, df.columns)),
+                "location": cfg.location,
+            },
+            card=card,
         )

@@ -49,7 +49,12 @@ class IngestScoringStep(Step):
             name = "Data Profile" if len(head) == rows else "Data Profile (first 10,000 rows)"
             dataset_tabs(card, head, rows, cfg, profile_name=name)
         return StepResult(
-            summary={"rows": rows, "columns": list(map(str, head.columns))}, card=card
+            summary={
+                "rows": rows,
+                "columns": list(map(str, head.columns)),
+                "location": cfg.location,
+            },
+            card=card,
         )
 
 
