@@ -56,7 +56,9 @@ def test_kill_9_during_train_then_run_completes_cleanly(churn_recipe: Path) -> N
     result = cli("run", "--profile", "local", cwd=churn_recipe)
     assert result.returncode == 0, result.stderr
     assert "previous run was interrupted" in result.stderr
-    assert "Ran: train, evaluate, register; cached: ingest, split, transform" in result.stdout
+    assert (
+        "Ran: train, evaluate, register, deploy; cached: ingest, split, transform" in result.stdout
+    )
     assert [p.name for p in train_dir.iterdir() if p.name.startswith(".")] == []
     assert _state(churn_recipe, "register")["status"] == "SUCCEEDED"
     assert registered_versions(churn_recipe, "churn") == ["1"]

@@ -292,7 +292,9 @@ def test_a_deleted_mlflow_store_reruns_the_steps_whose_results_it_held(churn: Pa
     shutil.rmtree(churn / "metadata")
     result = cli("run", "--profile", "local", cwd=churn)
     assert result.returncode == 0, result.stderr
-    assert "Ran: train, evaluate, register; cached: ingest, split, transform" in result.stdout
+    assert (
+        "Ran: train, evaluate, register, deploy; cached: ingest, split, transform" in result.stdout
+    )
     assert "that holds this step's results is gone" in result.stderr
     assert registered_versions(churn, "churn") == ["1"]
 
