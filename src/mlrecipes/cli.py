@@ -277,7 +277,7 @@ def inspect(
             "tracking_uri",
             "execution_dir",
         ):
-            click.echo(f"  {key}: {json.dumps(value, default=str)[:500]}")
+            click.echo(_readable(key, value))
     if card is None:
         click.echo("  no card yet: run the step first")
         return
@@ -286,6 +286,30 @@ def inspect(
         import webbrowser
 
         webbrowser.open(card.as_uri())
+
+
+def _readable(key: str, value: Any) -> str:
+    """One summary entry for a person: metric tables as aligned columns, the rest as JSON."""
+    if (
+        key == "metrics"
+        and isinstance(value, dict)
+        and all(isinstance(v, dict) for v in value.values())
+    ):
+        splits = list(value)
+        names = sorted({m for part in value.values() for m in part})
+        width = max(len(n) for n in names) if names else 6
+        lines = [f"  {key}:", "    " + " " * width + "".join(f"{s:>14}" for s in splits)]
+        for name in names:
+            cells = "".join(f"{_number(value[s].get(name)):>14}" for s in splits)
+            lines.append(f"    {name:<{width}}{cells}")
+        return "\n".join(lines)
+    return f"  {key}: {json.dumps(value, default=str)}"
+
+
+def _number(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return ""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.4f}"
 
 
 def _can_open_browser() -> bool:

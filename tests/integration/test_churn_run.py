@@ -208,3 +208,22 @@ def test_get_artifact_names(ran_recipe: Path) -> None:
     assert model.stdout.strip().startswith("models:/m-")
     bad = cli("get-artifact", "--profile", "local", "--artifact", "nope", cwd=ran_recipe)
     assert bad.returncode == 1 and "not supported" in bad.stderr
+
+
+def test_inspect_shows_every_metric_as_a_table_and_cards_use_text_verdicts(
+    ran_recipe: Path,
+) -> None:
+    import re
+
+    one = cli("inspect", "--profile", "local", "--step", "evaluate", cwd=ran_recipe).stdout
+    assert re.search(r"^\s+validation\s+test$", one, re.MULTILINE)
+    status = json.loads(
+        cli("inspect", "--profile", "local", "--step", "evaluate", "--json", cwd=ran_recipe).stdout
+    )
+    for metric, value in status["metrics"]["test"].items():  # no line is cut short any more
+        shown = f"{value:.0f}" if float(value).is_integer() else f"{value:.4f}"
+        assert re.search(rf"^\s+{metric}\s.*{re.escape(shown)}$", one, re.MULTILINE), metric
+    assert status["validation_results"][-1] in one
+    card = (ran_recipe / ".mlrecipes/local/steps/evaluate/card.html").read_text()
+    assert 'class="pass">PASS<' in card and "✅" not in card and "❌" not in card
+    assert "max-height" not in card

@@ -212,7 +212,9 @@ def _fill_card(
                         "greater_is_better": c.greater_is_better,
                         "value": c.value,
                         "threshold": c.threshold,
-                        "validated": "✅" if c.passed else "❌",
+                        "validated": "PASS"
+                        if c.passed
+                        else "FAIL",  # emoji fonts are not everywhere
                     }
                     for c in checks
                 ]
