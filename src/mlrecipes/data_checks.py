@@ -91,3 +91,29 @@ def check_numeric_columns(df: pd.DataFrame, where: str, skip: tuple[str, ...] = 
                 f"{where}: column '{column}' holds numbers except {n_bad} value(s) ({examples}); "
                 f"first at data row {int(row) + 1} ({text[first]!r}); fix or blank them"
             )
+
+
+def numbers_in_text(series: pd.Series) -> pd.Series | None:
+    """A text column that holds numbers (``TotalCharges`` read as strings: "29.85", " "), as
+    floats with blanks as missing; None when the column is not text or not all numbers."""
+    if not pd.api.types.is_object_dtype(series) and not pd.api.types.is_string_dtype(series):
+        return None
+    text = series.astype("string").str.strip()
+    blank = series.isna() | (text == "")
+    if blank.all():
+        return None
+    parsed = pd.to_numeric(text.where(~blank), errors="coerce")
+    if parsed[~blank].isna().any():
+        return None
+    return parsed.astype(float)
+
+
+def is_identifier(series: pd.Series) -> bool:
+    """A column naming each row (``customerID``): text with a distinct value in every row.
+    Comparing its distribution between splits or over time says nothing."""
+    values = series.dropna()
+    if len(values) < 20 or numbers_in_text(series) is not None:
+        return False
+    return (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)) and (
+        values.nunique() == len(values)
+    )

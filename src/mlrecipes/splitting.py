@@ -114,12 +114,22 @@ def drifting_columns(
 ) -> list[tuple[str, str, float]]:
     """Columns whose distribution differs between two splits.
 
-    Numeric: two-sample Kolmogorov-Smirnov statistic; categorical: total variation distance of the
-    level shares. Returns (column, measure, value) above ``threshold``, largest first.
+    Numeric (numbers stored as text included): two-sample Kolmogorov-Smirnov statistic;
+    categorical: total variation distance of the level shares. Identifier columns (a distinct
+    text value per row) are not compared. Returns (column, measure, value) above
+    ``threshold``, largest first.
     """
+    from mlrecipes.data_checks import is_identifier, numbers_in_text
+
     found = []
     for col in train.columns:
-        a, b = train[col].dropna(), other[col].dropna()
+        if is_identifier(train[col]):
+            continue  # an id has a new value in every row: every split "differs"
+        a, b = train[col], other[col]
+        numbers_a, numbers_b = numbers_in_text(a), numbers_in_text(b)
+        if numbers_a is not None and numbers_b is not None:
+            a, b = numbers_a, numbers_b  # numbers stored as text are compared as numbers
+        a, b = a.dropna(), b.dropna()
         if a.empty or b.empty:
             continue
         if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):

@@ -79,3 +79,13 @@ def test_calibration_and_importance_charts_are_pngs(binary) -> None:
     )
     width, height = _size(importance_bar_chart(table, "roc_auc"))
     assert width == 630 and height > 100
+
+
+def test_numbers_stored_as_text_are_profiled_as_numbers() -> None:
+    import pandas as pd
+
+    from mlrecipes.cards.profiles import column_profile
+
+    profile = column_profile(pd.Series(["29.85", " ", "1889.5", "108.15"], name="TotalCharges"))
+    assert profile["type"] == "object (numbers as text)"
+    assert profile["missing"] == "25.0%" and profile["summary"].startswith("min 29.85")

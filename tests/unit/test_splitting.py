@@ -112,3 +112,31 @@ def test_ks_statistic_matches_scipy() -> None:
     assert ks_statistic(a, b) == pytest.approx(ks_2samp(a, b).statistic)
     ints = rng.integers(0, 5, 400).astype(float)
     assert ks_statistic(ints, ints[:200]) == pytest.approx(ks_2samp(ints, ints[:200]).statistic)
+
+
+def test_ids_and_numbers_stored_as_text_raise_no_false_drift() -> None:
+    """customerID (an id) and TotalCharges (numbers as strings, blanks) showed total variation
+    1.0 and 0.997 between splits of the same data."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    charges = rng.gamma(2, 1000, n).round(2).astype(str).astype(object)
+    charges[rng.random(n) < 0.01] = " "
+    df = pd.DataFrame({"customerID": [f"{i:04d}-ABCDE" for i in range(n)], "TotalCharges": charges})
+    train, other = df.iloc[: n // 2], df.iloc[n // 2 :]
+    assert drifting_columns(train, other) == []
+    tripled = other["TotalCharges"].str.strip().replace("", np.nan).astype(float) * 3
+    shifted = other.assign(TotalCharges=tripled.map(lambda v: " " if np.isnan(v) else str(v)))
+    found = drifting_columns(train, shifted)
+    assert [(c, m) for c, m, _ in found] == [("TotalCharges", "KS statistic")]
+
+
+def test_numbers_in_text_and_identifiers() -> None:
+    from mlrecipes.data_checks import is_identifier, numbers_in_text
+
+    parsed = numbers_in_text(pd.Series(["29.85", " ", None, "1889.5"]))
+    assert parsed is not None and parsed.isna().tolist() == [False, True, True, False]
+    assert numbers_in_text(pd.Series(["1", "two"])) is None
+    assert numbers_in_text(pd.Series([1.0, 2.0])) is None  # already numeric
+    assert is_identifier(pd.Series([f"id{i}" for i in range(50)]))
+    assert not is_identifier(pd.Series(["a", "b"] * 25))
+    assert not is_identifier(pd.Series([str(i) for i in range(50)]))  # numbers, not names
