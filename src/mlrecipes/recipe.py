@@ -10,6 +10,7 @@ from typing import Any
 
 from mlrecipes.config.loader import LoadedRecipe, load_recipe
 from mlrecipes.config.paths import find_recipe_root
+from mlrecipes.errors import ArtifactError
 from mlrecipes.execution import dag, fastpath
 from mlrecipes.execution.lock import profile_lock
 from mlrecipes.execution.report import Reporter, RunReport
@@ -186,9 +187,19 @@ class Recipe:
         if _in_notebook():
             from IPython.display import HTML, display
 
-            display(HTML(path.read_text(encoding="utf-8")))
+            display(HTML(self.card_fragment(step)))
             return None
         return path
+
+    def card_fragment(self, step: str) -> str:
+        """The step's card as an HTML fragment with its own ids, for a page showing several
+        cards (a notebook): the full card.html of each would hide and switch each other's tabs."""
+        from mlrecipes.cards.render import load_card, render_fragment
+
+        path = self.card_path(step)
+        if path is None:
+            raise ArtifactError(f"step '{step}' has no card yet: run it first")
+        return render_fragment(load_card(path.with_name("card.json")))
 
     def artifact_names(self) -> list[str]:
         """The names ``get_artifact`` serves (declared by the steps' outputs)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -14,16 +15,60 @@ _TEMPLATES = Path(__file__).parent / "templates"
 
 @cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["scoped"] = scope_ids
+    return env
+
+
+_ID = re.compile(r"""\b(?:id|name)=["']([^"']+)["']""")
+
+
+def scope_ids(html: str, uid: str) -> str:
+    """Prefix the ids (and radio names) inside an HTML block with the card's uid, wherever it uses
+    them: quoted (``id``, ``name``, ``for``, its script) and ``#id`` in its own CSS. scikit-learn's estimator diagram
+    numbers its ids per process, so two cards' diagrams on one page collided."""
+    for ident in sorted(set(_ID.findall(html)), key=len, reverse=True):
+        quoted = re.escape(ident)
+        # every quoted use: id=, name=, for=, and the diagram's script (getElementById('...'))
+        html = re.sub(rf"""(["']){quoted}\1""", rf"\1{uid}-{ident}\1", html)
+        html = re.sub(rf"#{quoted}(?![\w-])", f"#{uid}-{ident}", html)
+    return html
 
 
 def render_html(card: Card) -> str:
-    return _environment().get_template("card.html.j2").render(card=card)
+    """The card as a standalone HTML document (card.html)."""
+    return _environment().get_template("card.html.j2").render(card=card, uid=_uid())
+
+
+def render_fragment(card: Card) -> str:
+    """The card as an HTML fragment for a page holding other cards (a notebook cell): a fresh
+    prefix scopes its ids, radio names and CSS, so showing it twice is fine too."""
+    return _environment().get_template("card_fragment.html.j2").render(card=card, uid=_uid())
+
+
+def _uid() -> str:
+    import uuid
+
+    return f"mlr-{uuid.uuid4().hex[:10]}"
+
+
+def load_card(path: Path) -> Card:
+    """A card back from its card.json."""
+    import json
+
+    from mlrecipes.cards.model import Block, Tab
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    tabs = [
+        Tab(t["name"], [Block(**{**b, "items": b.get("items")}) for b in t["blocks"]])
+        for t in data.pop("tabs")
+    ]
+    return Card(**data, tabs=tabs)
 
 
 def write_card(card: Card, directory: Path) -> Path:
