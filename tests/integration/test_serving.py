@@ -63,6 +63,7 @@ def test_payload_gets_its_recorded_response(server: str, payload: Path) -> None:
             "predicted_label",
         }
         assert row["predicted_score_No"] + row["predicted_score_Yes"] == pytest.approx(1.0)
+        assert row["predicted_score"] == row["predicted_score_Yes"]  # P(churn), not P(label)
         assert row["predicted_label"] in ("Yes", "No")
     recorded = payload.with_name(payload.stem + ".response.json")
     if os.environ.get("MLRECIPES_RECORD_RESPONSES") == "1":

@@ -36,6 +36,21 @@ def test_real_data_validates_registers_and_beats_recipes_baseline(churn_recipe: 
     )
     assert ingest["rows"] == 7043
     assert registered_versions(churn_recipe, "churn") == ["1"]
+    # predicted_score is P(churn), calibrated: its mean on the test split is the churn rate
+    import pandas as pd
+
+    from mlrecipes.recipe import Recipe
+
+    recipe = Recipe("local", root=churn_recipe, variables={"INGEST_DATA_LOCATION": str(REAL_DATA)})
+    holdout = recipe.get_artifact("test_data")
+    scores = recipe.get_artifact("model").predict(holdout.drop(columns=["Churn"]))
+    assert (scores["predicted_score"] == scores["predicted_score_Yes"]).all()
+    rate = (holdout["Churn"] == "Yes").mean()
+    assert abs(scores["predicted_score"].mean() - rate) <= 0.03, (
+        scores["predicted_score"].mean(),
+        rate,
+    )
+    assert isinstance(scores, pd.DataFrame)
 
 
 def test_staging_profile_runs_on_a_sample(churn_recipe: Path) -> None:

@@ -210,3 +210,26 @@ def bootstrap_histogram(improvements: np.ndarray, low: float, high: float, metri
         ax.axvline(x, color="#e45756" if x == 0.0 else "#333333", linestyle=style, linewidth=1)
     _labels(ax, "Challenger - champion (bootstrap)", f"improvement in {metric}", "resamples")
     return _png(fig)
+
+
+def calibration_comparison(
+    is_positive: np.ndarray, curves: dict[str, np.ndarray], title: str
+) -> bytes:
+    """Reliability diagrams of several score sets on the same rows (before / after calibration),
+    each labelled with its mean predicted probability against the observed rate."""
+    from sklearn.calibration import calibration_curve
+
+    fig, ax = _figure()
+    _diagonal(ax, f"perfectly calibrated (observed rate {np.mean(is_positive):.3f})")
+    for (label, scores), color in zip(curves.items(), ("#f58518", _COLOR), strict=False):
+        observed, predicted = calibration_curve(is_positive, scores, n_bins=10, strategy="uniform")
+        ax.plot(
+            predicted,
+            observed,
+            marker="o",
+            color=color,
+            label=f"{label}, mean {np.mean(scores):.3f}",
+        )
+    ax.legend(loc="upper left", fontsize=8)
+    _labels(ax, title, "mean predicted probability", "fraction of positives")
+    return _png(fig)

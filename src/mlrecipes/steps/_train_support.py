@@ -193,6 +193,7 @@ def log_recipe_model(
         is_classifier=ctx.config.is_classification,
         scores=tcfg.predict_scores_for_all_classes,
         prefix=tcfg.predict_prefix,
+        positive_class=ctx.config.positive_class,
     )
     code_paths = [str(ctx.root / "steps")] if (ctx.root / "steps").is_dir() else []
     sample = train_raw[feature_columns].head(200)
@@ -229,8 +230,11 @@ def evaluate_train_and_validation(
     return TrainEvaluation(scores["training_"], scores["val_"])
 
 
-def card_images(ctx: StepContext, validation: SplitScores) -> dict[str, bytes]:
-    """The train card's plots: the validation calibration curve when ``calibrate_proba`` is set.
+def card_images(
+    ctx: StepContext, pipeline: Any, val_raw: pd.DataFrame, validation: SplitScores
+) -> dict[str, bytes]:
+    """The train card's plots: with ``calibrate_proba``, the validation calibration curve
+    before and after calibration (before: the same fold models' own probabilities).
 
     (The evaluate card always shows the calibration curve of the test split.)
     """
@@ -238,12 +242,35 @@ def card_images(ctx: StepContext, validation: SplitScores) -> dict[str, bytes]:
     calibrated = tcfg is not None and tcfg.calibrate_proba is not None
     if not calibrated or ctx.config.task != "classification/binary" or validation.proba is None:
         return {}
-    from mlrecipes.cards.plots import calibration_plot
+    from mlrecipes.cards.plots import calibration_comparison
 
     positive = ctx.config.positive_class
-    p = positive_scores(validation.proba, validation.classes, positive)
+    after = positive_scores(validation.proba, validation.classes, positive)
+    curves = {f"after ({tcfg.calibrate_proba})": after}
+    before = uncalibrated_scores(pipeline, val_raw.drop(columns=[ctx.config.target_col]), positive)
+    if before is not None:
+        curves = {"before (uncalibrated)": before, **curves}
     is_positive = (validation.y == positive).to_numpy()
-    return {"calibration_curve_plot": calibration_plot(is_positive, p, "Calibration (validation)")}
+    title = "Calibration (validation)"
+    return {"calibration_curve_plot": calibration_comparison(is_positive, curves, title)}
+
+
+def uncalibrated_scores(pipeline: Any, X: pd.DataFrame, positive: Any) -> np.ndarray | None:
+    """P(positive) from the estimators inside a CalibratedClassifierCV, averaged: what the
+    model would say without calibration."""
+    calibrated = pipeline[-1]
+    members = getattr(calibrated, "calibrated_classifiers_", None)
+    if not members:
+        return None
+    Xt = pipeline[:-1].transform(X.copy())
+    probabilities = []
+    for member in members:
+        estimator = member.estimator
+        if not hasattr(estimator, "predict_proba"):
+            return None
+        proba = estimator.predict_proba(Xt)
+        probabilities.append(proba[:, list(estimator.classes_).index(positive)])
+    return np.mean(probabilities, axis=0)
 
 
 def log_snapshot(tracker: Any, ctx: StepContext) -> None:
@@ -320,12 +347,18 @@ def best_parameters_yaml(estimator: Any, hardcoded: dict[str, Any], tuning: Any)
     )
 
 
-def predicted_training_data(train_raw: pd.DataFrame, scores: SplitScores) -> pd.DataFrame:
-    """The raw training rows with the model's prediction (and top score), MLflow Recipes' names."""
+def predicted_training_data(
+    train_raw: pd.DataFrame, scores: SplitScores, positive: Any = None
+) -> pd.DataFrame:
+    """The raw training rows with the model's prediction and score (MLflow Recipes' names; the
+    score is P(positive class) for binary recipes, as the registered model's)."""
     out = train_raw.copy()
     out["predicted_data"] = scores.y_pred
     if scores.proba is not None:
-        out["predicted_score"] = scores.proba.max(axis=1)
+        if positive is not None and scores.classes and positive in scores.classes:
+            out["predicted_score"] = positive_scores(scores.proba, scores.classes, positive)
+        else:
+            out["predicted_score"] = scores.proba.max(axis=1)
     return out
 
 

@@ -234,7 +234,9 @@ class TrainStep(Step):
             ctx.write_text("best_parameters", best_parameters)
             tracker.log_text(best_parameters, "train/best_parameters.yaml")
 
-            predicted_train = ts.predicted_training_data(train_raw, evaluation.training)
+            predicted_train = ts.predicted_training_data(
+                train_raw, evaluation.training, cfg.positive_class
+            )
             ctx.write_frame("predicted_training_data", predicted_train)
             with ctx.card_work():
                 worst = ts.worst_predictions(
@@ -267,7 +269,7 @@ class TrainStep(Step):
                     tracker,
                     pipeline,
                     metrics,
-                    ts.card_images(ctx, evaluation.validation),
+                    ts.card_images(ctx, pipeline, val_raw, evaluation.validation),
                     worst,
                     tuning_outcome,
                     best_parameters,

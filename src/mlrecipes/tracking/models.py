@@ -34,7 +34,12 @@ def load_pyfunc(uri_or_path: str | Path) -> Any:
 
 
 def recipe_model(
-    pipeline: Any, feature_columns: list[str], is_classifier: bool, scores: bool, prefix: str
+    pipeline: Any,
+    feature_columns: list[str],
+    is_classifier: bool,
+    scores: bool,
+    prefix: str,
+    positive_class: Any = None,
 ) -> pyfunc_model.RecipeModel:
     return pyfunc_model.RecipeModel(
         pipeline,
@@ -42,6 +47,7 @@ def recipe_model(
         is_classifier=is_classifier,
         scores_for_all_classes=scores,
         prefix=prefix,
+        positive_class=positive_class,
     )
 
 

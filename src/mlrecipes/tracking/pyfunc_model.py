@@ -15,7 +15,9 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
     """Wraps the fitted ``Pipeline(transformer, estimator)``.
 
     Classification with ``predict_proba`` returns ``<prefix>score_<class>`` per class,
-    ``<prefix>score`` (the highest probability) and ``<prefix>label``. A classifier without it
+    ``<prefix>score`` and ``<prefix>label``. ``<prefix>score`` is the probability of
+    ``positive_class`` for binary recipes (what a churn score should mean), the highest class
+    probability otherwise (MLflow Recipes' definition in both cases). A classifier without it
     (SGDClassifier with hinge loss, LinearSVC, RidgeClassifier) returns ``<prefix>label`` and,
     when the estimator has ``decision_function``, its scores: ``<prefix>decision_function``
     for two classes (positive: the second class), ``<prefix>decision_function_<class>``
@@ -35,12 +37,14 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
         is_classifier: bool,
         scores_for_all_classes: bool = True,
         prefix: str = "predicted_",
+        positive_class: Any = None,
     ):
         self.pipeline = pipeline
         self.feature_columns = list(feature_columns)
         self.is_classifier = is_classifier
         self.scores_for_all_classes = scores_for_all_classes
         self.prefix = prefix
+        self.positive_class = positive_class
 
     def predict(self, context, model_input, params=None):
         import numpy as np
@@ -65,7 +69,11 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
                 index=frame.index,
             )
             best = proba.argmax(axis=1)
-            out[f"{self.prefix}score"] = proba.max(axis=1)
+            positive = getattr(self, "positive_class", None)  # (absent in older pickles)
+            if positive is not None and positive in classes:
+                out[f"{self.prefix}score"] = proba[:, classes.index(positive)]
+            else:
+                out[f"{self.prefix}score"] = proba.max(axis=1)
             out[f"{self.prefix}label"] = np.asarray(classes)[best]
             return out
         if self.is_classifier and self.scores_for_all_classes and hasattr(estimator, "classes_"):
