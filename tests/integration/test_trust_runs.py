@@ -451,3 +451,29 @@ def test_import_and_run_leave_the_process_as_they_found_it(churn: Path) -> None:
     ours = [f for f in after_run["filters"] if "Add type hints" in f[1] or "input example" in f[1]]
     assert ours == []
     assert seen["tracking"] != f"sqlite:///{churn / 'metadata/mlflow/mlruns.db'}"
+
+
+def test_a_retrain_of_the_same_inputs_is_said_or_reuses_its_version(churn: Path) -> None:
+    register = ("--step", "register")
+    assert cli("run", "--profile", "local", *register, cwd=churn).returncode == 0
+    assert cli("clean", "--profile", "local", cwd=churn).returncode == 0
+    again = cli("run", "--profile", "local", *register, cwd=churn)
+    assert again.returncode == 0, again.stderr
+    assert "note: version 1 of churn was trained from the same data, code and configuration" in (
+        again.stderr
+    )
+    assert registered_versions(churn, "churn") == ["1", "2"]
+    _edit(
+        churn / "recipe.yaml",
+        '    alias: "challenger"\n',
+        '    alias: "challenger"\n    skip_identical: true\n',
+    )
+    assert cli("clean", "--profile", "local", cwd=churn).returncode == 0
+    reused = cli("run", "--profile", "local", *register, cwd=churn)
+    assert reused.returncode == 0, reused.stderr
+    assert (
+        "version 2 of churn was trained from the same data, code and configuration: reusing it"
+        in (reused.stderr)
+    )
+    assert registered_versions(churn, "churn") == ["1", "2"]
+    assert _state(churn, "register")["summary"]["registered_model_version"] == "2"

@@ -29,6 +29,9 @@ class RegisterConfig(StepBlock):
     allow_non_validated_model: StrictBool = False
     registry_uri: str | None = None
     alias: str = "challenger"
+    # a retrain of the same data, code and configuration (after `clean`) gives an identical
+    # model: true reuses the version already registered for it instead of adding one
+    skip_identical: StrictBool = False
 
     @field_validator("alias")
     @classmethod
@@ -83,6 +86,16 @@ def _remove_unaliased(tracker: Any, name: str, owner: dict[str, str]) -> None:
     for mv in tracker.versions_tagged(name, {**owner, REGISTRATION_TAG: "pending"}):
         if not mv.aliases:
             tracker.delete_version(name, str(mv.version))
+
+
+def _identical_versions(tracker: Any, name: str, content_key: str | None) -> list[str]:
+    """Complete versions of ``name`` trained from the same inputs (oldest first)."""
+    if not content_key:
+        return []
+    found = tracker.versions_tagged(
+        name, {"mlrecipes.train_content_key": content_key, REGISTRATION_TAG: "complete"}
+    )
+    return sorted((str(mv.version) for mv in found), key=int)
 
 
 def registration_allowed(status: str, allow_non_validated: bool) -> bool:
@@ -150,6 +163,19 @@ class RegisterStep(Step):
             version = recover_interrupted(
                 tracker, name, ctx.workspace.identity, info["run_id"], ctx.log
             )
+            identical = _identical_versions(tracker, name, info.get("content_key"))
+            if version is None and identical and rcfg.skip_identical:
+                version = identical[-1]
+                ctx.log(
+                    f"version {version} of {name} was trained from the same data, code and "
+                    "configuration: reusing it (steps.register.skip_identical)"
+                )
+            elif version is None and identical:
+                ctx.log(
+                    f"note: version {', '.join(identical)} of {name} was trained from the same "
+                    "data, code and configuration; registering another (set "
+                    "steps.register.skip_identical: true to reuse it)"
+                )
             if version is None:
                 tags = {
                     "mlflow.source.type": "RECIPE",
@@ -159,6 +185,7 @@ class RegisterStep(Step):
                     # Written with the version in one call: after kill -9 the next run finds it.
                     REGISTRATION_TAG: "pending",
                     "mlrecipes.register_cache_key": ctx.cache_key,
+                    "mlrecipes.train_content_key": info.get("content_key") or "",
                     **owner,
                 }
                 with ctx.critical_section():

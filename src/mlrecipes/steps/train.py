@@ -256,6 +256,9 @@ class TrainStep(Step):
                 "experiment_id": tracker.experiment_id,
                 "feature_columns": feature_columns,
                 "estimator_class": type(estimator).__name__,
+                # the content hash of what the model was trained from (config, code, data):
+                # equal for a retrain of the same inputs, e.g. after `clean`
+                "content_key": ctx.cache_key,
             }
             ctx.write_json("model_info", info)
             ctx.write_text("run_id", run_id)
