@@ -23,7 +23,7 @@ def ran(report) -> list[str]:
 def recipe_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = copy_template(tmp_path_factory.mktemp("cache") / "churn", rows=2500)
     report = Recipe("local", root=root, reporter=Reporter()).run()
-    assert ran(report) == ["ingest", "split", "transform", "train", "evaluate", "register"]
+    assert ran(report) == ["ingest", "split", "transform", "train", "evaluate", "register", "deploy"]
     return root
 
 
@@ -37,7 +37,7 @@ def test_editing_train_py_reruns_exactly_train_evaluate_register(recipe_root: Pa
     train_py = recipe_root / "steps" / "train.py"
     train_py.write_text(train_py.read_text().replace('"C": 0.2', '"C": 0.3'))
     report = Recipe("local", root=recipe_root, reporter=Reporter()).run()
-    assert ran(report) == ["train", "evaluate", "register"]
+    assert ran(report) == ["train", "evaluate", "register", "deploy"]
     assert report.names("cached") == ["ingest", "split", "transform"]
 
 
@@ -45,7 +45,7 @@ def test_changing_the_experiment_name_reruns_only_tracked_steps(recipe_root: Pat
     profile = recipe_root / "profiles" / "local.yaml"
     profile.write_text(profile.read_text().replace('name: "churn-local"', 'name: "churn-renamed"'))
     recipe = Recipe("local", root=recipe_root, reporter=Reporter())
-    assert ran(recipe.run()) == ["train", "evaluate", "register"]
+    assert ran(recipe.run()) == ["train", "evaluate", "register", "deploy"]
     run_id = recipe.status("train")["run_id"]
     run = recipe.get_artifact("run")
     assert run.info.run_id == run_id
@@ -61,7 +61,7 @@ def test_changing_one_data_value_reruns_from_ingest(recipe_root: Path) -> None:
     df.loc[5, "MonthlyCharges"] = df.loc[5, "MonthlyCharges"] + 1.0
     df.to_csv(data, index=False)
     report = Recipe("local", root=recipe_root, reporter=Reporter()).run()
-    assert ran(report) == ["ingest", "split", "transform", "train", "evaluate", "register"]
+    assert ran(report) == ["ingest", "split", "transform", "train", "evaluate", "register", "deploy"]
 
 
 def test_run_step_runs_only_its_ancestors(recipe_root: Path) -> None:
@@ -82,7 +82,7 @@ def test_clean_step_and_artifacts(recipe_root: Path) -> None:
     with pytest.warns(UserWarning, match="Re-run the 'train' step"):
         assert recipe.get_artifact("model") is None
     assert recipe.status("train")["steps"][0]["status"] == "NOT_RUN"
-    assert ran(recipe.run()) == ["train", "evaluate", "register"]
+    assert ran(recipe.run()) == ["train", "evaluate", "register", "deploy"]
 
 
 def test_running_a_recipe_does_not_change_the_environment(recipe_root: Path) -> None:
