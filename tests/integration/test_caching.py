@@ -23,7 +23,15 @@ def ran(report) -> list[str]:
 def recipe_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = copy_template(tmp_path_factory.mktemp("cache") / "churn", rows=2500)
     report = Recipe("local", root=root, reporter=Reporter()).run()
-    assert ran(report) == ["ingest", "split", "transform", "train", "evaluate", "register", "deploy"]
+    assert ran(report) == [
+        "ingest",
+        "split",
+        "transform",
+        "train",
+        "evaluate",
+        "register",
+        "deploy",
+    ]
     return root
 
 
@@ -61,7 +69,15 @@ def test_changing_one_data_value_reruns_from_ingest(recipe_root: Path) -> None:
     df.loc[5, "MonthlyCharges"] = df.loc[5, "MonthlyCharges"] + 1.0
     df.to_csv(data, index=False)
     report = Recipe("local", root=recipe_root, reporter=Reporter()).run()
-    assert ran(report) == ["ingest", "split", "transform", "train", "evaluate", "register", "deploy"]
+    assert ran(report) == [
+        "ingest",
+        "split",
+        "transform",
+        "train",
+        "evaluate",
+        "register",
+        "deploy",
+    ]
 
 
 def test_run_step_runs_only_its_ancestors(recipe_root: Path) -> None:
