@@ -227,7 +227,7 @@ def test_an_interrupted_deploy_leaves_the_old_or_the_new_champion(
     root = weak_champion
     run(root, "--step", "register")  # the challenger, v2
     client = _client(root)
-    for delay in (None, 0.0, 0.3, 0.8, 1.5):
+    for delay in (None, 0.2, 0.8):  # right after the move, early, late
         client.set_registered_model_alias("churn", "champion", "1")
         if "previous_champion" in aliases(root):
             client.delete_registered_model_alias("churn", "previous_champion")

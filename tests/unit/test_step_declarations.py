@@ -30,7 +30,8 @@ def test_the_steps_are_the_step_modules() -> None:
     public = {m for m in modules if not m.startswith("_")}
     assert {cls.__module__.rsplit(".", 1)[1] for cls in step_classes().values()} == public
     assert set(step_classes()) == {
-        "ingest", "split", "transform", "train", "evaluate", "register", "ingest_scoring", "predict",
+        "ingest", "split", "transform", "train", "evaluate", "register", "deploy",
+        "ingest_scoring", "predict",
     }  # fmt: skip
 
 
@@ -49,13 +50,15 @@ def test_schema_steps_section_is_built_from_the_blocks() -> None:
 def test_dag_order_follows_the_declared_inputs() -> None:
     order = dag.topological_order()
     assert order == [
-        "ingest", "split", "transform", "train", "evaluate", "register", "ingest_scoring", "predict",
+        "ingest", "split", "transform", "train", "evaluate", "register", "deploy",
+        "ingest_scoring", "predict",
     ]  # fmt: skip
     for name, cls in step_classes().items():
         for upstream in cls.inputs:
             assert order.index(upstream) < order.index(name)
     assert dag.describe() == (
-        "ingest → split → transform → train → evaluate → register;  ingest_scoring → predict"
+        "ingest → split → transform → train → evaluate → register → deploy;  "
+        "ingest_scoring → predict"
     )
     assert dag.plan("register")[-1] == "register" and "predict" not in dag.plan("register")
 
