@@ -19,19 +19,14 @@ def ran(report) -> list[str]:
     return report.names("ran")
 
 
+EVERY_STEP = ["ingest", "split", "transform", "train", "evaluate", "register", "deploy"]
+
+
 @pytest.fixture(scope="module")
 def recipe_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = copy_template(tmp_path_factory.mktemp("cache") / "churn", rows=2500)
     report = Recipe("local", root=root, reporter=Reporter()).run()
-    assert ran(report) == [
-        "ingest",
-        "split",
-        "transform",
-        "train",
-        "evaluate",
-        "register",
-        "deploy",
-    ]
+    assert ran(report) == EVERY_STEP
     return root
 
 
@@ -69,15 +64,7 @@ def test_changing_one_data_value_reruns_from_ingest(recipe_root: Path) -> None:
     df.loc[5, "MonthlyCharges"] = df.loc[5, "MonthlyCharges"] + 1.0
     df.to_csv(data, index=False)
     report = Recipe("local", root=recipe_root, reporter=Reporter()).run()
-    assert ran(report) == [
-        "ingest",
-        "split",
-        "transform",
-        "train",
-        "evaluate",
-        "register",
-        "deploy",
-    ]
+    assert ran(report) == EVERY_STEP
 
 
 def test_run_step_runs_only_its_ancestors(recipe_root: Path) -> None:

@@ -32,6 +32,15 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Recipe:
     return recipe
 
 
+def open_page(p, problems: list[str]):
+    """Headless Chromium with a page that records console errors and page exceptions."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    return browser, page
+
+
 def not_blank(png: bytes) -> tuple[int, float]:
     """Distinct colours and the share of non-white pixels of a screenshot."""
     from PIL import Image
@@ -54,10 +63,7 @@ def test_evaluate_card_renders_its_plots_without_console_errors(
     card = recipe.card_path("evaluate")
     problems: list[str] = []
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        browser, page = open_page(p, problems)
         page.on(
             "request",
             lambda req: (
@@ -93,10 +99,7 @@ def test_several_cards_on_one_page_keep_their_own_tabs(tmp_path: Path, trained: 
     page_file.write_text("<!DOCTYPE html><html><body>" + "".join(fragments) + "</body></html>")
     problems: list[str] = []
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        browser, page = open_page(p, problems)
         page.goto(page_file.as_uri())
         cards = page.locator(".mlrecipes-card")
         assert cards.count() == 3
