@@ -1,8 +1,11 @@
 """Model quality on the real IBM Telco churn data: which estimator should the template ship?
 
 Repeated stratified 5-fold CV ROC AUC (on the whole table and on the recipe's training split) for
-the candidate estimators, all behind the template's own featurization (steps/transform.py).
+the candidate estimators, all behind the recipe's own featurization (steps/transform.py). The
+target, positive class, split ratios and data format come from the recipe (any recipe root), so
+an adapted template is compared on its own table.
 Usage: python benchmarks/quality.py [--data ../shared/data/telco_churn.csv] [--repeats 3]
+       [--root RECIPE_ROOT] [--profile local]
 """
 
 from __future__ import annotations
@@ -30,15 +33,15 @@ TARGET_MEAN_AUC = 0.845
 LEAK_ALARM_AUC = 0.95
 
 
-def _module(name: str):
-    spec = importlib.util.spec_from_file_location(f"template_{name}", ROOT / "steps" / f"{name}.py")
+def _module(root: Path, name: str):
+    spec = importlib.util.spec_from_file_location(f"template_{name}", root / "steps" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def candidates() -> dict[str, object]:
-    train = _module("train")
+def candidates(root: Path) -> dict[str, object]:
+    train = _module(root, "train")
     return {
         "template default: " + type(train.estimator_fn()).__name__: train.estimator_fn(),
         "LogisticRegression C=1 (no class weights)": LogisticRegression(C=1.0, max_iter=2000),
@@ -51,13 +54,29 @@ def candidates() -> dict[str, object]:
     }  # fmt: skip
 
 
-def training_split(df: pd.DataFrame) -> pd.DataFrame:
-    """The recipe's default split (hash-based, stratified, 75%): rows the recipe trains on."""
-    sys.path.insert(0, str(ROOT / "src"))
+def training_split(df: pd.DataFrame, config) -> pd.DataFrame:
+    """The recipe's split (hash-based, stratified for classification): rows the recipe trains on."""
     from mlrecipes.splitting import partition, ratio_split
 
-    train, _, _ = partition(df, ratio_split(df, "Churn", [0.75, 0.125, 0.125], stratify=True))
+    ratios = config.steps.split.split_ratios
+    stratify = config.is_classification
+    train, _, _ = partition(df, ratio_split(df, config.target_col, ratios, stratify=stratify))
     return train
+
+
+def load_data(root: Path, profile: str, data: Path | None):
+    """The recipe's configuration and its ingest data (``--data`` replaces the location; its
+    suffix, .csv or .parquet, the format), read as ingest reads it."""
+    from mlrecipes.config.loader import load_recipe
+    from mlrecipes.io.datasets import read_dataset
+
+    config = load_recipe(root, profile).config
+    source = config.steps.ingest
+    if data is not None:
+        using = {".parquet": "parquet", ".csv": "csv"}.get(data.suffix, source.using)
+        source = source.model_copy(update={"location": str(data.resolve()), "using": using})
+    df = read_dataset(source, root, "ingest")
+    return config, df[df[config.target_col].notna()]
 
 
 def cv_auc(model, X: pd.DataFrame, y: pd.Series, repeats: int) -> np.ndarray:
@@ -67,24 +86,31 @@ def cv_auc(model, X: pd.DataFrame, y: pd.Series, repeats: int) -> np.ndarray:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=None, help="default: " + str(DEFAULT_DATA))
+    parser.add_argument("--root", type=Path, default=ROOT, help="the recipe root")
+    parser.add_argument("--profile", default="local")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    if not args.data.is_file():
-        print(f"quality benchmark skipped: real data not found at {args.data}")
+    root = args.root.resolve()
+    data = args.data
+    if data is None and root == ROOT:
+        data = DEFAULT_DATA  # the template is benchmarked on the real data
+    if data is not None and not data.is_file():
+        print(f"quality benchmark skipped: data not found at {data}")
         return 0
-    df = pd.read_csv(args.data)
-    transform = _module("transform")
-    y_all = (df["Churn"] == "Yes").astype(int)
-    train = training_split(df)
-    y_train = (train["Churn"] == "Yes").astype(int)
+    config, df = load_data(root, args.profile, data)
+    target, positive = config.target_col, config.positive_class
+    transform = _module(root, "transform")
+    y_all = (df[target] == positive).astype(int)
+    train = training_split(df, config)
+    y_train = (train[target] == positive).astype(int)
     rows = []
-    for name, estimator in candidates().items():
+    for name, estimator in candidates(root).items():
         model = Pipeline([("features", transform.transformer_fn()), ("estimator", estimator)])
         t0 = time.perf_counter()
-        full = cv_auc(model, df.drop(columns=["Churn"]), y_all, args.repeats)
-        split = cv_auc(model, train.drop(columns=["Churn"]), y_train, args.repeats)
+        full = cv_auc(model, df.drop(columns=[target]), y_all, args.repeats)
+        split = cv_auc(model, train.drop(columns=[target]), y_train, args.repeats)
         rows.append(
             {
                 "estimator": name,

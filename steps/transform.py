@@ -1,80 +1,83 @@
-"""Featurization for telco churn: derived features, then impute / scale / one-hot in one pipeline.
+"""Featurization: derived features, then impute / scale / one-hot in one pipeline.
 
 Everything here is fitted on the training split only and travels inside the registered model, so
 training and scoring transform rows identically (blank TotalCharges included).
+
+To adapt the template to another table, edit only the declaration below: the rest reads the
+columns from the data (numbers are imputed and scaled, everything else is one-hot encoded).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+# ---------------------------------------------------------------------------- declaration
+# Identifiers: kept in the rows the model takes (scoring outputs carry them), never features.
 ID_COLUMNS = ["customerID"]
+# Numbers stored as text, and the value a blank means. TotalCharges is blank for customers with
+# tenure 0: nothing billed yet, so 0.
+TEXT_NUMBERS = {"TotalCharges": 0.0}
 SERVICE_COLUMNS = [
     "PhoneService", "MultipleLines", "OnlineSecurity", "OnlineBackup", "DeviceProtection",
     "TechSupport", "StreamingTV", "StreamingMovies",
 ]  # fmt: skip
-CATEGORICAL = [
-    "gender", "Partner", "Dependents", "PhoneService", "MultipleLines", "InternetService",
-    "OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",
-    "StreamingMovies", "Contract", "PaperlessBilling", "PaymentMethod",
-]  # fmt: skip
-NUMERIC = [
-    "SeniorCitizen", "tenure", "log_tenure", "MonthlyCharges", "avg_charge_per_month", "num_services",
-]  # fmt: skip
-DERIVED = ["log_tenure", "avg_charge_per_month", "num_services"]
 
 
-def add_features(df: pd.DataFrame) -> pd.DataFrame:
-    """TotalCharges to numbers (blank -> NaN) plus the derived features; ids dropped.
-
-    Identifiers are not features; the model still accepts them in its input rows, so scoring
-    outputs can carry them.
-    """
-    out = df.drop(columns=[c for c in ID_COLUMNS if c in df.columns])
-    out["TotalCharges"] = pd.to_numeric(out["TotalCharges"], errors="coerce")
-    tenure = pd.to_numeric(out["tenure"], errors="coerce")
-    # Churn risk falls fastest in the first months: log tenure lets a linear model see that.
-    out["log_tenure"] = np.log1p(tenure.clip(lower=0))
-    # Average charge per month of tenure; undefined for brand-new customers (imputed later).
-    out["avg_charge_per_month"] = out["TotalCharges"] / tenure.where(tenure > 0)
-    out["num_services"] = (out[SERVICE_COLUMNS] == "Yes").sum(axis=1).astype(float)
-    out["InternetService"] = out["InternetService"].fillna("No")
-    return out
+def derive(df: pd.DataFrame) -> dict[str, pd.Series]:
+    """Derived features from the raw columns (after TEXT_NUMBERS are numbers): name -> values."""
+    tenure = pd.to_numeric(df["tenure"], errors="coerce")
+    return {
+        # Churn risk falls fastest in the first months: log tenure lets a linear model see that.
+        "log_tenure": np.log1p(tenure.clip(lower=0)),
+        # Average charge per month of tenure; undefined for brand-new customers (imputed).
+        "avg_charge_per_month": df["TotalCharges"] / tenure.where(tenure > 0),
+        "num_services": (df[SERVICE_COLUMNS] == "Yes").sum(axis=1).astype(float),
+    }
 
 
-def _feature_names(_transformer, names):
-    kept = [n for n in names if n not in ID_COLUMNS]
-    return np.asarray([*kept, *DERIVED], dtype=object)
+# ------------------------------------------------------------- generic: no edits needed below
+class Featurizer(TransformerMixin, BaseEstimator):
+    """Drops ID_COLUMNS, parses TEXT_NUMBERS, adds ``derive``'s columns; knows its output names."""
+
+    def fit(self, X: pd.DataFrame, y=None):
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.feature_names_out_ = np.asarray(self.transform(X.head(5)).columns, dtype=object)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X.drop(columns=[c for c in ID_COLUMNS if c in X.columns])
+        for column, blank in TEXT_NUMBERS.items():
+            if column in out.columns:
+                out[column] = pd.to_numeric(out[column], errors="coerce").fillna(blank)
+        derived = derive(out)
+        return out.assign(**derived)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return self.feature_names_out_
 
 
 def transformer_fn():
     """Unfitted transformer; the recipe fits it on the training split (raw columns, no target)."""
     encode = ColumnTransformer(
         [
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), NUMERIC),
-            # A blank TotalCharges means tenure 0: nothing billed yet, so 0 is the right value.
             (
-                "total_charges",
-                make_pipeline(SimpleImputer(strategy="constant", fill_value=0.0), StandardScaler()),
-                ["TotalCharges"],
+                "numeric",
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                make_column_selector(dtype_include="number"),
             ),
             (
                 "categorical",
                 OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                CATEGORICAL,
+                make_column_selector(dtype_exclude="number"),
             ),
         ],
         remainder="drop",
         verbose_feature_names_out=False,
     )
-    return Pipeline(
-        [
-            ("features", FunctionTransformer(add_features, feature_names_out=_feature_names)),
-            ("encode", encode),
-        ]
-    )
+    return Pipeline([("features", Featurizer()), ("encode", encode)])

@@ -105,6 +105,49 @@ def positive_scores(proba: np.ndarray, classes: list, positive_class: Any) -> np
     return proba[:, list(classes).index(positive_class)]
 
 
+def best_f1_threshold(is_positive: np.ndarray, scores: np.ndarray) -> float:
+    """The probability cut-off that maximises F1 of the positive class on these rows.
+
+    Calibrated probabilities rank as before but sit lower for a minority class, so the default
+    cut-off of 0.5 labels too few rows positive; the labels' cut-off is chosen on its own.
+    """
+    from sklearn.metrics import precision_recall_curve
+
+    is_positive = np.asarray(is_positive, dtype=bool)
+    if is_positive.all() or not is_positive.any():
+        return 0.5
+    precision, recall, thresholds = precision_recall_curve(is_positive, scores)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    # the last precision/recall pair has no threshold
+    return float(thresholds[int(np.argmax(f1[:-1]))])
+
+
+def with_threshold(fitted: Any, X: Any, y: Any, threshold: float, positive_class: Any) -> Any:
+    """``fitted`` (left as it is) labelling rows positive when P(positive) >= ``threshold``;
+    ``predict_proba`` is unchanged."""
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    wrapped = FixedThresholdClassifier(
+        FrozenEstimator(fitted),
+        threshold=threshold,
+        pos_label=positive_class,
+        response_method="predict_proba",
+    )
+    return wrapped.fit(X, y)
+
+
+def unwrap_threshold(estimator: Any) -> Any:
+    """The probability model inside a :func:`with_threshold` wrapper (else ``estimator``)."""
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    if isinstance(estimator, FixedThresholdClassifier):
+        inner = estimator.estimator_
+        return getattr(inner, "estimator", inner)  # FrozenEstimator holds the fitted model
+    return estimator
+
+
 def prediction_error(
     y_true: pd.Series,
     y_pred: np.ndarray,

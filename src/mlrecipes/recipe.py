@@ -42,6 +42,13 @@ class Recipe:
         return self.root.name
 
     @property
+    def config(self) -> Any:
+        """The validated configuration (re-read now): ``target_col``, ``positive_class``,
+        ``model_name``, ``steps.<step>`` blocks, ... (a ``RecipeConfig``)."""
+        self._loaded = self._load()
+        return self._loaded.config
+
+    @property
     def workspace(self) -> Workspace:
         return Workspace(execution_dir_for(self.root, self.profile))
 

@@ -101,6 +101,35 @@ def fit_estimator(
     return estimator
 
 
+def apply_decision_threshold(
+    config: Any, tcfg: Any, fitted: Any, X: Any, y: Any, X_val: Any, y_val: Any
+) -> tuple[Any, float | None]:
+    """``fitted`` labelling with ``train.decision_threshold`` (binary recipes), and the cut-off.
+
+    ``best_f1`` is chosen on the validation split, so validation F1 is optimistic; the test
+    split (evaluate) stays an honest estimate."""
+    from mlrecipes.errors import ConfigError
+    from mlrecipes.modeling import best_f1_threshold, with_threshold
+
+    wanted = tcfg.decision_threshold
+    if wanted is None:
+        return fitted, None
+    if config.task != "classification/binary" or not hasattr(fitted, "predict_proba"):
+        raise ConfigError(
+            "recipe.yaml: steps.train.decision_threshold applies to binary classifiers with "
+            f"predict_proba (positive_class set); this recipe is {config.task} with "
+            f"{type(fitted).__name__}"
+        )
+    positive = config.positive_class
+    if wanted == "best_f1":
+        scores = positive_scores(fitted.predict_proba(X_val), list(fitted.classes_), positive)
+        threshold = round(best_f1_threshold((y_val == positive).to_numpy(), scores), 6)
+    else:
+        threshold = float(wanted)
+    # the registered model applies the same number to P(positive) (pyfunc_model.py)
+    return with_threshold(fitted, X, y, threshold, positive), threshold
+
+
 def run_name(prefix: str | None) -> str | None:
     # The random suffix is chosen at run time, never in the config, so it cannot defeat caching.
     return f"{prefix}-{secrets.token_hex(4)}" if prefix else None
@@ -182,6 +211,7 @@ def log_recipe_model(
     feature_columns: list[str],
     train_raw: pd.DataFrame,
     requirements: list[str],
+    decision_threshold: float | None = None,
 ) -> tuple[str, str]:
     from mlrecipes.tracking import models
 
@@ -194,6 +224,7 @@ def log_recipe_model(
         scores=tcfg.predict_scores_for_all_classes,
         prefix=tcfg.predict_prefix,
         positive_class=ctx.config.positive_class,
+        decision_threshold=decision_threshold,
     )
     code_paths = [str(ctx.root / "steps")] if (ctx.root / "steps").is_dir() else []
     sample = train_raw[feature_columns].head(200)
@@ -258,7 +289,9 @@ def card_images(
 def uncalibrated_scores(pipeline: Any, X: pd.DataFrame, positive: Any) -> np.ndarray | None:
     """P(positive) from the estimators inside a CalibratedClassifierCV, averaged: what the
     model would say without calibration."""
-    calibrated = pipeline[-1]
+    from mlrecipes.modeling import unwrap_threshold
+
+    calibrated = unwrap_threshold(pipeline[-1])
     members = getattr(calibrated, "calibrated_classifiers_", None)
     if not members:
         return None
@@ -436,6 +469,11 @@ def fill_card(
             "MLflow Run ID": info["run_id"],
             "MLflow Model URI": info["model_uri"],
             "Estimator": info["estimator_class"],
+            "Decision threshold (P(positive) for predicted_label)": (
+                info.get("decision_threshold")
+                if info.get("decision_threshold") is not None
+                else "the estimator's own predict"
+            ),
             "Tracking URI": info["tracking_uri"],
         }
     )

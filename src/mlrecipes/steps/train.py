@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, PositiveInt, StrictBool, model_validator
+from pydantic import Field, PositiveInt, StrictBool, field_validator, model_validator
 
 from mlrecipes.config.blocks import Block, StepBlock
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
@@ -91,9 +91,20 @@ class TrainConfig(StepBlock):
     rebalance_training_data: StrictBool = True
     resampling_minority_percentage: float = Field(default=0.3, gt=0, lt=0.5)
     calibrate_proba: Literal["sigmoid", "isotonic"] | None = None
+    # binary classifiers: the P(positive) cut-off of predicted_label. A number, or "best_f1":
+    # the cut-off maximising F1 on the validation split (new in mlrecipes; default: the
+    # estimator's own predict)
+    decision_threshold: float | Literal["best_f1"] | None = None
     predict_scores_for_all_classes: StrictBool = True
     predict_prefix: str = "predicted_"
     skip_data_profiling: StrictBool = False
+
+    @field_validator("decision_threshold")
+    @classmethod
+    def _probability(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, float | int) and not 0 < value < 1:
+            raise ValueError(f"decision_threshold must be between 0 and 1, got {value}")
+        return value
 
     @property
     def tuning_enabled(self) -> bool:
@@ -204,6 +215,7 @@ class TrainStep(Step):
                 params = tuning_outcome.best_params
             estimator = ts.make_estimator(build, params, class_weight, tcfg.estimator_method)
             fitted = ts.fit_estimator(estimator, X, y, tcfg.calibrate_proba, tcfg.estimator_method)
+            fitted, threshold = ts.apply_decision_threshold(cfg, tcfg, fitted, X, y, X_val, y_val)
             pipeline = Pipeline([("transformer", transformer), ("estimator", fitted)])
 
             model_params = ts.logged_params(estimator, params, class_weight, rebalanced, len(X))
@@ -220,7 +232,7 @@ class TrainStep(Step):
             with pickled_by_value(ctx.root):  # the model must load without the recipe's code
                 save_sklearn_model(pipeline, ctx.output_path("sk_model"), requirements)
                 model_uri, model_id = ts.log_recipe_model(
-                    tracker, ctx, pipeline, feature_columns, train_raw, requirements
+                    tracker, ctx, pipeline, feature_columns, train_raw, requirements, threshold
                 )
 
             evaluation = ts.evaluate_train_and_validation(
@@ -256,6 +268,7 @@ class TrainStep(Step):
                 "experiment_id": tracker.experiment_id,
                 "feature_columns": feature_columns,
                 "estimator_class": type(estimator).__name__,
+                "decision_threshold": threshold,
                 # the content hash of what the model was trained from (config, code, data):
                 # equal for a retrain of the same inputs, e.g. after `clean`
                 "content_key": ctx.cache_key,
@@ -287,6 +300,7 @@ class TrainStep(Step):
             "estimator": type(estimator).__name__,
             "metrics": metrics,
             "tuned": tuning_outcome is not None,
+            "decision_threshold": threshold,
         }
         return StepResult(summary=summary, card=card)
 

@@ -40,6 +40,7 @@ def recipe_model(
     scores: bool,
     prefix: str,
     positive_class: Any = None,
+    decision_threshold: float | None = None,
 ) -> pyfunc_model.RecipeModel:
     return pyfunc_model.RecipeModel(
         pipeline,
@@ -48,6 +49,7 @@ def recipe_model(
         scores_for_all_classes=scores,
         prefix=prefix,
         positive_class=positive_class,
+        decision_threshold=decision_threshold,
     )
 
 

@@ -38,6 +38,7 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
         scores_for_all_classes: bool = True,
         prefix: str = "predicted_",
         positive_class: Any = None,
+        decision_threshold: float | None = None,
     ):
         self.pipeline = pipeline
         self.feature_columns = list(feature_columns)
@@ -45,6 +46,9 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
         self.scores_for_all_classes = scores_for_all_classes
         self.prefix = prefix
         self.positive_class = positive_class
+        # binary: predicted_label is positive_class when its probability reaches this cut-off
+        # (the estimator's own predict otherwise); steps.train.decision_threshold
+        self.decision_threshold = decision_threshold
 
     def predict(self, context, model_input, params=None):
         import numpy as np
@@ -70,11 +74,17 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
             )
             best = proba.argmax(axis=1)
             positive = getattr(self, "positive_class", None)  # (absent in older pickles)
+            labels = np.asarray(classes)[best]
             if positive is not None and positive in classes:
-                out[f"{self.prefix}score"] = proba[:, classes.index(positive)]
+                p_positive = proba[:, classes.index(positive)]
+                out[f"{self.prefix}score"] = p_positive
+                threshold = getattr(self, "decision_threshold", None)  # (absent in older pickles)
+                if threshold is not None and len(classes) == 2:
+                    negative = classes[1 - classes.index(positive)]
+                    labels = np.where(p_positive >= threshold, positive, negative)
             else:
                 out[f"{self.prefix}score"] = proba.max(axis=1)
-            out[f"{self.prefix}label"] = np.asarray(classes)[best]
+            out[f"{self.prefix}label"] = labels
             return out
         if self.is_classifier and self.scores_for_all_classes and hasattr(estimator, "classes_"):
             # each call gets its own copy: the recipe's transformer may mutate its input
