@@ -437,8 +437,22 @@ def champion(profile: str, as_json: bool, recipe_root: Path | None, verbose: boo
 )
 @click.option("--rows", "-n", type=click.IntRange(min=1), default=7043, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
-def sample_data(out: Path, rows: int, seed: int) -> None:
+@click.option(
+    "--months",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Write monthly snapshots (one CSV per month, with snapshot_date) into the folder OUT.",
+)
+def sample_data(out: Path, rows: int, seed: int, months: int | None) -> None:
     """Write a synthetic telco churn table with the IBM Telco schema and quirks."""
+    if months is not None:
+        from mlrecipes.datasets.telco import write_snapshots
+
+        paths = write_snapshots(out, rows=rows, months=months, seed=seed)
+        click.echo(f"Wrote {months} monthly snapshots of {rows} customers to {out}")
+        for path in paths:
+            click.echo(f"  {path}")
+        return
     from mlrecipes.datasets.telco import write_sample
 
     path = write_sample(out, rows=rows, seed=seed)

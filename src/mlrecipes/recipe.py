@@ -77,7 +77,9 @@ class Recipe:
 
         with profile_lock(ws.lock_path, on_wait=self.reporter.info):
             inputs = [fastpath.stat_entry(p) for p in _watched_inputs(self._loaded, target)]
-            report = run_plan(self._loaded, ws, dag.plan(target), self.reporter)
+            report = run_plan(
+                self._loaded, ws, dag.plan(target, self._loaded.config), self.reporter
+            )
             plan = [o.step for o in report.outcomes]
             if _manifest_allowed(ws, report):
                 outputs = [ws.state_path(name) for name in plan]
@@ -314,7 +316,7 @@ def _watched_inputs(loaded: LoadedRecipe, target: str) -> list[Path]:
 
     paths = [Path(f) for f in loaded.template_inputs.files]
     paths.extend(fastpath.tree_paths(loaded.root / "steps"))
-    for name in dag.plan(target):
+    for name in dag.plan(target, loaded.config):
         try:
             paths += step_classes()[name]().watched_paths(loaded)
         except Exception:  # e.g. a missing data file: run_plan reports it, no manifest follows

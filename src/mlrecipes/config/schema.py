@@ -79,6 +79,14 @@ class ModelRegistryConfig(Block):
     model_name: str | None = None
 
 
+class FeatureStoreConfig(Block):
+    """Where this profile's feature tables live (new in mlrecipes): a folder of Delta tables,
+    relative to the recipe root, never shared with another profile; or Databricks' client."""
+
+    root: str
+    backend: Literal["delta", "databricks"] = "delta"
+
+
 class RecipeConfig(Block):
     recipe: Literal["classification/v1", "regression/v1"]
     target_col: str
@@ -88,6 +96,7 @@ class RecipeConfig(Block):
     custom_metrics: list[CustomMetric] = Field(default_factory=list)
     experiment: ExperimentConfig = Field(default_factory=ExperimentConfig)
     model_registry: ModelRegistryConfig = Field(default_factory=ModelRegistryConfig)
+    feature_store: FeatureStoreConfig | None = None
 
     @property
     def is_classification(self) -> bool:

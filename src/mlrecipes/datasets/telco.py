@@ -152,6 +152,83 @@ def _calibrate_intercept(logit: np.ndarray, rate: float) -> float:
     return (lo + hi) / 2
 
 
+def churn_logit(frame: pd.DataFrame) -> np.ndarray:
+    """The generator's churn drivers, from a table's own columns (intercept excluded)."""
+    tenure = pd.to_numeric(frame["tenure"]).to_numpy(dtype=float)
+    monthly = frame["MonthlyCharges"].to_numpy(dtype=float)
+
+    def yes(column: str) -> np.ndarray:
+        return (frame[column] == "Yes").to_numpy()
+
+    contract, internet = frame["Contract"].to_numpy(), frame["InternetService"].to_numpy()
+    return (
+        -1.1 * (contract == "One year")
+        - 2.3 * (contract == "Two year")
+        + 0.85 * (internet == "Fiber optic")
+        - 0.8 * (internet == "No")
+        + 0.6 * (frame["PaymentMethod"].to_numpy() == "Electronic check")
+        + 0.3 * yes("PaperlessBilling")
+        + 0.3 * (frame["SeniorCitizen"].to_numpy() == 1)
+        - 0.15 * yes("Partner")
+        - 0.2 * yes("Dependents")
+        - 0.45 * yes("OnlineSecurity")
+        - 0.4 * yes("TechSupport")
+        + 0.15 * yes("StreamingTV")
+        + 0.15 * yes("StreamingMovies")
+        - 0.95 * np.log1p(tenure)
+        + 0.012 * (monthly - 65)
+    )
+
+
+def generate_snapshots(
+    rows: int = 7043, months: int = 3, seed: int = 42, start: str = "2026-01-31"
+) -> pd.DataFrame:
+    """Monthly snapshots of one customer base (a ``snapshot_date`` column, month ends): each month
+    the customers who churned are gone, the others are a month older (tenure + 1, TotalCharges +
+    MonthlyCharges) and churn again with the same drivers, and new customers join (as many as
+    left). Point-in-time lookups have real history to get right."""
+    rng = np.random.default_rng(seed + 10_000)
+    current = generate(rows, seed)
+    intercept = _calibrate_intercept(churn_logit(current), TARGET_CHURN_RATE)
+    dates = pd.date_range(pd.Timestamp(start), periods=months, freq="ME")
+    frames = []
+    for month, date in enumerate(dates):
+        frames.append(current.assign(snapshot_date=date.date().isoformat()))
+        if month == len(dates) - 1:
+            break
+        stay = current[current["Churn"] == "No"].copy()
+        total = pd.to_numeric(stay["TotalCharges"], errors="coerce").fillna(0.0)
+        stay["tenure"] = stay["tenure"] + 1
+        total = total + stay["MonthlyCharges"]
+        stay["TotalCharges"] = [f"{t:.2f}".rstrip("0").rstrip(".") for t in total]
+        joined = generate(rows - len(stay), seed + month + 1)
+        joined["customerID"] = [f"{cid}-M{month + 1}" for cid in joined["customerID"]]
+        joined["tenure"] = 1
+        joined["TotalCharges"] = [
+            f"{m:.2f}".rstrip("0").rstrip(".") for m in joined["MonthlyCharges"]
+        ]
+        current = pd.concat([stay, joined], ignore_index=True)
+        p = 1 / (1 + np.exp(-(churn_logit(current) + intercept)))
+        current["Churn"] = _yes_no(rng.random(len(current)) < p)
+    return pd.concat(frames, ignore_index=True)[["snapshot_date", *COLUMNS]]
+
+
+def write_snapshots(
+    folder: Path | str, rows: int = 7043, months: int = 3, seed: int = 42
+) -> list[Path]:
+    """One CSV per month (``telco_<YYYY-MM>.csv``) in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for date, frame in generate_snapshots(rows, months, seed).groupby("snapshot_date", sort=True):
+        path = folder / f"telco_{date[:7]}.csv"
+        tmp = path.with_name(f".{path.name}.tmp")
+        frame.to_csv(tmp, index=False)
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
 def write_sample(path: Path | str, rows: int = 7043, seed: int = 42) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from graphlib import CycleError, TopologicalSorter
+from typing import Any
 
 from mlrecipes.errors import RecipeGraphError
 from mlrecipes.steps import step_classes
@@ -13,7 +14,17 @@ PIPELINES = ("training", "scoring")
 
 
 def _graph() -> dict[str, tuple[str, ...]]:
-    return {name: cls.inputs for name, cls in step_classes().items()}
+    """Every edge, the optional ones included: they decide the order whenever they apply."""
+    return {name: (*cls.inputs, *cls.after_if_configured) for name, cls in step_classes().items()}
+
+
+def _upstream(name: str, config: Any) -> tuple[str, ...]:
+    """The steps ``name`` needs under ``config``: its inputs, and its optional predecessors
+    that the configuration sets up (without a configuration, none of those)."""
+    cls = step_classes()[name]
+    steps = getattr(config, "steps", None)
+    optional = tuple(s for s in cls.after_if_configured if getattr(steps, s, None) is not None)
+    return (*cls.inputs, *optional)
 
 
 def check_graph() -> None:
@@ -64,17 +75,16 @@ def check_step(name: str) -> str:
     return name
 
 
-def plan(target: str) -> list[str]:
-    """``target`` and every step it depends on, in execution order."""
+def plan(target: str, config: Any = None) -> list[str]:
+    """``target`` and every step it depends on under ``config``, in execution order."""
     check_step(target)
-    graph = _graph()
     needed: set[str] = set()
     stack = [target]
     while stack:
         step = stack.pop()
         if step not in needed:
             needed.add(step)
-            stack.extend(graph[step])
+            stack.extend(_upstream(step, config))
     return [s for s in topological_order() if s in needed]
 
 

@@ -110,7 +110,7 @@ def write_batches(
             return 0
     counter = _CountingBatches(batches)
     if using == "delta":
-        _write_delta(counter, schema, location, mode, partition_by or [])
+        write_delta(counter, schema, location, mode, partition_by or [])
         return counter.rows
     _write_parquet_dir(counter, schema, location, mode, partition_by)
     return counter.rows
@@ -119,7 +119,7 @@ def write_batches(
 ROWS_PER_FILE = 1_000_000
 
 
-def _write_delta(
+def write_delta(
     batches: Iterator[pa.RecordBatch],
     schema: pa.Schema,
     location: Path,

@@ -130,6 +130,15 @@ def apply_decision_threshold(
     return with_threshold(fitted, X, y, threshold, positive), threshold
 
 
+def feature_table_tags(spec_path: Path | None) -> dict[str, str]:
+    """Tags naming each feature table the training set was read from, and its Delta version."""
+    if spec_path is None:
+        return {}
+    from mlrecipes.features.spec import FeatureSpec
+
+    return FeatureSpec.from_json(spec_path.read_text(encoding="utf-8")).tags()
+
+
 def run_name(prefix: str | None) -> str | None:
     # The random suffix is chosen at run time, never in the config, so it cannot defeat caching.
     return f"{prefix}-{secrets.token_hex(4)}" if prefix else None
@@ -212,6 +221,7 @@ def log_recipe_model(
     train_raw: pd.DataFrame,
     requirements: list[str],
     decision_threshold: float | None = None,
+    feature_spec: Path | None = None,
 ) -> tuple[str, str]:
     from mlrecipes.tracking import models
 
@@ -225,10 +235,12 @@ def log_recipe_model(
         prefix=tcfg.predict_prefix,
         positive_class=ctx.config.positive_class,
         decision_threshold=decision_threshold,
+        feature_spec=feature_spec.read_text(encoding="utf-8") if feature_spec else None,
     )
     code_paths = [str(ctx.root / "steps")] if (ctx.root / "steps").is_dir() else []
     sample = train_raw[feature_columns].head(200)
-    return models.log_recipe_model(tracker, model, sample, code_paths, requirements)
+    artifacts = {"feature_spec": str(feature_spec)} if feature_spec else None
+    return models.log_recipe_model(tracker, model, sample, code_paths, requirements, artifacts)
 
 
 @dataclass

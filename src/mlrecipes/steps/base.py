@@ -189,6 +189,9 @@ class Step(ABC):
     config_model: ClassVar[type[StepBlock]]
     config_required: ClassVar[bool] = False
     inputs: ClassVar[tuple[str, ...]] = ()
+    # steps that run first when the recipe configures them (their block is set), with no output
+    # read from them: ingest after features, which writes the tables ingest looks up
+    after_if_configured: ClassVar[tuple[str, ...]] = ()
     outputs: ClassVar[tuple[Output, ...]] = ()
     # steps/<module>.py files of the recipe this step may load (the others are helpers, whose
     # source joins the cache key of every step that loads user code)

@@ -106,11 +106,22 @@ class PredictStep(Step):
         output = cfg.resolved_output
         location = _output_path(output.location, ctx.root) if output.using != "table" else None
         tracker = ctx.tracker()
-        resolved = resolve_scoring_model(
-            tracker, cfg.model_uri, ctx.config.model_name or "", ctx.config.steps.register.alias
-        )
+        by_key = ctx.input_path("ingest_scoring", "scoring_model")
+        if cfg.model_uri is None and by_key.is_file():
+            # rows looked up by a model's feature spec are scored by that very version
+            pinned = ctx.read_json("ingest_scoring", "scoring_model")
+            import dataclasses
+
+            resolved = dataclasses.replace(
+                resolve_scoring_model(tracker, pinned["model_uri"], "", ""),
+                alias=pinned.get("alias"),
+            )
+        else:
+            resolved = resolve_scoring_model(
+                tracker, cfg.model_uri, ctx.config.model_name or "", ctx.config.steps.register.alias
+            )
         ctx.log(f"scoring with {resolved.describe()}")
-        if cfg.model_uri is None and resolved.alias != "champion":
+        if cfg.model_uri is None and resolved.alias not in ("champion", None):
             ctx.log(
                 f"warning: {ctx.config.model_name} has no champion yet; scoring with "
                 f"@{resolved.alias} (run deploy to choose a champion)"

@@ -186,6 +186,7 @@ class RegisterStep(Step):
                     REGISTRATION_TAG: "pending",
                     "mlrecipes.register_cache_key": ctx.cache_key,
                     "mlrecipes.train_content_key": info.get("content_key") or "",
+                    **(info.get("feature_tables") or {}),  # lineage: tables and versions read
                     **owner,
                 }
                 with ctx.critical_section():

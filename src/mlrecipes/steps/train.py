@@ -229,11 +229,16 @@ class TrainStep(Step):
 
             feature_columns = [c for c in train_raw.columns if c != target]
             requirements = model_pip_requirements(pipeline)
+            spec_path = ctx.input_path("ingest", "feature_spec")
+            spec_path = spec_path if spec_path.is_file() else None
+            feature_tags = ts.feature_table_tags(spec_path)
+            tracker.set_tags(feature_tags)
             with pickled_by_value(ctx.root):  # the model must load without the recipe's code
                 save_sklearn_model(pipeline, ctx.output_path("sk_model"), requirements)
                 model_uri, model_id = ts.log_recipe_model(
-                    tracker, ctx, pipeline, feature_columns, train_raw, requirements, threshold
-                )
+                    tracker, ctx, pipeline, feature_columns, train_raw, requirements, threshold,
+                    spec_path,
+                )  # fmt: skip
 
             evaluation = ts.evaluate_train_and_validation(
                 ctx, tracker, pipeline, train_raw, val_raw, model_id
@@ -269,6 +274,7 @@ class TrainStep(Step):
                 "feature_columns": feature_columns,
                 "estimator_class": type(estimator).__name__,
                 "decision_threshold": threshold,
+                "feature_tables": feature_tags,  # lineage tags, copied to the model version
                 # the content hash of what the model was trained from (config, code, data):
                 # equal for a retrain of the same inputs, e.g. after `clean`
                 "content_key": ctx.cache_key,

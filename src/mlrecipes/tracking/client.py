@@ -233,6 +233,7 @@ class Tracker:
         signature: Any,
         code_paths: list[str],
         pip_requirements: list[str],
+        artifacts: dict[str, str] | None = None,
     ) -> tuple[str, str]:
         """Log a pyfunc model (a LoggedModel in MLflow 3) to the open run; (model_uri, model_id)."""
         import warnings
@@ -262,6 +263,7 @@ class Tracker:
                 signature=signature,
                 code_paths=code_paths,
                 pip_requirements=pip_requirements,
+                artifacts=artifacts or None,
             )
         return info.model_uri, info.model_id
 

@@ -41,6 +41,7 @@ def recipe_model(
     prefix: str,
     positive_class: Any = None,
     decision_threshold: float | None = None,
+    feature_spec: str | None = None,
 ) -> pyfunc_model.RecipeModel:
     return pyfunc_model.RecipeModel(
         pipeline,
@@ -50,6 +51,7 @@ def recipe_model(
         prefix=prefix,
         positive_class=positive_class,
         decision_threshold=decision_threshold,
+        feature_spec=feature_spec,
     )
 
 
@@ -59,14 +61,44 @@ def log_recipe_model(
     sample: Any,
     code_paths: list[str],
     requirements: list[str],
+    artifacts: dict[str, str] | None = None,
 ) -> tuple[str, str]:
     """Log the recipe model in the active run; the wrapper class travels by value."""
     signature = infer_signature(sample, model.predict(None, sample))
     cloudpickle.register_pickle_by_value(pyfunc_model)
     try:
-        return tracker.log_pyfunc_model(model, "model", signature, code_paths, requirements)
+        return tracker.log_pyfunc_model(
+            model, "model", signature, code_paths, requirements, artifacts
+        )
     finally:
         cloudpickle.unregister_pickle_by_value(pyfunc_model)
+
+
+def load_with_feature_spec(
+    model_uri: str, tracking_uri: str | None = None, registry_uri: str | None = None
+) -> tuple[Any, str | None]:
+    """A registered recipe model and its feature spec (JSON text; None: not trained from feature
+    tables), from the given stores (default: MLflow's current ones)."""
+    import contextlib
+
+    from mlrecipes.tracking.client import scoped_uris
+
+    scope = (
+        scoped_uris(tracking_uri, registry_uri or tracking_uri)
+        if tracking_uri
+        else contextlib.nullcontext()
+    )
+    with scope:
+        model = load_pyfunc(model_uri)
+    return model, feature_spec_of(model)
+
+
+def feature_spec_of(model: Any) -> str | None:
+    try:
+        inner = model.unwrap_python_model()
+    except Exception:  # not a python-function model (e.g. a plain sklearn flavor)
+        return None
+    return getattr(inner, "feature_spec", None)
 
 
 def download_artifacts(uri: str) -> str:

@@ -39,6 +39,7 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
         prefix: str = "predicted_",
         positive_class: Any = None,
         decision_threshold: float | None = None,
+        feature_spec: str | None = None,
     ):
         self.pipeline = pipeline
         self.feature_columns = list(feature_columns)
@@ -49,6 +50,9 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
         # binary: predicted_label is positive_class when its probability reaches this cut-off
         # (the estimator's own predict otherwise); steps.train.decision_threshold
         self.decision_threshold = decision_threshold
+        # feature_spec.json (also a file in the model's artifacts) when trained from feature
+        # tables: which tables, keys and features rebuild its inputs from keys
+        self.feature_spec = feature_spec
 
     def predict(self, context, model_input, params=None):
         import numpy as np

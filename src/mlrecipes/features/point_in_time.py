@@ -1,0 +1,91 @@
+"""Point-in-time correct lookups (pure pandas): each spine row gets the latest feature snapshot
+at or before its own timestamp, never a later one.
+
+``pandas.merge_asof`` does the join (by the keys, backward on the time), so no row is looked up
+in a Python loop; the spine keeps its row order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+_ORDER = "__mlrecipes_spine_row__"
+_FOUND = "__mlrecipes_found__"
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    frame: pd.DataFrame  # the spine with the looked-up columns added
+    missing: int  # spine rows for which the table had no snapshot (their features are null)
+
+
+def as_naive_ns(values: pd.Series) -> pd.Series:
+    """Timestamps as naive UTC nanoseconds: Delta gives ``[us, UTC]``, CSV spines text."""
+    converted = pd.to_datetime(values, utc=True, format="mixed")
+    return converted.dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def lookup(
+    spine: pd.DataFrame,
+    table: pd.DataFrame,
+    spine_keys: list[str],
+    table_keys: list[str],
+    features: list[str],
+    outputs: list[str],
+    spine_time: str | None = None,
+    table_time: str | None = None,
+) -> LookupResult:
+    """Add ``features`` of ``table`` (named ``outputs``) to each row of ``spine``.
+
+    With ``spine_time`` and ``table_time``: the snapshot with the greatest ``table_time`` at or
+    before the row's ``spine_time``. Without ``spine_time`` (or a table without time): the
+    latest snapshot of each key."""
+    if len(spine_keys) != len(table_keys):
+        raise ValueError(
+            f"lookup_key {spine_keys} has {len(spine_keys)} columns; the table's primary keys "
+            f"{table_keys} have {len(table_keys)}"
+        )
+    right = table[[*table_keys, *([table_time] if table_time else []), *features]]
+    right = right.rename(columns=dict(zip(table_keys, spine_keys, strict=True)))
+    right = right.rename(columns=dict(zip(features, outputs, strict=True))).assign(**{_FOUND: True})
+    left = spine.assign(**{_ORDER: range(len(spine))})
+    for key in spine_keys:  # a key read as int in one table and as text in another still matches
+        if left[key].dtype != right[key].dtype:
+            left[key] = left[key].astype("string").astype(object)
+            right[key] = right[key].astype("string").astype(object)
+    if spine_time is not None and table_time is not None:
+        time_col = "__mlrecipes_time__"
+        left[time_col] = as_naive_ns(left[spine_time])
+        right = right.assign(**{time_col: as_naive_ns(right[table_time])}).drop(
+            columns=[table_time]
+        )
+        null_time = left[time_col].isna()
+        if null_time.any():
+            raise ValueError(
+                f"spine column '{spine_time}' has {int(null_time.sum())} empty timestamps"
+            )
+        joined = pd.merge_asof(
+            left.sort_values(time_col, kind="stable"),
+            right.sort_values(time_col, kind="stable"),
+            on=time_col,
+            by=spine_keys,
+            direction="backward",
+            allow_exact_matches=True,
+        ).drop(columns=[time_col])
+    else:
+        if table_time is not None:  # no time on the spine: the latest snapshot of each key
+            right = right.sort_values(table_time, kind="stable").drop_duplicates(
+                spine_keys, keep="last"
+            )
+            right = right.drop(columns=[table_time])
+        elif right.duplicated(spine_keys).any():
+            raise ValueError(f"the table holds several rows for some keys {table_keys}")
+        joined = left.merge(right, on=spine_keys, how="left")
+    joined = joined.sort_values(_ORDER, kind="stable").drop(columns=[_ORDER])
+    joined.index = spine.index
+    for key in spine_keys:
+        joined[key] = spine[key]
+    missing = int(joined[_FOUND].isna().sum())
+    return LookupResult(joined.drop(columns=[_FOUND]), missing)
