@@ -99,6 +99,16 @@ def ratio_split(df: pd.DataFrame, target: str, ratios: list[float], stratify: bo
     return pd.concat(parts)
 
 
+def group_split(df: pd.DataFrame, columns: list[str], ratios: list[float]) -> pd.Series:
+    """Splits by group (new in mlrecipes): each row's bucket hashes only ``columns`` (as text,
+    no index), so every row of a group (a customer's monthly snapshots) lands in the same split,
+    and stays there when the data grows: a retrained challenger's test rows are rows the
+    champion never trained on."""
+    text = df[columns].astype("string").fillna("\x00<NA>")
+    buckets = (pd.util.hash_pandas_object(text, index=False).to_numpy() % 1000) / 1000.0
+    return pd.Series(assign_by_ratios(buckets, ratios), index=pd.RangeIndex(len(df)))
+
+
 def partition(
     df: pd.DataFrame, assignment: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
 
@@ -113,7 +112,15 @@ def create_training_set(
         )
     spec = FeatureSpec(reads, list(df.columns), label, list(exclude_columns))
     frame = frame.drop(columns=[c for c in exclude_columns if c in frame.columns])
-    return TrainingSet(frame, spec, missing)
+    return TrainingSet(_naive_utc(frame), spec, missing)
+
+
+def _naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timestamps as naive UTC (Delta's are UTC-aware; MLflow's model signature takes naive)."""
+    aware = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    if not aware:
+        return frame
+    return frame.assign(**{c: frame[c].dt.tz_convert("UTC").dt.tz_localize(None) for c in aware})
 
 
 def features_for_keys(
@@ -130,26 +137,15 @@ def features_for_keys(
     # feature tables, not from it
     produced = {item.output_name(f) for item in lookups for f in item.feature_names or []}
     spine = keys.drop(columns=[c for c in keys.columns if c in produced])
+    # keys without a time are looked up as of ``as_of``, else now: the latest snapshot
+    when = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz="UTC").floor("s")
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
     for item in lookups:
         column = item.timestamp_lookup_key
-        if column and column not in spine.columns and as_of is not None:
-            spine[column] = pd.Timestamp(as_of)
-    prepared = [
-        item
-        if item.timestamp_lookup_key is None or item.timestamp_lookup_key in spine.columns
-        else FeatureLookup(
-            item.table_name, item.lookup_key, None, item.feature_names, item.rename_outputs
-        )
-        for item in lookups
-    ]
-    result = create_training_set(store, spine, prepared, None, spec.exclude_columns)
+        if column and column not in spine.columns:
+            spine[column] = when.tz_localize(None)
+    result = create_training_set(store, spine, lookups, None, spec.exclude_columns)
     label = spec.label
     frame = result.frame.drop(columns=[label] if label and label in result.frame else [])
     return TrainingSet(frame, result.feature_spec, result.missing)
 
-
-def summary(training: TrainingSet) -> dict[str, Any]:
-    return {
-        "lineage": training.feature_spec.lineage(),
-        "missing_lookups": training.missing,
-    }

@@ -27,6 +27,9 @@ class SplitConfig(StepBlock):
     post_split_filter_method: str | None = None
     post_split_method: str | None = None
     skip_data_profiling: StrictBool = False
+    # new in mlrecipes: hash only these columns, so all rows of a group (a customer's snapshots)
+    # share a split, and keep it as the data grows (none: MLflow Recipes' per-row hash)
+    group_columns: list[str] | None = None
 
     @field_validator("split_ratios")
     @classmethod
@@ -83,6 +86,13 @@ class SplitStep(Step):
             assignment = call_user_function(fn, where, df)
             _check_assignment(assignment, df, where)
             assignment = pd.Series(assignment.to_numpy(), index=pd.RangeIndex(len(df)))
+        elif cfg.group_columns:
+            missing = [c for c in cfg.group_columns if c not in df.columns]
+            if missing:
+                raise DatasetError(
+                    f"steps.split.group_columns: {missing} are not columns of the ingested data"
+                )
+            assignment = splitting.group_split(df, cfg.group_columns, cfg.split_ratios)
         else:
             assignment = splitting.ratio_split(
                 df, target, cfg.split_ratios, stratify=ctx.config.is_classification

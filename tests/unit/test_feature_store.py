@@ -1,0 +1,203 @@
+"""The Delta feature store: schema enforcement, one commit per write, conflicts named, and a
+failed, killed or concurrent write never leaving a half-written version."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+
+from mlrecipes.features import FeatureEngineeringClient, FeatureLookup
+from mlrecipes.features.delta_store import DeltaFeatureStore, FeatureTableError
+
+
+def snapshot(month: str, ids: list[str], base: float = 1.0) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customerID": ids,
+            "snapshot_date": pd.Timestamp(month, tz="UTC"),
+            "tenure": [int(base) + i for i in range(len(ids))],
+            "charges": [base * 10 + i for i in range(len(ids))],
+        }
+    )
+
+
+@pytest.fixture
+def fe(tmp_path: Path) -> FeatureEngineeringClient:
+    client = FeatureEngineeringClient(root=tmp_path / "store")
+    client.create_table(
+        "churn.features",
+        primary_keys=["customerID"],
+        timestamp_keys="snapshot_date",
+        df=snapshot("2026-01-31", ["a", "b", "c"]),
+    )
+    return client
+
+
+def test_snapshots_append_and_time_travel(fe: FeatureEngineeringClient) -> None:
+    info = fe.get_table("churn.features")
+    assert (info.version, info.rows, info.primary_keys) == (1, 3, ["customerID"])
+    assert info.location.endswith(os.path.join("store", "churn", "features"))
+    fe.write_table("churn.features", snapshot("2026-02-28", ["a", "b"], 2.0), mode="append")
+    assert fe.get_table("churn.features").version == 2
+    assert len(fe.read_table("churn.features")) == 5
+    assert len(fe.read_table("churn.features", version=1)) == 3
+    assert DeltaTable(info.location).version() == 2  # a real Delta table, readable by others
+
+
+def test_a_changed_type_is_an_error_naming_the_column(fe: FeatureEngineeringClient) -> None:
+    bad = snapshot("2026-02-28", ["a"]).assign(tenure=["twelve"])
+    with pytest.raises(FeatureTableError, match=r"column type changed for 'tenure' \(int64"):
+        fe.write_table("churn.features", bad, mode="append")
+    assert fe.get_table("churn.features").version == 1
+
+
+def test_a_new_column_needs_schema_evolution(fe: FeatureEngineeringClient) -> None:
+    wider = snapshot("2026-02-28", ["a"]).assign(num_services=[3])
+    with pytest.raises(
+        FeatureTableError, match=r"new columns \['num_services'\].*schema_evolution"
+    ):
+        fe.write_table("churn.features", wider, mode="append")
+    assert fe.get_table("churn.features").version == 1
+    fe.write_table("churn.features", wider, mode="append", schema_evolution=True)
+    table = fe.read_table("churn.features")
+    assert "num_services" in table and table["num_services"].notna().sum() == 1
+
+
+def test_the_same_snapshot_twice_is_a_conflict_or_skipped(fe: FeatureEngineeringClient) -> None:
+    again = snapshot("2026-01-31", ["a", "b", "c"])
+    with pytest.raises(FeatureTableError, match="already holds the snapshot 2026-01-31"):
+        fe.write_table("churn.features", again, mode="append")
+    result = fe.store.write_table("churn.features", again, skip_existing_snapshots=True)
+    assert result.rows == 0 and result.version == 1 and result.skipped_snapshots
+
+
+def test_merge_upserts_by_key_and_time(fe: FeatureEngineeringClient) -> None:
+    fe.write_table("churn.features", snapshot("2026-01-31", ["a", "d"], 5.0), mode="merge")
+    table = fe.read_table("churn.features").set_index("customerID")
+    assert len(table) == 4 and table.loc["a", "tenure"] == 5 and table.loc["d", "tenure"] == 6
+
+
+def test_repeated_keys_in_one_snapshot_are_refused(fe: FeatureEngineeringClient) -> None:
+    with pytest.raises(FeatureTableError, match="repeat a primary key"):
+        fe.write_table("churn.features", snapshot("2026-02-28", ["a", "a"]), mode="append")
+    assert fe.get_table("churn.features").version == 1
+
+
+def test_a_write_failing_midway_leaves_the_previous_version(fe: FeatureEngineeringClient) -> None:
+    store: DeltaFeatureStore = fe.store
+    location = Path(fe.get_table("churn.features").location)
+    files_before = set(location.rglob("*.parquet"))
+
+    def batches():
+        frame = snapshot("2026-02-28", ["a", "b"])
+        yield pa.RecordBatch.from_pandas(frame, preserve_index=False)
+        raise RuntimeError("source went away")
+
+    with pytest.raises(RuntimeError, match="source went away"):
+        store.write_table("churn.features", batches())
+    assert DeltaTable(str(location)).version() == 1
+    assert set(location.rglob("*.parquet")) == files_before  # no orphan files either
+
+
+def test_unknown_tables_and_bad_names_are_clear_errors(fe: FeatureEngineeringClient) -> None:
+    with pytest.raises(FeatureTableError, match="'churn.nope' does not exist"):
+        fe.read_table("churn.nope")
+    with pytest.raises(FeatureTableError, match="feature table name"):
+        fe.get_table("../escape")
+
+
+def test_training_set_from_the_client(fe: FeatureEngineeringClient) -> None:
+    fe.write_table("churn.features", snapshot("2026-02-28", ["a", "b"], 2.0), mode="append")
+    labels = pd.DataFrame(
+        {"customerID": ["a", "b", "c", "z"], "at": ["2026-02-28", "2026-02-01", "2026-03-01", "2026-03-01"], "y": [1, 0, 1, 0]}
+    )  # fmt: skip
+    lookup = FeatureLookup("churn.features", "customerID", "at", rename_outputs={"tenure": "t"})
+    training = fe.create_training_set(labels, [lookup], label="y", exclude_columns=["at"])
+    frame = training.load_df()
+    assert list(frame.columns) == ["customerID", "y", "t", "charges"]
+    assert frame["t"].tolist()[:3] == [2.0, 2.0, 3.0]  # a: February; b: January (before Feb 28)
+    assert training.missing == {"churn.features": 1}
+    (read,) = training.feature_spec.tables
+    assert read.version == 2 and read.outputs == ["t", "charges"]
+    with pytest.raises(Exception, match="1 of 4 spine rows have no snapshot"):
+        fe.create_training_set(labels, [lookup], label="y", on_missing="error")
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, pandas as pd
+    from mlrecipes.features.delta_store import DeltaFeatureStore
+    root, month, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    frame = pd.DataFrame({"customerID": [f"c{i}" for i in range(rows)],
+                          "snapshot_date": pd.Timestamp(month, tz="UTC"),
+                          "tenure": range(rows), "charges": [1.0] * rows})
+    print("WRITING", flush=True)
+    try:
+        result = DeltaFeatureStore(root).write_table("churn.features", frame)
+        print("COMMITTED", result.version)
+    except Exception as exc:
+        print("REFUSED", exc)
+    """
+)
+
+
+def _writer(root: Path, month: str, rows: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(root), month, str(rows)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_two_writers_of_one_snapshot_one_commits_the_other_is_told(
+    fe: FeatureEngineeringClient, tmp_path: Path
+) -> None:
+    root = tmp_path / "store"
+    writers = [_writer(root, "2026-03-31", 20_000) for _ in range(2)]
+    outputs = sorted(w.communicate(timeout=120)[0].split("WRITING")[1].strip() for w in writers)
+    assert outputs[0].startswith("COMMITTED 2"), outputs
+    assert outputs[1].startswith("REFUSED") and "already holds the snapshot" in outputs[1]
+    assert fe.get_table("churn.features").rows == 3 + 20_000
+    # writers of different snapshots both commit, one after the other
+    writers = [_writer(root, m, 1000) for m in ("2026-04-30", "2026-05-31")]
+    outputs = sorted(w.communicate(timeout=120)[0].split("WRITING")[1].strip() for w in writers)
+    assert outputs == ["COMMITTED 3", "COMMITTED 4"]
+
+
+@pytest.mark.slow
+def test_a_killed_writer_leaves_the_table_at_its_previous_version(
+    fe: FeatureEngineeringClient, tmp_path: Path
+) -> None:
+    location = fe.get_table("churn.features").location
+    before = set(Path(location).rglob("*.parquet"))
+    writer = _writer(tmp_path / "store", "2026-03-31", 3_000_000)
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "WRITING"
+    deadline = time.monotonic() + 60
+    while not set(Path(location).rglob("*.parquet")) - before:  # a data file is being written
+        assert time.monotonic() < deadline and writer.poll() is None, "no write in progress"
+        time.sleep(0.02)
+    assert writer.poll() is None, "the writer finished before it could be killed"
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    assert DeltaTable(location).version() == 1
+    assert len(DeltaTable(location).to_pandas()) == 3
+    # and the next write commits normally on top
+    fe.write_table("churn.features", snapshot("2026-03-31", ["a"]), mode="append")
+    assert fe.get_table("churn.features").version == 2
+
+
+def test_the_databricks_backend_needs_its_package() -> None:
+    with pytest.raises(ImportError, match=r"mlrecipes\[databricks\]"):
+        FeatureEngineeringClient(backend="databricks")
