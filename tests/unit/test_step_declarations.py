@@ -30,7 +30,7 @@ def test_the_steps_are_the_step_modules() -> None:
     public = {m for m in modules if not m.startswith("_")}
     assert {cls.__module__.rsplit(".", 1)[1] for cls in step_classes().values()} == public
     assert set(step_classes()) == {
-        "ingest", "split", "transform", "train", "evaluate", "register", "deploy",
+        "features", "ingest", "split", "transform", "train", "evaluate", "register", "deploy",
         "ingest_scoring", "predict",
     }  # fmt: skip
 
@@ -50,17 +50,28 @@ def test_schema_steps_section_is_built_from_the_blocks() -> None:
 def test_dag_order_follows_the_declared_inputs() -> None:
     order = dag.topological_order()
     assert order == [
-        "ingest", "split", "transform", "train", "evaluate", "register", "deploy",
+        "features", "ingest", "split", "transform", "train", "evaluate", "register", "deploy",
         "ingest_scoring", "predict",
     ]  # fmt: skip
     for name, cls in step_classes().items():
-        for upstream in cls.inputs:
+        for upstream in (*cls.inputs, *cls.after_if_configured):
             assert order.index(upstream) < order.index(name)
     assert dag.describe() == (
-        "ingest → split → transform → train → evaluate → register → deploy;  "
+        "features → ingest → split → transform → train → evaluate → register → deploy;  "
         "ingest_scoring → predict"
     )
     assert dag.plan("register")[-1] == "register" and "predict" not in dag.plan("register")
+
+
+def test_features_run_before_ingest_only_when_configured() -> None:
+    from types import SimpleNamespace
+
+    without = SimpleNamespace(steps=SimpleNamespace(features=None))
+    with_features = SimpleNamespace(steps=SimpleNamespace(features=object()))
+    assert dag.plan("split", without) == ["ingest", "split"]
+    assert dag.plan("split") == ["ingest", "split"]  # no configuration: no optional step
+    assert dag.plan("split", with_features) == ["features", "ingest", "split"]
+    assert "features" not in dag.plan("predict", with_features)
 
 
 def test_artifact_names_come_from_the_outputs_and_are_unique() -> None:

@@ -8,7 +8,7 @@ from mlrecipes.config import load_recipe
 from mlrecipes.tracking.settings import resolve_tracking
 from tests.conftest import REPO
 
-PROFILES = ("local", "dev", "staging", "prod")
+PROFILES = ("local", "local_features", "dev", "staging", "prod")
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,17 @@ def test_profile_loads_with_safe_local_defaults(profile: str) -> None:
     settings = resolve_tracking(loaded)
     assert settings.tracking_uri.startswith(f"sqlite:///{REPO}/metadata/mlflow/")
     assert settings.registry_uri == settings.tracking_uri
-    assert loaded.config.steps.ingest.location == "data/telco_sample.csv"
+    steps = loaded.config.steps
+    if profile == "local":  # the MLflow Recipes-style quick start: a CSV, no feature store
+        assert steps.ingest.location == "data/telco_sample.csv" and steps.features is None
+        assert loaded.config.feature_store is None
+        return
+    # the others build the feature tables from their data and train through lookups
+    assert steps.ingest.using == "feature_store" and steps.ingest.spine.table == "churn_labels"
+    expected = "data/telco_snapshots" if profile == "local_features" else "data/telco_sample.csv"
+    assert steps.features.source.location == expected
+    assert loaded.config.feature_store.root == f"data/feature_store/{profile}"
+    assert steps.split.group_columns == ["customerID"]
 
 
 def test_each_profile_has_its_own_experiment_model_and_store() -> None:
@@ -47,12 +57,15 @@ def test_each_profile_has_its_own_experiment_model_and_store() -> None:
     names = {p: rec.config.model_name for p, rec in loaded.items()}
     assert names == {
         "local": "churn",
+        "local_features": "churn_features_model",
         "dev": "dev.churn.churn_model",
         "staging": "staging.churn.churn_model",
         "prod": "prod.churn.churn_model",
     }
-    assert len({rec.config.experiment.name for rec in loaded.values()}) == 4
-    assert len({resolve_tracking(rec).tracking_uri for rec in loaded.values()}) == 4
+    assert len({rec.config.experiment.name for rec in loaded.values()}) == 5
+    assert len({resolve_tracking(rec).tracking_uri for rec in loaded.values()}) == 5
+    stores = [rec.config.feature_store.root for rec in loaded.values() if rec.config.feature_store]
+    assert len(stores) == len(set(stores)) == 4
 
 
 def test_staging_reads_a_sample_and_prod_the_full_table() -> None:
@@ -63,9 +76,11 @@ def test_staging_reads_a_sample_and_prod_the_full_table() -> None:
 def test_environment_variables_choose_server_and_data(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
     monkeypatch.setenv("CHURN_DATA_LOCATION", "/data/customers.parquet")
-    loaded = load_recipe(REPO, "prod", {"INGEST_DATA_FORMAT": "parquet"})
+    monkeypatch.setenv("CHURN_FEATURE_STORE_ROOT", "/stores/prod")
+    loaded = load_recipe(REPO, "prod", {"FEATURES_SOURCE_FORMAT": "parquet"})
     settings = resolve_tracking(loaded)
     assert settings.tracking_uri == settings.registry_uri == "http://127.0.0.1:5999"
     assert settings.artifact_location is None  # the server decides where artifacts go
-    assert loaded.config.steps.ingest.location == "/data/customers.parquet"
-    assert loaded.config.steps.ingest.using == "parquet"
+    source = loaded.config.steps.features.source
+    assert (source.location, source.using) == ("/data/customers.parquet", "parquet")
+    assert loaded.config.feature_store.root == "/stores/prod"

@@ -148,4 +148,3 @@ def features_for_keys(
     label = spec.label
     frame = result.frame.drop(columns=[label] if label and label in result.frame else [])
     return TrainingSet(frame, result.feature_spec, result.missing)
-
