@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PROFILE ?= local
 SAMPLE := data/telco_sample.csv
 SAMPLE_ROWS ?= 7043
+# three monthly snapshots of the sample's customers, for the feature-store profile local_features
+SNAPSHOTS := data/telco_snapshots/telco_2026-03.csv
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
@@ -18,10 +20,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --progress-bar off --no-deps -e .
 	touch $@
 
-data: $(SAMPLE)
+data: $(SAMPLE) $(SNAPSHOTS)
 
 $(SAMPLE): $(VENV)/.installed
 	$(BIN)/mlrecipes sample-data --rows $(SAMPLE_ROWS) --seed 42 --out $(SAMPLE)
+
+$(SNAPSHOTS): $(VENV)/.installed
+	$(BIN)/mlrecipes sample-data --rows $(SAMPLE_ROWS) --seed 42 --months 3 --out data/telco_snapshots
 
 run: venv data
 	$(BIN)/mlrecipes run --profile $(PROFILE)

@@ -110,7 +110,7 @@ def test_a_write_failing_midway_leaves_the_previous_version(fe: FeatureEngineeri
 
 
 def test_unknown_tables_and_bad_names_are_clear_errors(fe: FeatureEngineeringClient) -> None:
-    with pytest.raises(FeatureTableError, match="'churn.nope' does not exist"):
+    with pytest.raises(FeatureTableError, match=r"'churn\.nope' does not exist"):
         fe.read_table("churn.nope")
     with pytest.raises(FeatureTableError, match="feature table name"):
         fe.get_table("../escape")
