@@ -81,23 +81,25 @@ def load_module(root: Path, module: str, reload: bool = True) -> types.ModuleTyp
 
 
 @contextlib.contextmanager
-def pickled_by_value(root: Path) -> Iterator[None]:
-    """While the body pickles, this recipe's loaded modules are pickled by value (cloudpickle):
-    the pickle then holds the user functions themselves, not a module name to import."""
+def pickled_by_value(root: Path, picklers: tuple[Any, ...] = ()) -> Iterator[None]:
+    """While the body pickles, this recipe's loaded modules are pickled by value (cloudpickle,
+    and ``picklers`` such as PySpark's vendored copy): the pickle then holds the user functions
+    themselves, not a module name to import."""
     import cloudpickle
 
     prefix = package_name(root) + "."
     modules = [m for n, m in list(sys.modules.items()) if n.startswith(prefix)]
     registered = []
     try:
-        for module in modules:
-            cloudpickle.register_pickle_by_value(module)
-            registered.append(module)
+        for pickler in (cloudpickle, *picklers):
+            for module in modules:
+                pickler.register_pickle_by_value(module)
+                registered.append((pickler, module))
         yield
     finally:
-        for module in registered:
+        for pickler, module in registered:
             with contextlib.suppress(ValueError):
-                cloudpickle.unregister_pickle_by_value(module)
+                pickler.unregister_pickle_by_value(module)
 
 
 def load_function(root: Path, module: str, name: str) -> Callable[..., Any]:

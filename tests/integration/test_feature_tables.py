@@ -5,6 +5,7 @@ batch scoring looks features up by key with the model's own spec."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -180,3 +181,43 @@ def test_dev_profile_on_the_real_data(tmp_path: Path) -> None:
     expected = full_row_scores(root, "dev.db", "dev.churn.churn_model", "dev", keys)
     assert len(by_key) == len(expected) == 7043
     assert (by_key.loc[expected.index, "predicted_score"] - expected).abs().max() < 1e-9
+
+
+@pytest.mark.skipif(
+    shutil.which("java") is None, reason="the Spark engine needs a Java runtime (17)"
+)
+def test_the_spark_engine_builds_the_same_tables_and_training_set(tmp_path: Path) -> None:
+    """Featurization as a Spark job and the point-in-time join in Spark, on local[2]: the same
+    rows and values as the pandas engine."""
+    from mlrecipes.datasets.telco import generate_snapshots
+    from mlrecipes.features.delta_store import DeltaFeatureStore
+
+    results = {}
+    for engine in ("pandas", "spark"):
+        root = copy_template(tmp_path / engine, rows=10)
+        folder = root / "data" / "snapshots"
+        folder.mkdir()
+        months = generate_snapshots(1500, 2, seed=11)
+        for date, frame in months.groupby("snapshot_date"):
+            frame.to_parquet(folder / f"telco_{date[:7]}.parquet", index=False)
+        result = cli(
+            "run", "--profile", PROFILE, "--step", "ingest",
+            "--var", "FEATURES_SOURCE_FORMAT=parquet",
+            "--var", "FEATURES_SOURCE_LOCATION=data/snapshots",
+            "--var", f"FEATURES_ENGINE={engine}",
+            cwd=root, env={"MLRECIPES_SPARK_MASTER": "local[2]"},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        store = DeltaFeatureStore(root / "data" / "feature_store" / PROFILE)
+        keys = ["customerID", "snapshot_date"]
+        results[engine] = {
+            name: store.read_table(name).sort_values(keys).reset_index(drop=True)
+            for name in ("churn_features", "churn_labels")
+        }
+        results[engine]["training"] = pd.read_parquet(
+            root / ".mlrecipes" / PROFILE / "steps/ingest/outputs/dataset.parquet"
+        )
+    for name in ("churn_features", "churn_labels", "training"):
+        pandas_side, spark_side = results["pandas"][name], results["spark"][name]
+        assert len(pandas_side) == len(spark_side) > 0, name
+        pd.testing.assert_frame_equal(pandas_side, spark_side, check_dtype=False, obj=name)

@@ -28,6 +28,22 @@ class Block(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SparkConfig(Block):
+    """Where the Spark engine runs: ``local[*]`` by default, a cluster master, or Spark Connect."""
+
+    master: str | None = None
+    remote: str | None = None
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SparkConfig:
+        if self.master and self.remote:
+            raise ValueError(
+                "give either master (classic Spark) or remote (Spark Connect), not both"
+            )
+        return self
+
+
 class StepBlock(Block):
     """Keys every step block has (new in mlrecipes)."""
 
@@ -90,6 +106,9 @@ class IngestConfig(StepBlock):
     exclude_columns: list[str] = Field(default_factory=list)
     on_missing: Literal["null", "error"] = "null"
     as_of: datetime | None = None  # scoring: the lookup time when the keys carry none
+    # the point-in-time join on Spark (the feature tables never come to the driver)
+    engine: Literal["pandas", "spark"] = "pandas"
+    spark: SparkConfig = Field(default_factory=SparkConfig)
 
     @model_validator(mode="after")
     def _check_source(self) -> IngestConfig:

@@ -93,6 +93,11 @@ def training_set(cfg: IngestConfig, recipe: LoadedRecipe, block: str) -> Trainin
     if not cfg.feature_lookups:
         raise ConfigError(f"recipe.yaml: steps.{block}.feature_lookups is required for training")
     spine = read_spine(cfg, recipe, block)
+    spark = None
+    if cfg.engine == "spark":
+        from mlrecipes.io.spark import spark_session
+
+        spark = spark_session(cfg.spark, "mlrecipes-ingest")
     result = create_training_set(
         store_for(recipe),
         spine,
@@ -100,6 +105,7 @@ def training_set(cfg: IngestConfig, recipe: LoadedRecipe, block: str) -> Trainin
         recipe.config.target_col,
         cfg.exclude_columns,
         cfg.on_missing,
+        spark=spark,
     )
     if cfg.sample_fraction is not None and cfg.sample_fraction < 1:
         frame = result.frame

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
 from mlrecipes.errors import DatasetError
 from mlrecipes.features.delta_store import DeltaFeatureStore, FeatureTableError
-from mlrecipes.features.point_in_time import lookup
+from mlrecipes.features.point_in_time import LookupResult, lookup
 from mlrecipes.features.spec import FeatureLookup, FeatureSpec, TableRead
 
 
@@ -34,13 +35,15 @@ def create_training_set(
     exclude_columns: Sequence[str] = (),
     on_missing: str = "null",
     versions: dict[str, int] | None = None,
+    spark: Any = None,
 ) -> TrainingSet:
     """``df`` (the spine: keys, timestamps, the label) plus every lookup's features, each spine
     row getting the latest snapshot at or before its ``timestamp_lookup_key``.
 
     Each table is read at one Delta version (its latest, or ``versions[table]``), recorded in
     the spec. A spine row without a snapshot gets nulls, counted in ``missing``, or is an error
-    with ``on_missing="error"``."""
+    with ``on_missing="error"``. With a SparkSession the join runs on Spark
+    (``features/spark.py``), with the same result."""
     if label is not None and label not in df.columns:
         raise DatasetError(f"the spine has no label column '{label}' (columns: {list(df.columns)})")
     frame = df
@@ -73,23 +76,31 @@ def create_training_set(
                 f"lookup of '{name}': features {clash} would replace spine or earlier columns; "
                 "rename them with rename_outputs"
             )
-        # with a timestamp key, a lookup without a time takes each key's latest snapshot
-        timed = [info.timestamp_key] if info.timestamp_key else []
-        columns = list(dict.fromkeys([*info.primary_keys, *timed, *features]))
-        table = store.read_table(name, version=info.version, columns=columns)
-        try:
-            result = lookup(
-                frame,
-                table,
-                item.lookup_keys,
-                info.primary_keys,
-                features,
-                outputs,
-                spine_time,
-                info.timestamp_key,
+        if len(item.lookup_keys) != len(info.primary_keys):
+            raise DatasetError(
+                f"lookup of '{name}': lookup_key {item.lookup_keys} has {len(item.lookup_keys)} "
+                f"columns; the table's primary keys {info.primary_keys} have {len(info.primary_keys)}"
             )
-        except ValueError as exc:
-            raise DatasetError(f"lookup of '{name}': {exc}") from exc
+        if spark is not None:
+            from mlrecipes.features.spark import point_in_time_with_spark
+
+            joined, unmatched = point_in_time_with_spark(
+                spark, frame, info.location, info.version, item.lookup_keys, info.primary_keys,
+                features, outputs, spine_time, info.timestamp_key,
+            )  # fmt: skip
+            result = LookupResult(joined, unmatched)
+        else:
+            # with a timestamp key, a lookup without a time takes each key's latest snapshot
+            timed = [info.timestamp_key] if info.timestamp_key else []
+            columns = list(dict.fromkeys([*info.primary_keys, *timed, *features]))
+            table = store.read_table(name, version=info.version, columns=columns)
+            try:
+                result = lookup(
+                    frame, table, item.lookup_keys, info.primary_keys, features, outputs,
+                    spine_time, info.timestamp_key,
+                )  # fmt: skip
+            except ValueError as exc:
+                raise DatasetError(f"lookup of '{name}': {exc}") from exc
         if result.missing and on_missing == "error":
             raise DatasetError(
                 f"lookup of '{name}': {result.missing} of {len(frame)} spine rows have no "

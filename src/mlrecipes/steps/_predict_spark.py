@@ -8,9 +8,7 @@ parquet to a staging folder and the rows are committed to the Delta table with `
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -32,37 +30,9 @@ _SPARK_TYPES = {
 
 
 def spark_session(cfg: PredictConfig) -> Any:
-    # Python workers must be this interpreter (with this environment's pandas, sklearn, mlflow),
-    # not whatever "python3" is first on PATH. The session reads these when it starts; they are
-    # removed again afterwards so the caller's environment is unchanged.
-    defaults = {
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "PYSPARK_PYTHON": sys.executable,
-        "PYARROW_IGNORE_TIMEZONE": "1",
-    }
-    added = [k for k in defaults if k not in os.environ]
-    os.environ.update({k: defaults[k] for k in added})
-    try:
-        from pyspark.sql import SparkSession
+    from mlrecipes.io.spark import spark_session as session
 
-        builder = SparkSession.builder.appName("mlrecipes-predict")
-        if cfg.spark.remote:
-            builder = builder.remote(cfg.spark.remote)
-        else:
-            master = cfg.spark.master or os.environ.get("MLRECIPES_SPARK_MASTER", "local[*]")
-            builder = (
-                builder.master(master)
-                .config("spark.ui.enabled", "false")
-                .config("spark.driver.host", os.environ["SPARK_LOCAL_IP"])
-                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            )
-        builder = builder.config("spark.sql.session.timeZone", "UTC")
-        for key, value in cfg.spark.conf.items():
-            builder = builder.config(key, value)
-        return builder.getOrCreate()
-    finally:
-        for key in added:
-            os.environ.pop(key, None)
+    return session(cfg.spark, "mlrecipes-predict")
 
 
 def result_type(model: Any, fallback: str) -> str:
@@ -72,19 +42,6 @@ def result_type(model: Any, fallback: str) -> str:
     if not columns:
         return fallback
     return ", ".join(f"`{name}` {_SPARK_TYPES.get(kind, 'string')}" for name, kind in columns)
-
-
-def _delta_on_classpath(spark: Any) -> bool:
-    """Whether this Spark can write ``format("delta")`` (Spark Connect sessions have no JVM here)."""
-    jvm = getattr(spark, "_jvm", None)
-    if jvm is None:
-        return False
-    try:
-        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
-        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable", False, loader)
-        return True
-    except Exception:
-        return False
 
 
 def _converted(F: Any, column: str, mlflow_type: str) -> Any:
@@ -124,6 +81,7 @@ def score_with_spark(
     from pyspark.sql import functions as F
 
     from mlrecipes.io.batches import write_batches
+    from mlrecipes.io.spark import delta_on_classpath
     from mlrecipes.scoring import kept_columns
     from mlrecipes.tracking.models import input_schema
 
@@ -171,7 +129,7 @@ def score_with_spark(
     output = cfg.resolved_output
     mode = {"default": "error", "errorifexists": "error"}.get(cfg.save_mode, cfg.save_mode)
     if output.using == "table":
-        fmt = "delta" if _delta_on_classpath(spark) else "parquet"
+        fmt = "delta" if delta_on_classpath(spark) else "parquet"
         writer = out.write.mode(mode).format(fmt)
         if partition:
             writer = writer.partitionBy(*partition)
@@ -183,7 +141,7 @@ def score_with_spark(
         )
         return rows, out.limit(10_000).toPandas()
     assert location is not None
-    if output.using == "delta" and _delta_on_classpath(spark):
+    if output.using == "delta" and delta_on_classpath(spark):
         writer = out.write.mode(mode).format("delta")
         if partition:
             writer = writer.partitionBy(*partition)

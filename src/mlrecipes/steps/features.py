@@ -6,7 +6,8 @@ Delta commit. First in the DAG when configured; ``ingest`` then looks the featur
 A snapshot's time is the source's own ``timestamp_key`` column when it has one, else
 ``snapshot_time``, else the time of the run. Snapshots already in a table are skipped, so a
 folder of monthly files that gains a month appends that month only. The featurization must be
-row by row (no aggregates over rows): the engine runs it batch by batch.
+row by row (no aggregates over rows): the pandas engine runs it batch by batch, the Spark engine
+(``engine: spark``) on each partition (``mapInPandas``), with the same rows and values.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, PositiveInt, StrictBool
 
-from mlrecipes.config.blocks import Block, IngestConfig, StepBlock
+from mlrecipes.config.blocks import Block, IngestConfig, SparkConfig, StepBlock
 from mlrecipes.errors import DatasetError, UserCodeError
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
@@ -48,7 +49,8 @@ class FeaturesConfig(StepBlock):
     labels_table: LabelsTableConfig | None = None
     snapshot_time: datetime | None = None
     schema_evolution: StrictBool = False
-    engine: Literal["pandas"] = "pandas"
+    engine: Literal["pandas", "spark"] = "pandas"
+    spark: SparkConfig = Field(default_factory=SparkConfig)
     batch_size: PositiveInt = BATCH_ROWS
 
 
@@ -92,7 +94,12 @@ class FeaturesStep(Step):
         store = store_for(ctx.recipe, create=True)
         stamp = _snapshot_time(cfg)
         featurize = _featurizer(ctx, cfg)
-        batches = _pandas_batches(ctx, cfg, featurize, label, stamp)
+        if cfg.engine == "spark":
+            from mlrecipes.steps._features_spark import featurize_with_spark
+
+            batches = featurize_with_spark(ctx, cfg, featurize, label, stamp)
+        else:
+            batches = _pandas_batches(ctx, cfg, featurize, label, stamp)
         written = _write(store, cfg, batches, label)
         tables = [store.info(name).as_dict() for name in written["names"]]
         summary = {

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, PositiveInt, StrictBool, model_validator
 
-from mlrecipes.config.blocks import Block, StepBlock
+from mlrecipes.config.blocks import Block, SparkConfig, StepBlock
 from mlrecipes.errors import DatasetError
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
@@ -24,22 +24,6 @@ if TYPE_CHECKING:
 class PredictOutput(Block):
     using: Literal["parquet", "delta", "table"]
     location: str
-
-
-class SparkConfig(Block):
-    """Where the Spark engine runs: ``local[*]`` by default, a cluster master, or Spark Connect."""
-
-    master: str | None = None
-    remote: str | None = None
-    conf: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _one_target(self) -> SparkConfig:
-        if self.master and self.remote:
-            raise ValueError(
-                "give either master (classic Spark) or remote (Spark Connect), not both"
-            )
-        return self
 
 
 class PredictConfig(StepBlock):
