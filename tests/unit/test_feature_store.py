@@ -201,3 +201,27 @@ def test_a_killed_writer_leaves_the_table_at_its_previous_version(
 def test_the_databricks_backend_needs_its_package() -> None:
     with pytest.raises(ImportError, match=r"mlrecipes\[databricks\]"):
         FeatureEngineeringClient(backend="databricks")
+
+
+def test_key_hashes_tell_keys_apart_and_agree_on_equal_keys() -> None:
+    import numpy as np
+
+    from mlrecipes.features.delta_store import key_hashes
+
+    words = ["", "a", "b", "ab", "ba", "aa", "0001-ABCDE", "0001-ABCDF", "é", "e\u0301", None]
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "id": words * 2,
+            "at": [pd.Timestamp("2026-01-31", tz="UTC")] * len(words)
+            + [pd.Timestamp("2026-02-28", tz="UTC")] * len(words),
+            "n": list(range(len(words))) * 2,
+        }
+    )
+    by_id = key_hashes(batch, ["id"])
+    assert np.array_equal(by_id[: len(words)], by_id[len(words) :])  # same text, same hash
+    assert len(set(by_id[: len(words)].tolist())) == len(words)
+    assert len(set(key_hashes(batch, ["id", "at"]).tolist())) == 2 * len(words)
+    sliced = key_hashes(batch.slice(3, 5), ["id", "at"])  # offsets inside shared buffers
+    assert np.array_equal(sliced, key_hashes(batch, ["id", "at"])[3:8])
+    many = pa.RecordBatch.from_pydict({"id": [f"C{i:08d}" for i in range(200_000)]})
+    assert len(np.unique(key_hashes(many, ["id"]))) == 200_000

@@ -97,3 +97,27 @@ def test_key_count_must_match_and_times_must_parse() -> None:
     with pytest.raises(ValueError, match="empty timestamps"):
         spine = pd.DataFrame({"id": ["a"], "t": [None]})
         lookup(spine, table, ["id"], ["id"], ["v"], ["v"], "t", "at")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_arrow_lookup_gives_the_pandas_answer(seed: int) -> None:
+    import pyarrow as pa
+
+    from mlrecipes.features.point_in_time import lookup_table
+
+    rng = np.random.default_rng(seed)
+    table = _snapshots(rng, keys=30, rows=400)
+    table.loc[table.index[:5], "id"] = None  # empty keys never match anything
+    spine = pd.DataFrame(
+        {
+            "cid": rng.integers(0, 35, size=300).astype(str),
+            "when": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(-30, 430, 300), "D"),
+        }
+    )
+    spine.loc[3, "cid"] = None
+    expected = lookup(spine, table, ["cid"], ["id"], ["value"], ["v"], "when", "at")
+    got = lookup_table(
+        spine, pa.Table.from_pandas(table), ["cid"], ["id"], ["value"], ["v"], "when", "at"
+    )
+    pd.testing.assert_frame_equal(got.frame, expected.frame)
+    assert got.missing == expected.missing

@@ -182,11 +182,12 @@ class DeltaFeatureStore:
                 return self._write_in_memory(info, frame, schema, mode)
             existing = self.snapshot_times(name) if info.timestamp_key else set()
             checked = _SnapshotCheck(info, existing, skip_existing_snapshots)
-            from mlrecipes.io.batches import write_delta
+            from mlrecipes.io.batches import returnable_memory, write_delta
 
             table_schema = pa.schema([pa.field(c, schema.field(c).type) for c in info.columns])
             stream = checked.filter(_chain(first, batches), table_schema)
-            write_delta(stream, table_schema, Path(info.location), "append", [])
+            with returnable_memory():  # freed batches go back to the OS: memory stays flat
+                write_delta(stream, table_schema, Path(info.location), "append", [])
             version = self.info(name).version if checked.rows else info.version
             return WriteResult(name, version, checked.rows, sorted(checked.skipped))
 
@@ -225,11 +226,16 @@ class DeltaFeatureStore:
     def read_table(
         self, name: str, version: int | None = None, columns: list[str] | None = None
     ) -> pd.DataFrame:
+        return self.read_arrow(name, version, columns).to_pandas()
+
+    def read_arrow(
+        self, name: str, version: int | None = None, columns: list[str] | None = None
+    ) -> pa.Table:
         from deltalake import DeltaTable
 
         self._meta(name)
         table = DeltaTable(str(self.path(name)), version=version)
-        return table.to_pyarrow_dataset().to_table(columns=columns).to_pandas()
+        return table.to_pyarrow_dataset().to_table(columns=columns)
 
     def snapshot_times(self, name: str) -> set[str]:
         """The distinct snapshot timestamps in the table (ISO text, UTC)."""
@@ -354,43 +360,108 @@ def _check_unique(info: TableInfo, frame: pd.DataFrame) -> None:
         )
 
 
+def key_hashes(batch: pa.RecordBatch, columns: list[str]) -> Any:
+    """One 64-bit hash per row of ``columns``, computed from the Arrow buffers with numpy.
+
+    Written by hand for memory: the usual route (to pandas, ``hash_pandas_object``) creates a
+    Python string per key and, over millions of rows, fragments the heap so that a streamed
+    write's peak memory grew with the table. Strings hash as a polynomial over their bytes (with
+    their length), numbers and timestamps by value, nulls as their own value."""
+    import numpy as np
+
+    mask = np.uint64(0xFFFFFFFFFFFFFFFF)
+    combined = np.zeros(batch.num_rows, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i, name in enumerate(columns):
+            column = batch.column(name)
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                values = _string_hashes(column)
+            elif pa.types.is_timestamp(column.type):
+                values = column.cast(pa.timestamp("us", column.type.tz)).cast(pa.int64())
+                values = values.fill_null(-(2**62)).to_numpy().astype(np.uint64)
+            else:
+                values = column.cast(pa.float64()).fill_null(np.nan).to_numpy()
+                values = values.view(np.uint64)
+            combined = (combined * np.uint64(0x9E3779B97F4A7C15) + values + np.uint64(i)) & mask
+            combined ^= combined >> np.uint64(29)
+    return combined
+
+
+def _string_hashes(column: pa.Array) -> Any:
+    import numpy as np
+
+    column = column.cast(pa.large_string()).fill_null("\x00<null>")
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64)[
+        column.offset : column.offset + len(column) + 1
+    ]
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    starts = offsets[:-1] - offsets[0]
+    lengths = np.diff(offsets).astype(np.uint64)
+    if data.size == 0:
+        return lengths * np.uint64(0x100000001B3)
+    position = np.arange(data.size) - np.repeat(starts, lengths.astype(np.int64))
+    powers = np.ones(int(position.max()) + 1, dtype=np.uint64)
+    powers[1:] = np.uint64(1099511628211)
+    powers = np.cumprod(powers)  # wraps modulo 2**64, as meant
+    terms = data.astype(np.uint64) * powers[position]
+    sums = np.add.reduceat(terms, np.minimum(starts, max(data.size - 1, 0)))
+    sums[lengths == 0] = 0  # reduceat gives the next element for an empty segment
+    return sums * np.uint64(31) + lengths
+
+
 class _SnapshotCheck:
     """Streams batches through the snapshot-conflict and key-uniqueness checks, cast to the
-    table's schema; counts what is written and the snapshots skipped."""
+    table's schema, without leaving Arrow: memory stays flat however many rows pass. Keys are
+    checked unique within the whole write by 64-bit hashes (8 bytes a row, each batch's kept
+    sorted and probed by binary search, so no second copy is ever made)."""
 
     def __init__(self, info: TableInfo, existing: set[str], skip: bool):
         self.info, self.existing, self.skip = info, existing, skip
         self.rows = 0
         self.skipped: set[str] = set()
-        self._hashes: list[Any] = []  # 8 bytes a row: keys must be unique across batches too
+        self._seen: list[Any] = []  # sorted key hashes of each batch written
 
     def filter(
         self, batches: Iterator[pa.RecordBatch], schema: pa.Schema
     ) -> Iterator[pa.RecordBatch]:
-        ts = self.info.timestamp_key
-        for batch in batches:
-            frame = batch.to_pandas()
-            if ts is not None and self.existing:
-                stamps = pd.to_datetime(frame[ts], utc=True).map(lambda t: t.isoformat())
-                clash = stamps.isin(self.existing)
-                if clash.any() and not self.skip:
-                    raise _conflict(self.info, set(stamps[clash]))
-                self.skipped |= set(stamps[clash])
-                frame = frame[~clash.to_numpy()]
-            if frame.empty:
-                continue
-            _check_unique(self.info, frame)
-            keys = [*self.info.primary_keys, *([ts] if ts else [])]
-            self._hashes.append(pd.util.hash_pandas_object(frame[keys], index=False).to_numpy())
-            self.rows += len(frame)
-            yield pa.RecordBatch.from_pandas(frame, schema=schema, preserve_index=False)
-        # checked before the commit (which happens only after the last batch)
-        if len(self._hashes) > 1:
-            import numpy as np
+        import numpy as np
+        import pyarrow.compute as pc
 
-            hashes = np.concatenate(self._hashes)
-            if np.unique(hashes).size != hashes.size:
+        from mlrecipes.io.batches import release_free_memory
+
+        ts = self.info.timestamp_key
+        keys = [*self.info.primary_keys, *([ts] if ts else [])]
+        for batch in batches:
+            release_free_memory()
+            if ts is not None and self.existing:
+                stamps = pc.unique(batch.column(ts)).to_pandas()
+                clash = _snapshot_values(stamps) & self.existing
+                if clash and not self.skip:
+                    raise _conflict(self.info, clash)
+                if clash:
+                    self.skipped |= clash
+                    times = pd.to_datetime(pd.Series(batch.column(ts).to_pandas()), utc=True)
+                    keep = ~times.map(lambda t: t.isoformat() if not pd.isna(t) else "").isin(clash)
+                    batch = batch.filter(pa.array(keep.to_numpy()))
+            if batch.num_rows == 0:
+                continue
+            hashes = np.sort(key_hashes(batch, keys))
+            repeated = bool((hashes[1:] == hashes[:-1]).any()) or any(
+                _contains_any(seen, hashes) for seen in self._seen
+            )
+            if repeated:
                 raise FeatureTableError(
-                    f"feature table '{self.info.name}': rows in different batches repeat a "
-                    f"primary key {keys}; nothing was written"
+                    f"feature table '{self.info.name}': rows repeat a primary key {keys} within "
+                    "the data written; nothing was written"
                 )
+            self._seen.append(hashes)
+            self.rows += batch.num_rows
+            yield batch.select(schema.names).cast(schema)
+
+
+def _contains_any(sorted_values: Any, probes: Any) -> bool:
+    import numpy as np
+
+    at = np.searchsorted(sorted_values, probes)
+    at[at == len(sorted_values)] = 0
+    return bool((sorted_values[at] == probes).any())

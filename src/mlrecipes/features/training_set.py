@@ -11,7 +11,7 @@ import pandas as pd
 
 from mlrecipes.errors import DatasetError
 from mlrecipes.features.delta_store import DeltaFeatureStore, FeatureTableError
-from mlrecipes.features.point_in_time import LookupResult, lookup
+from mlrecipes.features.point_in_time import LookupResult, lookup_table
 from mlrecipes.features.spec import FeatureLookup, FeatureSpec, TableRead
 
 
@@ -93,9 +93,9 @@ def create_training_set(
             # with a timestamp key, a lookup without a time takes each key's latest snapshot
             timed = [info.timestamp_key] if info.timestamp_key else []
             columns = list(dict.fromkeys([*info.primary_keys, *timed, *features]))
-            table = store.read_table(name, version=info.version, columns=columns)
+            table = store.read_arrow(name, version=info.version, columns=columns)
             try:
-                result = lookup(
+                result = lookup_table(
                     frame, table, item.lookup_keys, info.primary_keys, features, outputs,
                     spine_time, info.timestamp_key,
                 )  # fmt: skip
