@@ -125,6 +125,22 @@ def test_scoring_by_key_gives_the_scores_of_the_full_rows(trained: Path) -> None
     assert len(expected) == 300 and (got - expected).abs().max() < 1e-9
 
 
+def test_score_batch_from_python_matches_the_pipeline(trained: Path) -> None:
+    """The notebook API: FeatureEngineeringClient.score_batch looks the features up by the
+    model's spec and predicts, as the inference pipeline does."""
+    from mlrecipes.features import FeatureEngineeringClient
+
+    keys = pd.read_csv(trained / "data" / "keys.csv")
+    fe = FeatureEngineeringClient(root=trained / "data" / "feature_store" / PROFILE)
+    uri = f"sqlite:///{trained / 'metadata/mlflow/local_features.db'}"
+    scored = fe.score_batch(f"models:/{MODEL}@champion", keys, tracking_uri=uri)
+    assert list(scored["customerID"]) == list(keys["customerID"])
+    assert {"charge_ratio", "predicted_score", "predicted_label"} <= set(scored.columns)
+    expected = full_row_scores(trained, "local_features.db", MODEL, PROFILE, keys)
+    got = scored.set_index("customerID").loc[expected.index, "predicted_score"]
+    assert (got - expected).abs().max() < 1e-9
+
+
 def test_a_new_month_appends_a_snapshot_and_retrains_on_it(trained: Path) -> None:
     from mlrecipes.datasets.telco import generate_snapshots
 
