@@ -115,7 +115,7 @@ class Recipe:
 
         self._loaded = self._load()
         ws = self.workspace
-        names = [dag.check_step(step)] if step else list(dag.all_steps())
+        names = [dag.check_step(step)] if step else self._listed_steps()
         steps = [self._step_status(ws, n, check_cache) for n in names]
         out: dict[str, Any] = {
             "recipe": self._loaded.config.recipe,
@@ -128,6 +128,17 @@ class Recipe:
         if step:
             out.update(self._step_details(ws, step))
         return out
+
+    def _listed_steps(self) -> list[str]:
+        """Every step, less the optional ones this recipe does not configure (features)."""
+        from mlrecipes.steps import step_classes
+
+        steps = self._loaded.config.steps
+        return [
+            name
+            for name in dag.all_steps()
+            if step_classes()[name].listed_unconfigured or getattr(steps, name) is not None
+        ]
 
     def _step_status(self, ws: Workspace, name: str, check_cache: bool) -> dict[str, Any]:
         from mlrecipes.steps import step_classes

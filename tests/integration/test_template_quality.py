@@ -80,8 +80,18 @@ def test_staging_profile_runs_on_a_sample(churn_recipe: Path) -> None:
             env=data,
         ).stdout
     )  # fmt: skip
-    assert ingest["location"] == "data/telco_sample.csv"
-    assert len(ingest["data_fingerprint"]) == 64 and ingest["data_files"][0]["sha256"]
+    # staging builds its own feature tables from the data and trains on 30% of the lookups
+    features = json.loads(
+        cli(
+            "inspect", "--profile", "staging", "--step", "features", "--json", cwd=churn_recipe,
+            env=data,
+        ).stdout
+    )  # fmt: skip
+    assert features["tables"][0]["rows"] == 7043
+    assert features["feature_store"].endswith("data/feature_store/staging")
+    assert len(ingest["data_fingerprint"]) == 64
+    assert {f["table"] for f in ingest["data_files"]} == {"churn_labels", "churn_features"}
+    assert ingest["lineage"][0]["table"] == "churn_features"
     assert ingest["rows"] == pytest.approx(0.3 * 7043, abs=2)
     assert evaluate_status(churn_recipe, "staging")["model_validation_status"] == "VALIDATED"
     assert registered_versions(

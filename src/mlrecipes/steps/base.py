@@ -199,6 +199,9 @@ class Step(ABC):
     pipeline: ClassVar[Pipeline] = "training"
     uses_tracking: ClassVar[bool] = False  # resolved tracking/registry URIs join the cache key
     always_run: ClassVar[bool] = False  # side-effecting steps (predict) are never skipped
+    # listed by inspect even when the recipe does not configure it (features is not: a recipe
+    # without feature tables never shows it)
+    listed_unconfigured: ClassVar[bool] = True
 
     def block(self, config: RecipeConfig) -> Any:
         """This step's configuration block; a clear error when a required one is absent."""

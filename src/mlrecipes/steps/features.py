@@ -60,6 +60,7 @@ class FeaturesStep(Step):
     config_required = True
     outputs = (Output("tables", "tables.json", {"feature_tables": "text"}),)
     user_code_modules = ("features",)
+    listed_unconfigured = False
 
     def source_block(self, config: RecipeConfig) -> IngestConfig:
         return self.block(config).source
