@@ -1,0 +1,89 @@
+"""Performance of a scoring window: measured once its labels arrive, and estimated before they
+do from the calibrated scores alone (pure numpy / scikit-learn).
+
+The estimate follows CBPE (confidence-based performance estimation, as NannyML describes it): a
+row scored p is positive with probability p if the model is calibrated, so the expected
+confusion matrix at the model's cut-off is (sum of p, sum of 1 - p) over the rows labelled
+positive and negative; the expected ROC AUC counts every row once as a positive with weight p and
+once as a negative with weight 1 - p. It is only as good as the calibration (the template
+calibrates by default) and says nothing about concept drift the scores cannot see; it is
+reported as an estimate, never mixed with measured values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+METRICS = ("roc_auc", "f1_score", "calibration_error", "lift_top_decile")
+
+
+def _top_decile(scores: np.ndarray) -> np.ndarray:
+    k = max(1, int(np.ceil(0.1 * len(scores))))
+    return np.argsort(-scores, kind="stable")[:k]
+
+
+def measured(is_positive: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """The window's metrics against its labels (AUC only when both classes are present)."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    y = np.asarray(is_positive, dtype=bool)
+    p = np.asarray(scores, dtype=float)
+    out = {
+        "f1_score": float(f1_score(y, p >= threshold, zero_division=0.0)),
+        "calibration_error": calibration_error(y, p),
+        "positive_rate": float(y.mean()) if len(y) else float("nan"),
+    }
+    if 0 < y.sum() < len(y):
+        out["roc_auc"] = float(roc_auc_score(y, p))
+    rate = y.mean() if len(y) else 0.0
+    if rate > 0:
+        out["lift_top_decile"] = float(y[_top_decile(p)].mean() / rate)
+    return out
+
+
+def estimated(scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """The metrics expected from calibrated scores, without labels (CBPE)."""
+    from sklearn.metrics import roc_auc_score
+
+    p = np.asarray(scores, dtype=float)
+    labelled = p >= threshold
+    tp, fp = p[labelled].sum(), (1 - p[labelled]).sum()
+    fn = p[~labelled].sum()
+    out = {
+        "f1_score": float(2 * tp / (2 * tp + fp + fn)) if (tp + fp + fn) > 0 else 0.0,
+        "positive_rate": float(p.mean()) if len(p) else float("nan"),
+    }
+    if len(p) and 0 < p.sum() < len(p):
+        doubled = np.concatenate([p, p])
+        truth = np.concatenate([np.ones(len(p)), np.zeros(len(p))])
+        out["roc_auc"] = float(
+            roc_auc_score(truth, doubled, sample_weight=np.concatenate([p, 1 - p]))
+        )
+        out["lift_top_decile"] = float(p[_top_decile(p)].mean() / p.mean())
+    return out
+
+
+def calibration_error(is_positive: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the rows-weighted gap between mean score and positive rate
+    over equal-width score bins."""
+    y = np.asarray(is_positive, dtype=float)
+    p = np.asarray(scores, dtype=float)
+    if not len(p):
+        return float("nan")
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in np.unique(index):
+        rows = index == b
+        total += rows.sum() * abs(y[rows].mean() - p[rows].mean())
+    return float(total / len(p))
+
+
+def drop(reference: dict[str, float], window: dict[str, float]) -> dict[str, float]:
+    """How much worse each metric is than on the champion's holdout (positive: worse)."""
+    worse_when_higher = {"calibration_error"}
+    out = {}
+    for name, value in window.items():
+        if name in reference and name in METRICS:
+            diff = value - reference[name]
+            out[name] = float(diff if name in worse_when_higher else -diff)
+    return out

@@ -1,0 +1,75 @@
+"""When retraining fires (pure): ``k`` of the last ``n`` windows breached (hysteresis, so one bad
+window does not retrain and a recovery stops it), not again until a window scored by a model
+trained after the last retrain exists (cooldown), and at most ``max_per_day`` times a day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Window:
+    window: str  # its id (the scoring time)
+    scored_at: datetime
+    model_version: str | None
+    breached: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Firing:
+    version: str | None  # the model a retrain produced (None while unknown)
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Verdict:
+    fired: bool
+    reason: str
+    windows: tuple[Window, ...]
+
+
+def decide(
+    windows: list[Window],
+    firings: list[Firing],
+    now: datetime,
+    k: int = 2,
+    n: int = 3,
+    max_per_day: int = 1,
+) -> Verdict:
+    """Whether to retrain now, and why (said whether it fires or not).
+
+    Only windows scored after the last retrain count (cooldown): the windows that made it fire
+    never make it fire again, so one drift episode retrains once."""
+    if not 1 <= k <= n:
+        raise ValueError(f"the trigger needs 1 <= k <= n, got k={k}, n={n}")
+    ordered = sorted(windows, key=lambda w: w.scored_at)
+    last = max(firings, key=lambda f: f.at) if firings else None
+    counted = [w for w in ordered if last is None or w.scored_at > last.at]
+    recent = tuple(counted[-n:])
+    since = f" since the retrain of {last.at.isoformat()}" if last else ""
+    if last is not None and not counted:
+        return Verdict(
+            False, f"cooldown: no window has been scored{since} (its model must be seen first)", ()
+        )
+    if len(recent) < n:
+        return Verdict(
+            False, f"{len(recent)} window(s){since}; the rule looks at the last {n}", recent
+        )
+    breached = [w for w in recent if w.breached]
+    if len(breached) < k:
+        return Verdict(
+            False,
+            f"{len(breached)} of the last {n} windows{since} breached; {k} are needed",
+            recent,
+        )
+    today = [f for f in firings if 0 <= (now - f.at).total_seconds() < 86_400]
+    if len(today) >= max_per_day:
+        return Verdict(
+            False,
+            f"cap: {len(today)} retrain(s) in the last 24 h (max_per_day {max_per_day})",
+            recent,
+        )
+    why = "; ".join(sorted({r for w in breached for r in w.reasons})) or "breached"
+    return Verdict(True, f"{len(breached)} of the last {n} windows breached: {why}", recent)

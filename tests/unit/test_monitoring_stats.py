@@ -1,0 +1,171 @@
+"""The monitoring statistics as pure functions: drift, measured and estimated performance, and
+the retraining trigger's hysteresis, cooldown and daily cap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlrecipes.monitoring import drift, performance
+from mlrecipes.monitoring.trigger import Firing, Window, decide
+
+
+@pytest.fixture(scope="module")
+def reference() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "MonthlyCharges": rng.uniform(18, 119, 5000),
+            "tenure": rng.gamma(1.6, 20, 5000).round(),
+            "Contract": rng.choice(
+                ["Month-to-month", "One year", "Two year"], 5000, p=[0.55, 0.21, 0.24]
+            ),
+        }
+    )
+
+
+def _summary(frame: pd.DataFrame) -> dict[str, drift.ColumnSummary]:
+    return {c: drift.summarize(frame[c]) for c in frame.columns}
+
+
+def _by(found: list[drift.Drift]) -> dict[tuple[str, str], float]:
+    return {(d.column, d.metric): d.value for d in found}
+
+
+def test_a_window_like_the_reference_shows_no_drift(reference: pd.DataFrame) -> None:
+    rng = np.random.default_rng(1)
+    same = reference.sample(2000, random_state=1).assign(MonthlyCharges=rng.uniform(18, 119, 2000))
+    values = _by(drift.window_drift(_summary(reference), same))
+    assert all(values[(c, "psi")] < 0.05 for c in reference.columns)
+    assert values[("Contract", "unseen_share")] == 0.0
+
+
+def test_shifted_numbers_and_more_month_to_month_contracts_drift(reference: pd.DataFrame) -> None:
+    rng = np.random.default_rng(2)
+    shifted = pd.DataFrame(
+        {
+            "MonthlyCharges": rng.uniform(18, 119, 2000) + 15,
+            "tenure": rng.gamma(1.6, 10, 2000).round(),
+            "Contract": rng.choice(
+                ["Month-to-month", "One year", "Two year"], 2000, p=[0.8, 0.1, 0.1]
+            ),
+        }
+    )
+    values = _by(drift.window_drift(_summary(reference), shifted))
+    assert values[("MonthlyCharges", "psi")] > 0.25  # Evidently's PSI on the same shift: 0.263
+    assert values[("tenure", "psi")] > 0.25
+    assert values[("Contract", "psi")] > 0.1 and values[("Contract", "js_distance")] > 0.1
+    assert drift.status(values[("MonthlyCharges", "psi")], 0.1, 0.25) == "alert"
+
+
+def test_psi_and_js_against_their_formulas() -> None:
+    expected, actual = np.array([0.5, 0.3, 0.2]), np.array([0.3, 0.3, 0.4])
+    by_hand = sum((a - e) * np.log(a / e) for a, e in zip(actual, expected, strict=True))
+    assert drift.psi(expected, actual) == pytest.approx(by_hand)
+    m = (expected + actual) / 2
+    kl = lambda p, q: float(np.sum(p * np.log2(p / q)))  # noqa: E731
+    assert drift.js_distance(expected, actual) == pytest.approx(
+        np.sqrt((kl(expected, m) + kl(actual, m)) / 2)
+    )
+    assert drift.psi(expected, expected) == pytest.approx(0.0)
+
+
+def test_unseen_levels_and_null_rates_are_measured(reference: pd.DataFrame) -> None:
+    window = pd.DataFrame(
+        {
+            "Contract": ["Month-to-month"] * 50 + ["Three year"] * 25 + [None] * 25,
+            "MonthlyCharges": [None] * 40 + list(np.linspace(20, 100, 60)),
+        }
+    )
+    values = _by(drift.window_drift(_summary(reference), window))
+    assert values[("Contract", "unseen_share")] == pytest.approx(25 / 75)
+    assert values[("Contract", "null_rate_change")] == pytest.approx(0.25)
+    assert values[("MonthlyCharges", "null_rate_change")] == pytest.approx(0.40)
+    # the counts route (what a Spark engine aggregates) gives the same numbers
+    summary = drift.summarize(reference["MonthlyCharges"])
+    counts = drift.numeric_counts(window["MonthlyCharges"].to_numpy(dtype=float), summary)
+    assert counts.sum() == 60 and len(counts) == len(summary.edges) + 1
+    assert drift.ColumnSummary.from_dict(summary.as_dict()) == summary
+
+
+def _calibrated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    p = 1 / (1 + np.exp(-rng.normal(-1.1, 1.3, n)))
+    return rng.random(n) < p, p
+
+
+def test_the_estimate_tracks_the_measurement_when_scores_are_calibrated() -> None:
+    y, p = _calibrated(20_000, 3)
+    got, est = performance.measured(y, p, 0.3), performance.estimated(p, 0.3)
+    assert abs(got["roc_auc"] - est["roc_auc"]) < 0.01
+    assert abs(got["f1_score"] - est["f1_score"]) < 0.02
+    assert abs(got["lift_top_decile"] - est["lift_top_decile"]) < 0.15
+    assert got["calibration_error"] < 0.02
+
+
+def test_concept_drift_shows_in_the_measurement_not_in_the_estimate() -> None:
+    y, p = _calibrated(20_000, 4)
+    segment = p < 0.2  # churn becomes likelier where the model sees low risk
+    rng = np.random.default_rng(5)
+    y_drifted = np.where(segment, rng.random(len(p)) < 0.5, y)
+    before, after = performance.measured(y, p, 0.3), performance.measured(y_drifted, p, 0.3)
+    assert before["roc_auc"] - after["roc_auc"] > 0.1
+    assert after["calibration_error"] > 0.1
+    drop = performance.drop(before, after)
+    assert drop["roc_auc"] > 0.1 and drop["calibration_error"] > 0.1
+    # the scores did not move, so the estimate cannot see it: labels are needed for that
+    assert abs(performance.estimated(p, 0.3)["roc_auc"] - before["roc_auc"]) < 0.01
+
+
+T0 = datetime(2026, 1, 31, tzinfo=UTC)
+
+
+def _windows(breaches: list[bool], start: datetime = T0, version: str = "1") -> list[Window]:
+    return [
+        Window(
+            f"w{i}",
+            start + timedelta(days=30 * i),
+            version,
+            b,
+            ("psi MonthlyCharges",) if b else (),
+        )
+        for i, b in enumerate(breaches)
+    ]
+
+
+def test_k_of_n_windows_fire_and_one_bad_window_does_not() -> None:
+    now = T0 + timedelta(days=200)
+    assert not decide(_windows([False, False, True]), [], now).fired
+    verdict = decide(_windows([False, True, True]), [], now)
+    assert (
+        verdict.fired and "2 of the last 3 windows breached: psi MonthlyCharges" in verdict.reason
+    )
+    assert not decide(_windows([True, True]), [], now).fired  # fewer than n windows
+    assert "3 window" not in decide(_windows([True]), [], now).reason
+
+
+def test_one_episode_fires_once_then_waits_for_windows_of_the_new_model() -> None:
+    windows = _windows([False, True, True])
+    fired_at = windows[-1].scored_at + timedelta(hours=1)
+    later = fired_at + timedelta(days=2)
+    again = decide(windows, [Firing("2", fired_at)], later)
+    assert not again.fired and again.reason.startswith("cooldown")
+    # new windows after the retrain, still bad: fires again only when k of n of them are
+    after = _windows([True, True, False], start=fired_at + timedelta(days=1), version="2")
+    assert not decide(windows + after[:2], [Firing("2", fired_at)], later).fired
+    assert decide(windows + after, [Firing("2", fired_at)], later + timedelta(days=90)).fired
+
+
+def test_at_most_max_per_day() -> None:
+    windows = _windows([True, True, True])
+    just_fired = windows[0].scored_at - timedelta(hours=1)
+    verdict = decide(windows, [Firing("2", just_fired)], windows[0].scored_at, max_per_day=1)
+    assert not verdict.fired and verdict.reason.startswith("cap")
+
+
+def test_k_must_fit_n() -> None:
+    with pytest.raises(ValueError, match="1 <= k <= n"):
+        decide([], [], T0, k=4, n=3)
