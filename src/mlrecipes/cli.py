@@ -427,6 +427,41 @@ def champion(profile: str, as_json: bool, recipe_root: Path | None, verbose: boo
         )
 
 
+@app.command()
+@profile_option
+@click.option("--dry-run", is_flag=True, help="Decide and record, but do not retrain.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@var_option
+@root_option
+@verbose_option
+def retrain(
+    profile: str,
+    dry_run: bool,
+    as_json: bool,
+    variables: tuple[str, ...],
+    recipe_root: Path | None,
+    verbose: bool,
+) -> None:
+    """Retrain when k of the last n monitored windows breached (cooldown, daily cap); deploy's
+    champion/challenger rule then decides. Every evaluation is recorded."""
+    from mlrecipes.retraining import retrain as run_trigger
+
+    result = _attempt(
+        lambda: run_trigger(_recipe(profile, recipe_root, variables), dry_run), verbose
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    verb = "fired" if result["fired"] else "did not fire"
+    click.echo(f"trigger {verb}{' (dry run)' if dry_run else ''}: {result['reason']}")
+    if result["deploy"]:
+        d = result["deploy"]
+        click.echo(
+            f"retrained: version {d['challenger_version']} · {d['decision']} · "
+            f"champion v{d['champion_version']}: {d['reason']}"
+        )
+
+
 @app.command("sample-data")
 @click.option(
     "--out",

@@ -34,6 +34,8 @@ class EvaluateStep(Step):
         Output("validation_results", "validation_results.json"),
         Output("metrics", "metrics.json"),
         Output("plots", "plots"),
+        # binary classifiers with scores: what monitoring compares each scoring window with
+        Output("monitoring_reference", "monitoring_reference.json"),
     )
     user_code_modules = ("custom_metrics",)
     uses_tracking = True
@@ -91,6 +93,10 @@ class EvaluateStep(Step):
             criteria = [(c.metric, c.threshold) for c in cfg.steps.evaluate.validation_criteria]
             status, checks = check_criteria(scores.metrics, criteria, directions)
             tracker.set_tags({"mlrecipes.model_validation_status": status})
+            reference = _monitoring_reference(ctx, info, scores)
+            if reference is not None:
+                ctx.write_json("monitoring_reference", reference)
+                tracker.log_artifact(ctx.output_path("monitoring_reference"), "evaluate")
 
             ctx.write_text("model_validation_status", status)
             ctx.write_json("metrics", {"validation": val_metrics, "test": scores.metrics})
@@ -125,6 +131,28 @@ class EvaluateStep(Step):
             "validation_results": [c.describe() for c in checks],
         }
         return StepResult(summary=summary, card=card)
+
+
+def _monitoring_reference(ctx: StepContext, info: dict[str, Any], scores: Any) -> Any:
+    """The model's monitoring reference (binary recipes with probabilities): its training
+    columns, its scores and metrics on the test split, its labels' cut-off."""
+    cfg = ctx.config
+    if cfg.task != "classification/binary" or scores.proba is None:
+        return None
+    from mlrecipes.modeling import positive_scores
+    from mlrecipes.monitoring.reference import reference_summary
+
+    predict = cfg.steps.predict
+    p = positive_scores(scores.proba, scores.classes, cfg.positive_class)
+    threshold = info.get("decision_threshold")
+    return reference_summary(
+        ctx.read_frame("split", "train"),
+        info["feature_columns"],
+        list(predict.id_columns) if predict is not None else [],
+        (scores.y == cfg.positive_class).to_numpy(),
+        p,
+        0.5 if threshold is None else float(threshold),
+    )
 
 
 def _check_criteria_computable(cfg: RecipeConfig, skipped: dict[str, str]) -> None:

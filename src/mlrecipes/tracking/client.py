@@ -68,6 +68,12 @@ class Tracker:
     def for_recipe(cls, recipe: LoadedRecipe) -> Tracker:
         return cls(resolve_tracking(recipe))
 
+    def for_experiment(self, name: str) -> Tracker:
+        """A tracker on the same stores, logging to experiment ``name`` (created when missing)."""
+        import dataclasses
+
+        return Tracker(dataclasses.replace(self.settings, experiment_name=name, experiment_id=None))
+
     def scoped(self) -> Any:
         return scoped_uris(self.settings.tracking_uri, self.settings.registry_uri)
 

@@ -1,0 +1,125 @@
+"""One scoring window's monitoring rows (pure): drift per column, prediction drift, estimated and
+measured performance, each with its threshold and status. The monitor step writes them to the
+monitoring table; ``mlrecipes retrain`` reads them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlrecipes.monitoring import drift, performance
+from mlrecipes.monitoring.reference import SCORE, columns_of, scores_of
+
+# kinds of rows in the monitoring table
+DRIFT, PREDICTION_DRIFT, ESTIMATED, MEASURED = (
+    "drift",
+    "prediction_drift",
+    "estimated_performance",
+    "performance",
+)
+
+
+# the metrics graded by their drop from the holdout (the others are reported, ungraded)
+GRADED = ("roc_auc", "f1_score")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """warn / alert levels: drift metrics by value, performance by its drop from the holdout."""
+
+    drift: tuple[float, float] = (0.1, 0.25)  # PSI and Jensen-Shannon distance
+    unseen_share: tuple[float, float] = (0.05, 0.1)
+    null_rate_change: tuple[float, float] = (0.05, 0.1)
+    prediction_drift: tuple[float, float] = (0.1, 0.25)
+    performance_drop: tuple[float, float] = (0.03, 0.05)  # roc_auc and f1_score
+    columns: dict[str, tuple[float, float]] = field(default_factory=dict)  # drift, per column
+
+    def for_drift(self, column: str, metric: str) -> tuple[float, float]:
+        if metric == "unseen_share":
+            return self.unseen_share
+        if metric == "null_rate_change":
+            return self.null_rate_change
+        return self.columns.get(column, self.drift)
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    column: str
+    metric: str
+    value: float
+    threshold: float | None
+    status: str  # ok | warn | alert | info
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "column": self.column,
+            "metric": self.metric,
+            "value": self.value,
+            "threshold": self.threshold,
+            "status": self.status,
+        }
+
+
+def _graded(kind: str, column: str, metric: str, value: float, levels: tuple[float, float]) -> Row:
+    warn, alert = levels
+    return Row(kind, column, metric, value, alert, drift.status(value, warn, alert))
+
+
+def input_rows(
+    reference: dict[str, Any], window: pd.DataFrame, thresholds: Thresholds
+) -> list[Row]:
+    """Drift of each input column, and of the scores."""
+    rows = [
+        _graded(DRIFT, d.column, d.metric, d.value, thresholds.for_drift(d.column, d.metric))
+        for d in drift.window_drift(columns_of(reference), window)
+    ]
+    if SCORE in window.columns:
+        summary = scores_of(reference)
+        scores = pd.to_numeric(window[SCORE], errors="coerce").to_numpy(dtype=float)
+        counts = drift.numeric_counts(scores, summary)
+        if counts.sum():
+            value = drift.psi(np.asarray(summary.shares), counts)
+            rows.append(_graded(PREDICTION_DRIFT, SCORE, "psi", value, thresholds.prediction_drift))
+    return rows
+
+
+def performance_rows(
+    reference: dict[str, Any],
+    scores: np.ndarray,
+    is_positive: np.ndarray | None,
+    thresholds: Thresholds,
+) -> list[Row]:
+    """Estimated performance (always), measured performance (when labels are given), each
+    graded by its drop from the model's holdout values."""
+    holdout = reference["holdout"]
+    cut = float(reference["threshold"])
+    rows: list[Row] = []
+    parts = [(ESTIMATED, performance.estimated(scores, cut))]
+    if is_positive is not None:
+        parts.append((MEASURED, performance.measured(is_positive, scores, cut)))
+    for kind, values in parts:
+        drops = performance.drop(holdout, values)
+        for metric, value in values.items():
+            if metric in drops and metric in GRADED:
+                warn, alert = thresholds.performance_drop
+                status = drift.status(max(drops[metric], 0.0), warn, alert)
+                rows.append(Row(kind, "", metric, value, holdout[metric] - alert, status))
+            else:
+                rows.append(Row(kind, "", metric, value, None, "info"))
+    return rows
+
+
+def alerts(rows: list[Row]) -> list[str]:
+    """One line per alert, for people (the card, the run's result line, the trigger's reason)."""
+    out = []
+    for row in rows:
+        if row.status != "alert":
+            continue
+        where = f" {row.column}" if row.column else ""
+        out.append(f"{row.kind}{where}: {row.metric} {row.value:.3f}")
+    return out

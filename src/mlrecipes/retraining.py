@@ -1,0 +1,174 @@
+"""``mlrecipes retrain``: read the monitoring table, apply the trigger rule (k of the last n
+windows breached, cooldown, daily cap; monitoring/trigger.py), and when it fires run the training
+recipe on the profile's current data through ``deploy``, whose champion/challenger rule decides:
+the trigger never moves an alias itself. Every evaluation, fired or not, is recorded with its
+reason in the trigger table (Delta, beside the monitoring table) and as an MLflow run's tags."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from mlrecipes.errors import ConfigError, StepError
+
+if TYPE_CHECKING:
+    from mlrecipes.recipe import Recipe
+
+TRIGGER_SCHEMA = pa.schema(
+    [
+        ("evaluated_at", pa.string()),
+        ("fired", pa.bool_()),
+        ("dry_run", pa.bool_()),
+        ("reason", pa.string()),
+        ("windows", pa.string()),  # JSON: the windows the rule looked at
+        ("model_version", pa.string()),  # the version the retrain registered ("" if none)
+        ("run", pa.string()),  # JSON
+        ("deploy", pa.string()),  # JSON
+    ]
+)
+
+
+def trigger_table(recipe: Recipe) -> tuple[Any, Path, Path]:
+    config = recipe.config
+    monitor = config.steps.monitor
+    if monitor is None:
+        raise ConfigError(
+            f"recipe.yaml: steps.monitor is required for retrain (it reads the monitoring table)"
+            f" of profile {recipe.profile}"
+        )
+    location = Path(monitor.output.location).expanduser()
+    table = location if location.is_absolute() else recipe.root / location
+    return monitor, table, table.with_name(table.name + "_trigger")
+
+
+def windows_of(history: Any, breach_kinds: list[str]) -> list[Any]:
+    """The monitoring table's rows grouped into trigger windows (breached: an alert of a kind
+    that counts)."""
+    import pandas as pd
+
+    from mlrecipes.monitoring.trigger import Window
+
+    windows = []
+    for window, rows in history.groupby("window", sort=True):
+        alerts = rows[(rows["status"] == "alert") & rows["kind"].isin(breach_kinds)]
+        reasons = tuple(
+            sorted(
+                {f"{r.kind} {r.column} {r.metric}".replace("  ", " ") for r in alerts.itertuples()}
+            )
+        )
+        windows.append(
+            Window(
+                window=str(window),
+                scored_at=pd.Timestamp(window).to_pydatetime(),
+                model_version=str(rows["model_version"].iloc[-1]),
+                breached=bool(len(alerts)),
+                reasons=reasons,
+            )
+        )
+    return windows
+
+
+def firings_of(trigger: Any) -> list[Any]:
+    import pandas as pd
+
+    from mlrecipes.monitoring.trigger import Firing
+
+    done = trigger[trigger["fired"] & ~trigger["dry_run"]] if len(trigger) else trigger
+    return [
+        Firing(r.model_version or None, pd.Timestamp(r.evaluated_at).to_pydatetime())
+        for r in done.itertuples()
+    ]
+
+
+def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) -> dict[str, Any]:
+    from deltalake import DeltaTable, write_deltalake
+
+    from mlrecipes.io.monitoring_table import read_table
+    from mlrecipes.monitoring.trigger import decide
+
+    monitor, table, trigger_path = trigger_table(recipe)
+    now = now or datetime.now(UTC)
+    history = read_table(table)
+    trigger = (
+        DeltaTable(str(trigger_path)).to_pandas()
+        if (trigger_path / "_delta_log").is_dir()
+        else TRIGGER_SCHEMA.empty_table().to_pandas()
+    )
+    rule = monitor.trigger
+    verdict = decide(
+        windows_of(history, rule.breaches),
+        firings_of(trigger),
+        now,
+        rule.k,
+        rule.n,
+        rule.max_per_day,
+    )
+    run = deploy = None
+    failure: Exception | None = None
+    if verdict.fired and not dry_run:
+        try:
+            report = recipe.run()
+        except StepError as exc:  # e.g. the retrained model was REJECTED: recorded, then raised
+            failure = exc
+            run = {"failed_step": exc.step, "error": str(exc)}
+    if verdict.fired and not dry_run and failure is None:
+        register = recipe.status("register")
+        run = {
+            "ran": report.names("ran"),
+            "cached": report.names("cached"),
+            "registered_model_version": register.get("registered_model_version"),
+        }
+        decision = recipe.status("deploy")
+        deploy = {
+            key: decision.get(key)
+            for key in ("decision", "reason", "champion_version", "challenger_version")
+        }
+    windows = [
+        {"window": w.window, "model_version": w.model_version, "breached": w.breached,
+         "reasons": list(w.reasons)}
+        for w in verdict.windows
+    ]  # fmt: skip
+    record = {
+        "evaluated_at": now.isoformat(timespec="microseconds"),
+        "fired": verdict.fired,
+        "dry_run": dry_run,
+        "reason": verdict.reason,
+        "windows": json.dumps(windows),
+        "model_version": str((run or {}).get("registered_model_version") or ""),
+        "run": json.dumps(run),
+        "deploy": json.dumps(deploy),
+    }
+    trigger_path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(
+        str(trigger_path), pa.Table.from_pylist([record], schema=TRIGGER_SCHEMA), mode="append"
+    )
+    _tag_evaluation(recipe, record)
+    if failure is not None:
+        raise StepError(
+            failure.step, f"the trigger fired but the retrain failed: {failure.reason}"
+        ) from failure
+    return {
+        "fired": verdict.fired,
+        "reason": verdict.reason,
+        "dry_run": dry_run,
+        "windows": windows,
+        "run": run,
+        "deploy": deploy,
+    }
+
+
+def _tag_evaluation(recipe: Recipe, record: dict[str, Any]) -> None:
+    """The evaluation as an MLflow run of the monitoring experiment, its facts as tags."""
+    from mlrecipes.tracking.client import Tracker
+    from mlrecipes.tracking.settings import engine_environment
+
+    with engine_environment():
+        tracker = Tracker.for_recipe(recipe._load())
+        monitoring = tracker.for_experiment(f"{tracker.settings.experiment_name}-monitoring")
+        tags = {f"mlrecipes.trigger.{k}": str(v)[:5000] for k, v in record.items()}
+        with monitoring.run(run_name=f"trigger {record['evaluated_at']}", tags=tags):
+            pass

@@ -1,0 +1,390 @@
+"""monitor: after each batch scoring, compare the window just scored with the reference of the
+model that scored it: drift per input column and of the scores, performance estimated from the
+calibrated scores (CBPE) and, once labels arrive for a window (this one or an earlier one),
+performance measured on them. Every figure becomes a row of the monitoring table (Delta, one
+commit per run), is logged to an MLflow monitoring run of its window, and shows on the card.
+
+A window is one predict run (its ``scored_at``). The statistics are pure functions of
+``mlrecipes.monitoring``; this step reads and writes around them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, PositiveInt, StrictBool, model_validator
+
+from mlrecipes.config.blocks import Block, IngestConfig, StepBlock
+from mlrecipes.errors import DatasetError
+from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlrecipes.config.schema import RecipeConfig
+
+MIN_LABELLED_ROWS = 30
+
+
+class Levels(Block):
+    warn: float = Field(ge=0)
+    alert: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Levels:
+        if self.alert < self.warn:
+            raise ValueError(f"alert ({self.alert}) must be at least warn ({self.warn})")
+        return self
+
+    def pair(self) -> tuple[float, float]:
+        return (self.warn, self.alert)
+
+
+class ThresholdsConfig(Block):
+    drift: Levels = Levels(warn=0.1, alert=0.25)
+    unseen_share: Levels = Levels(warn=0.05, alert=0.1)
+    null_rate_change: Levels = Levels(warn=0.05, alert=0.1)
+    prediction_drift: Levels = Levels(warn=0.1, alert=0.25)
+    performance_drop: Levels = Levels(warn=0.03, alert=0.05)
+    columns: dict[str, Levels] = Field(default_factory=dict)
+
+
+class TriggerConfig(Block):
+    k: PositiveInt = 2
+    n: PositiveInt = 3
+    max_per_day: PositiveInt = 1
+    # which alerts make a window count as breached (estimated performance only suggests)
+    breaches: list[str] = Field(
+        default_factory=lambda: ["drift", "prediction_drift", "performance"]
+    )
+
+
+class MonitorTable(Block):
+    location: str  # a Delta table (relative to the recipe root)
+
+
+class MonitorConfig(StepBlock):
+    output: MonitorTable
+    # the outcomes, as they arrive (later than the scores): a dataset of keys + the target, or a
+    # table of the profile's feature store (the labels table); read afresh on every run
+    labels: IngestConfig | None = None
+    labels_table: str | None = None
+    key_columns: list[str] | None = None  # default: predict.id_columns
+    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    trigger: TriggerConfig = Field(default_factory=TriggerConfig)
+    log_to_mlflow: StrictBool = True
+
+
+class MonitorStep(Step):
+    name = "monitor"
+    config_model = MonitorConfig
+    config_required = True
+    inputs = ("predict",)
+    outputs = (Output("window", "window.json", {"monitoring_window": "text"}),)
+    pipeline = "scoring"
+    uses_tracking = True
+    always_run = True  # every predict run is a new window
+
+    def cache_config(self, config: RecipeConfig) -> dict[str, Any]:
+        return {"block": dump(config.steps.monitor), "target_col": config.target_col}
+
+    def run(self, ctx: StepContext) -> StepResult:
+        from mlrecipes.monitoring.window import alerts
+
+        cfg: MonitorConfig = self.block(ctx.config)
+        info = ctx.read_json("predict", "prediction_info")
+        if info["output"]["using"] == "table":
+            raise DatasetError(
+                "steps.monitor reads the scores from a Delta or parquet output "
+                "(steps.predict.output.using: delta | parquet), not a metastore table"
+            )
+        scores_path = Path(info["output_path"])
+        keys = cfg.key_columns or list(ctx.config.steps.predict.id_columns)
+        table = _table_path(ctx.root, cfg.output.location)
+        tracker = ctx.tracker()
+        labels = _labels(ctx, cfg, keys)
+        reference = _reference(tracker, info["model_name"], info["model_version"])
+        window = _window_rows(scores_path, info["scored_at"])
+        rows = _window_rows_stats(ctx, cfg, reference, window, labels, keys)
+        new = [_record(info, len(window), r) for r in rows]
+        # windows scored before whose labels have arrived since
+        late = _late_labels(ctx, cfg, table, scores_path, labels, keys, tracker)
+        from mlrecipes.io.monitoring_table import append_rows
+
+        version = append_rows(table, new + late)
+        window_alerts = alerts(rows)
+        if cfg.log_to_mlflow:
+            _log_window(tracker, info, rows)
+        summary = _summary(info, len(window), rows, window_alerts, late, str(table), version)
+        ctx.write_json("window", summary)
+        for line in window_alerts:
+            ctx.log(f"ALERT {line}")
+        card = ctx.new_card()
+        with ctx.card_work():
+            _fill_card(card, summary, rows, table)
+        return StepResult(summary=summary, card=card)
+
+
+def _table_path(root: Path, location: str) -> Path:
+    path = Path(location).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+def _labels(ctx: StepContext, cfg: MonitorConfig, keys: list[str]) -> pd.DataFrame | None:
+    """Keys and the target of every row whose outcome is known so far (None: no labels yet)."""
+    if cfg.labels_table is not None:
+        from mlrecipes.features.recipe_store import store_for
+
+        frame = store_for(ctx.recipe).read_table(cfg.labels_table)
+        where = f"labels table '{cfg.labels_table}'"
+    elif cfg.labels is not None:
+        from mlrecipes.io.datasets import read_dataset
+        from mlrecipes.io.fingerprint import resolve_sources
+
+        try:
+            resolve_sources(cfg.labels, ctx.root, "monitor.labels")
+        except DatasetError:
+            ctx.log(f"no labels at {cfg.labels.location} yet: performance is estimated only")
+            return None
+        frame = read_dataset(cfg.labels, ctx.root, "monitor.labels")
+        where = str(cfg.labels.location)
+    else:
+        return None
+    target = ctx.config.target_col
+    missing = [c for c in [*keys, target] if c not in frame.columns]
+    if missing:
+        raise DatasetError(
+            f"steps.monitor.labels ({where}) lacks the columns {missing}; it needs "
+            f"the key columns {keys} and the target '{target}'"
+        )
+    frame = frame[[*keys, target]].dropna()
+    return frame.drop_duplicates(keys, keep="last")
+
+
+def _reference(tracker: Any, name: str, version: str) -> dict[str, Any]:
+    import json
+    import tempfile
+
+    run_id = tracker.version(name, version).run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = tracker.download_run_artifact(
+                run_id, "evaluate/monitoring_reference.json", Path(tmp)
+            )
+        except Exception as exc:
+            raise DatasetError(
+                f"{name} version {version} has no monitoring reference "
+                f"(evaluate/monitoring_reference.json in run {run_id}: {exc}); retrain it with "
+                "this version of mlrecipes (binary classifiers with probabilities)"
+            ) from None
+        return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _window_rows(scores_path: Path, scored_at: str) -> pd.DataFrame:
+    from mlrecipes.io.monitoring_table import rows_scored_at
+
+    frame = rows_scored_at(scores_path, scored_at)
+    if frame.empty:
+        raise DatasetError(f"no rows scored at {scored_at} in {scores_path}")
+    return frame
+
+
+def _window_rows_stats(
+    ctx: StepContext,
+    cfg: MonitorConfig,
+    reference: dict[str, Any],
+    window: pd.DataFrame,
+    labels: pd.DataFrame | None,
+    keys: list[str],
+) -> list[Any]:
+    from mlrecipes.monitoring.window import input_rows, performance_rows
+
+    thresholds = _thresholds(cfg)
+    rows = input_rows(reference, window, thresholds)
+    scores, positive = _labelled(ctx, window, labels, keys)
+    rows += performance_rows(
+        reference, window["predicted_score"].to_numpy(dtype=float), None, thresholds
+    )
+    if positive is not None:
+        measured = performance_rows(reference, scores, positive, thresholds)
+        rows += [r for r in measured if r.kind == "performance"]
+    return rows
+
+
+def _labelled(
+    ctx: StepContext, window: pd.DataFrame, labels: pd.DataFrame | None, keys: list[str]
+) -> tuple[Any, Any]:
+    """The window's scores and outcomes for the rows whose labels are known (None: too few)."""
+    if labels is None:
+        return None, None
+    target = ctx.config.target_col
+    joined = window[[*keys, "predicted_score"]].merge(labels, on=keys, how="inner")
+    truth = joined[target] == ctx.config.positive_class
+    if len(joined) < MIN_LABELLED_ROWS or truth.all() or not truth.any():
+        return None, None
+    return joined["predicted_score"].to_numpy(dtype=float), truth.to_numpy()
+
+
+def _late_labels(
+    ctx: StepContext,
+    cfg: MonitorConfig,
+    table: Path,
+    scores_path: Path,
+    labels: pd.DataFrame | None,
+    keys: list[str],
+    tracker: Any,
+) -> list[dict[str, Any]]:
+    """Measured performance of earlier windows that had no labels when they were monitored."""
+    if labels is None:
+        return []
+    from mlrecipes.io.monitoring_table import read_table, rows_scored_at
+    from mlrecipes.monitoring.window import MEASURED, performance_rows
+
+    history = read_table(table)
+    if history.empty:
+        return []
+    measured = set(history.loc[history["kind"] == MEASURED, "window"])
+    pending = history[~history["window"].isin(measured)].drop_duplicates("window")
+    rows: list[dict[str, Any]] = []
+    for item in pending.itertuples(index=False):
+        window = rows_scored_at(scores_path, item.window)
+        scores, positive = _labelled(ctx, window, labels, keys)
+        if positive is None:
+            continue
+        reference = _reference(tracker, item.model_name, item.model_version)
+        info = {
+            "scored_at": item.window,
+            "model_name": item.model_name,
+            "model_version": item.model_version,
+        }
+        found = performance_rows(reference, scores, positive, _thresholds(cfg))
+        rows += [_record(info, int(item.rows), r) for r in found if r.kind == MEASURED]
+    return rows
+
+
+def _thresholds(cfg: MonitorConfig) -> Any:
+    from mlrecipes.monitoring.window import Thresholds
+
+    t = cfg.thresholds
+    return Thresholds(
+        drift=t.drift.pair(),
+        unseen_share=t.unseen_share.pair(),
+        null_rate_change=t.null_rate_change.pair(),
+        prediction_drift=t.prediction_drift.pair(),
+        performance_drop=t.performance_drop.pair(),
+        columns={c: levels.pair() for c, levels in t.columns.items()},
+    )
+
+
+def _record(info: dict[str, Any], rows: int, row: Any) -> dict[str, Any]:
+    return {
+        "window": str(info["scored_at"]),
+        "model_name": str(info["model_name"]),
+        "model_version": str(info["model_version"]),
+        "rows": int(rows),
+        **row.as_dict(),
+        "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _log_window(tracker: Any, info: dict[str, Any], rows: list[Any]) -> None:
+    """One MLflow run per window, in the experiment ``<experiment>-monitoring``."""
+    import math
+
+    monitoring = tracker.for_experiment(f"{tracker.settings.experiment_name}-monitoring")
+    tags = {
+        "mlrecipes.monitor.window": info["scored_at"],
+        "mlrecipes.monitor.model": f"{info['model_name']}/{info['model_version']}",
+    }
+    with monitoring.run(run_name=f"window {info['scored_at']}", tags=tags):
+        metrics = {}
+        for row in rows:
+            key = ".".join(p for p in (row.kind, row.column, row.metric) if p)
+            if isinstance(row.value, float) and math.isfinite(row.value):
+                metrics[key[:250]] = row.value
+        monitoring.log_metrics(metrics)
+
+
+def _summary(
+    info: dict[str, Any],
+    rows_in_window: int,
+    rows: list[Any],
+    window_alerts: list[str],
+    late: list[dict[str, Any]],
+    table: str,
+    version: int,
+) -> dict[str, Any]:
+    """``inspect --step monitor --json``: the worst drift metric per column, the rest by kind."""
+    from mlrecipes.monitoring.window import DRIFT, ESTIMATED, MEASURED, PREDICTION_DRIFT
+
+    order = {"ok": 0, "info": 0, "warn": 1, "alert": 2}
+    drift_by_column: dict[str, dict[str, Any]] = {}
+    for row in (r for r in rows if r.kind == DRIFT):
+        current = drift_by_column.get(row.column)
+        rank = (order[row.status], row.value if row.metric != "null_rate_change" else 0)
+        if current is None or rank > current["_rank"]:
+            drift_by_column[row.column] = {
+                "metric": row.metric, "value": row.value, "status": row.status, "_rank": rank,
+            }  # fmt: skip
+    for entry in drift_by_column.values():
+        entry.pop("_rank")
+
+    def by_metric(kind: str) -> dict[str, Any] | None:
+        found = {r.metric: {"value": r.value, "status": r.status} for r in rows if r.kind == kind}
+        return found or None
+
+    prediction = [r for r in rows if r.kind == PREDICTION_DRIFT]
+    return {
+        "window": info["scored_at"],
+        "rows": rows_in_window,
+        "model_name": info["model_name"],
+        "model_version": info["model_version"],
+        "drift": drift_by_column,
+        "prediction_drift": (
+            {"metric": "psi", "value": prediction[0].value, "status": prediction[0].status}
+            if prediction
+            else None
+        ),
+        "performance": by_metric(MEASURED),
+        "estimated_performance": by_metric(ESTIMATED),
+        "alerts": window_alerts,
+        "late_labelled_windows": sorted({r["window"] for r in late}),
+        "monitoring_table": {"location": table, "version": version},
+    }
+
+
+def _fill_card(card: Any, summary: dict[str, Any], rows: list[Any], table: Path) -> None:
+    import pandas as pd
+
+    head = card.tab("Window")
+    head.kv(
+        {
+            "Window (scored at)": summary["window"],
+            "Rows": summary["rows"],
+            "Model": f"{summary['model_name']} version {summary['model_version']}",
+            "Alerts": "; ".join(summary["alerts"]) or "none",
+            "Monitoring table": f"{table} (version {summary['monitoring_table']['version']})",
+            "Earlier windows measured now (labels arrived)": ", ".join(
+                summary["late_labelled_windows"]
+            )
+            or "none",
+        }
+    )
+    frame = pd.DataFrame([r.as_dict() for r in rows])
+    for kind, title in (
+        ("drift", "Input Drift"),
+        ("prediction_drift", "Prediction Drift"),
+        ("estimated_performance", "Estimated Performance"),
+        ("performance", "Measured Performance"),
+    ):
+        part = frame[frame["kind"] == kind].drop(columns=["kind"]) if not frame.empty else frame
+        if not part.empty:
+            tab = card.tab(title)
+            if kind == "estimated_performance":
+                tab.text(
+                    "An estimate from the calibrated scores (CBPE), before labels arrive: it "
+                    "cannot see a change in how inputs relate to churn; the measured values can."
+                )
+            tab.table(part.sort_values(["status", "value"], ascending=[True, False]))

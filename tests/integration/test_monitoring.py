@@ -1,0 +1,166 @@
+"""Monitoring on a scenario, through the real CLI: a stable month stays quiet, a covariate-drift
+month alerts on the columns that moved, a concept-drift month alerts once its labels arrive (and
+the estimate does not cry wolf on the stable month), and the trigger fires once per episode."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from deltalake import DeltaTable
+from mlflow.tracking import MlflowClient
+
+from mlrecipes.datasets.telco import generate
+from tests.conftest import cli, copy_template
+
+pytestmark = pytest.mark.slow
+
+
+def month(kind: str, seed: int, rows: int = 2000) -> pd.DataFrame:
+    frame = generate(rows, seed)
+    frame["customerID"] = [f"{kind[0].upper()}{seed}-{c}" for c in frame["customerID"]]
+    rng = np.random.default_rng(seed)
+    if kind == "covariate":  # pricier fiber, more month-to-month contracts, shorter tenure
+        fiber = frame["InternetService"] == "Fiber optic"
+        frame.loc[fiber, "MonthlyCharges"] = frame.loc[fiber, "MonthlyCharges"] + 25
+        frame["Contract"] = rng.choice(
+            ["Month-to-month", "One year", "Two year"], rows, p=[0.85, 0.1, 0.05]
+        )
+        frame["tenure"] = (frame["tenure"] // 3).astype(int)
+    if kind == "concept":  # the same customers, but two-year contracts now churn
+        two_year = frame["Contract"] == "Two year"
+        frame.loc[two_year, "Churn"] = np.where(rng.random(int(two_year.sum())) < 0.75, "Yes", "No")
+    return frame
+
+
+def score(root: Path, name: str, frame: pd.DataFrame, when: str, *extra: str) -> dict:
+    frame.drop(columns=["Churn"]).to_csv(root / "data" / f"{name}.csv", index=False)
+    result = cli(
+        "run", "--profile", "local", "--step", "monitor",
+        "--var", f"SCORING_DATA_LOCATION=data/{name}.csv", "--var", f"SCORING_TIME={when}",
+        *extra, cwd=root,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    status = cli("inspect", "--profile", "local", "--step", "monitor", "--json", cwd=root)
+    return json.loads(status.stdout)
+
+
+def alerted_columns(window: dict) -> set[str]:
+    return {c for c, d in window["drift"].items() if d["status"] == "alert"}
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = copy_template(tmp_path_factory.mktemp("monitor") / "churn", rows=3000)
+    trained = cli("run", "--profile", "local", cwd=root)
+    assert trained.returncode == 0, trained.stderr
+    months = {
+        "stable": month("stable", 201),
+        "covariate": month("covariate", 202),
+        "concept": month("concept", 203),
+        "after": month("stable", 204),
+    }
+    windows = {
+        "stable": score(root, "stable", months["stable"], "2026-02-28T00:00:00"),
+        "covariate": score(root, "covariate", months["covariate"], "2026-03-31T00:00:00"),
+        "concept": score(root, "concept", months["concept"], "2026-04-30T00:00:00"),
+    }
+    # the outcomes of the first three months arrive with the fourth
+    labels = pd.concat([months[k][["customerID", "Churn"]] for k in windows])
+    labels.to_csv(root / "data" / "labels.csv", index=False)
+    windows["after"] = score(
+        root, "after", months["after"], "2026-05-31T00:00:00",
+        "--var", "LABELS_DATA_LOCATION=data/labels.csv",
+    )  # fmt: skip
+    table = DeltaTable(str(root / "data/monitoring/churn_local")).to_pandas()
+    return {"root": root, "months": months, "windows": windows, "table": table}
+
+
+def test_a_stable_month_is_quiet(story: dict) -> None:
+    stable = story["windows"]["stable"]
+    assert stable["rows"] == 2000 and stable["model_version"] == "1"
+    assert stable["alerts"] == [] and alerted_columns(stable) == set()
+    assert stable["prediction_drift"]["status"] == "ok"
+    assert stable["performance"] is None  # no labels yet
+    # the estimate is not fooled into a false alarm
+    assert stable["estimated_performance"]["roc_auc"]["status"] == "ok"
+
+
+def test_covariate_drift_alerts_name_the_columns_that_moved(story: dict) -> None:
+    window = story["windows"]["covariate"]
+    assert {"MonthlyCharges", "Contract", "tenure"} <= alerted_columns(window)
+    assert alerted_columns(window) <= {"MonthlyCharges", "Contract", "tenure", "TotalCharges"}
+    assert any(line.startswith("drift MonthlyCharges") for line in window["alerts"])
+
+
+def test_concept_drift_is_seen_in_the_labels_not_in_the_inputs(story: dict) -> None:
+    concept = story["windows"]["concept"]
+    assert alerted_columns(concept) == set()
+    assert concept["prediction_drift"]["status"] != "alert"
+    after = story["windows"]["after"]
+    assert sorted(after["late_labelled_windows"]) == [
+        "2026-02-28T00:00:00+00:00", "2026-03-31T00:00:00+00:00", "2026-04-30T00:00:00+00:00",
+    ]  # fmt: skip
+    table = story["table"]
+    measured = table[(table["kind"] == "performance") & (table["metric"] == "roc_auc")]
+    by_window = measured.set_index("window")["status"].to_dict()
+    assert by_window["2026-04-30T00:00:00+00:00"] == "alert"
+    assert by_window["2026-02-28T00:00:00+00:00"] == "ok"
+
+
+def test_the_monitoring_table_and_mlflow_hold_every_window(story: dict) -> None:
+    table = story["table"]
+    assert table["window"].nunique() == 4
+    assert set(table["kind"]) == {
+        "drift",
+        "prediction_drift",
+        "estimated_performance",
+        "performance",
+    }
+    assert set(table["model_version"]) == {"1"} and (table["rows"] == 2000).all()
+    root = story["root"]
+    uri = f"sqlite:///{root / 'metadata/mlflow/mlruns.db'}"
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("churn-local-monitoring")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 4
+    covariate = next(
+        r for r in runs if r.data.tags["mlrecipes.monitor.window"].startswith("2026-03")
+    )
+    assert covariate.data.metrics["drift.MonthlyCharges.psi"] > 0.25
+
+
+def test_the_trigger_fires_once_per_episode(story: dict) -> None:
+    root = story["root"]
+    dry = cli("retrain", "--profile", "local", "--dry-run", "--json", cwd=root)
+    assert dry.returncode == 0, dry.stderr
+    verdict = json.loads(dry.stdout)
+    assert verdict["fired"] and verdict["run"] is None and verdict["deploy"] is None
+    assert "2 of the last 3 windows breached" in verdict["reason"]
+    # the latest data: the original customers and new ones (the drifted months' labels were
+    # made before their inputs moved, so they would only teach noise)
+    months = story["months"]
+    sample = pd.read_csv(root / "data" / "telco_sample.csv")
+    latest = pd.concat([sample, months["stable"], months["after"]])
+    latest.to_csv(root / "data" / "latest.csv", index=False)
+    fired = cli(
+        "retrain", "--profile", "local", "--json", "--var", "INGEST_DATA_LOCATION=data/latest.csv",
+        cwd=root,
+    )  # fmt: skip
+    assert fired.returncode == 0, fired.stderr
+    result = json.loads(fired.stdout)
+    assert result["fired"] and str(result["run"]["registered_model_version"]) == "2"
+    deploy = result["deploy"]
+    assert deploy["decision"] in ("promoted", "kept") and deploy["challenger_version"] == "2"
+    uri = f"sqlite:///{root / 'metadata/mlflow/mlruns.db'}"
+    champion = str(MlflowClient(uri, uri).get_model_version_by_alias("churn", "champion").version)
+    assert champion == ("2" if deploy["decision"] == "promoted" else "1")
+    again = json.loads(cli("retrain", "--profile", "local", "--json", cwd=root).stdout)
+    assert not again["fired"] and again["reason"].startswith("cooldown")
+    trigger = DeltaTable(str(root / "data/monitoring/churn_local_trigger")).to_pandas()
+    trigger = trigger.sort_values("evaluated_at")
+    assert list(trigger["fired"]) == [True, True, False]
+    assert list(trigger["dry_run"]) == [True, False, False]
