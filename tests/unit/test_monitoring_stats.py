@@ -169,3 +169,17 @@ def test_at_most_max_per_day() -> None:
 def test_k_must_fit_n() -> None:
     with pytest.raises(ValueError, match="1 <= k <= n"):
         decide([], [], T0, k=4, n=3)
+
+
+def test_numbers_stored_as_text_are_compared_as_numbers() -> None:
+    rng = np.random.default_rng(6)
+    charges = rng.uniform(20, 8000, 3000).round(2)
+    as_text = pd.Series([f"{v:g}" for v in charges], name="TotalCharges")
+    as_text[:5] = " "  # the real data's blank for customers with tenure 0
+    summary = drift.summarize(as_text)
+    assert summary.kind == "numeric" and summary.null_rate == pytest.approx(5 / 3000)
+    same = pd.DataFrame({"TotalCharges": [f"{v:g}" for v in rng.uniform(20, 8000, 2000).round(2)]})
+    values = _by(drift.window_drift({"TotalCharges": summary}, same))
+    assert values[("TotalCharges", "psi")] < 0.05
+    assert values[("TotalCharges", "null_rate_change")] == pytest.approx(-5 / 3000)
+    assert drift.summarize(pd.Series(["a", "b", "1"], name="plan")).kind == "categorical"

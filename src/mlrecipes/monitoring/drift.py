@@ -64,8 +64,25 @@ def is_numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
+def numbers_in_text(values: pd.Series) -> pd.Series | None:
+    """A text column holding numbers (TotalCharges), as numbers with blanks missing; None when
+    it is real text (fewer than 99% of its non-blank values parse)."""
+    if is_numeric(values) or not (
+        pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+    ):
+        return None
+    text = values.astype("string").str.strip()
+    filled = text.notna() & (text != "")
+    parsed = pd.to_numeric(text.where(filled), errors="coerce")
+    if filled.sum() == 0 or parsed.notna().sum() < 0.99 * filled.sum():
+        return None
+    return parsed.astype(float).rename(values.name)
+
+
 def summarize(values: pd.Series, bins: int = 10, max_levels: int = 50) -> ColumnSummary:
-    """The reference summary of one column (quantile bins, or level shares)."""
+    """The reference summary of one column (quantile bins, or level shares); numbers stored as
+    text are summarised as numbers, blanks as missing."""
+    values = numbers_in_text(values) if numbers_in_text(values) is not None else values
     rows = len(values)
     nulls = int(values.isna().sum())
     present = values.dropna()
@@ -154,11 +171,13 @@ def window_drift(reference: dict[str, ColumnSummary], window: pd.DataFrame) -> l
         if name not in window.columns:
             continue
         values = window[name]
-        nulls = int(values.isna().sum())
         if summary.kind == "numeric":
-            numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+            text = values.astype("string").str.strip() if not is_numeric(values) else values
+            numeric = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+            nulls = int(np.isnan(numeric).sum())
             counts: Any = numeric_counts(numeric, summary)
         else:
+            nulls = int(values.isna().sum())
             counts = level_counts(values, summary)
         found.extend(column_drift(summary, len(values), nulls, counts))
     return found

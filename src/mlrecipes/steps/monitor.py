@@ -82,7 +82,11 @@ class MonitorStep(Step):
     config_model = MonitorConfig
     config_required = True
     inputs = ("predict",)
-    outputs = (Output("window", "window.json", {"monitoring_window": "text"}),)
+    outputs = (
+        Output("window", "window.json", {"monitoring_window": "text"}),
+        # every window of the monitoring table, for people (self-contained HTML)
+        Output("report", "monitoring_report.html", {"monitoring_report": "text"}),
+    )
     pipeline = "scoring"
     uses_tracking = True
     always_run = True  # every predict run is a new window
@@ -115,8 +119,13 @@ class MonitorStep(Step):
 
         version = append_rows(table, new + late)
         window_alerts = alerts(rows)
+        from mlrecipes.cards.monitoring_report import write
+        from mlrecipes.io.monitoring_table import read_table
+
+        report = ctx.output_path("report")
+        write(read_table(table), f"Monitoring: {info['model_name']} ({ctx.recipe.profile})", report)
         if cfg.log_to_mlflow:
-            _log_window(tracker, info, rows)
+            _log_window(tracker, info, rows, report)
         summary = _summary(info, len(window), rows, window_alerts, late, str(table), version)
         ctx.write_json("window", summary)
         for line in window_alerts:
@@ -289,7 +298,7 @@ def _record(info: dict[str, Any], rows: int, row: Any) -> dict[str, Any]:
     }
 
 
-def _log_window(tracker: Any, info: dict[str, Any], rows: list[Any]) -> None:
+def _log_window(tracker: Any, info: dict[str, Any], rows: list[Any], report: Path) -> None:
     """One MLflow run per window, in the experiment ``<experiment>-monitoring``."""
     import math
 
@@ -305,6 +314,7 @@ def _log_window(tracker: Any, info: dict[str, Any], rows: list[Any]) -> None:
             if isinstance(row.value, float) and math.isfinite(row.value):
                 metrics[key[:250]] = row.value
         monitoring.log_metrics(metrics)
+        monitoring.log_artifact(report, "monitor")
 
 
 def _summary(

@@ -1,0 +1,145 @@
+"""``monitoring_report.html``: the monitoring table over its windows, for people. One
+self-contained file (inline CSS, plots as inline PNG, no script, nothing fetched): drift per
+column as a heatmap, prediction drift, performance measured and estimated with the alert line,
+which model version served each window, and every alert."""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlrecipes.cards.plots import _COLOR, _figure, _labels, _png
+
+_ALERT = "#e45756"
+
+
+def _short(window: str) -> str:
+    return str(window)[:16].replace("T", " ")
+
+
+def drift_heatmap(table: pd.DataFrame, alert: float) -> bytes:
+    """Worst PSI / JS distance per column and window (darker: more drift; x: an alert)."""
+    drift = table[(table["kind"] == "drift") & table["metric"].isin(["psi", "js_distance"])]
+    grid = drift.pivot_table(index="column", columns="window", values="value", aggfunc="max")
+    grid = grid.loc[grid.max(axis=1).sort_values(ascending=False).index]
+    height = 0.28 * len(grid) + 1.6
+    fig, ax = _figure(size=(max(5.0, 0.9 * len(grid.columns) + 3.2), height))
+    image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="Blues", vmin=0, vmax=max(alert, 0.5))
+    ax.set_yticks(range(len(grid.index)), list(grid.index), fontsize=7)
+    ax.set_xticks(
+        range(len(grid.columns)), [_short(w) for w in grid.columns], fontsize=7, rotation=30
+    )
+    for (i, j), value in np.ndenumerate(grid.to_numpy()):
+        if value >= alert:
+            ax.text(j, i, "x", ha="center", va="center", color="white", fontsize=8)
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
+    ax.set_title("Input drift per column (PSI / JS distance; x: alert)", fontsize=10)
+    fig.subplots_adjust(left=0.28, bottom=max(0.12, 0.9 / height), top=1 - 0.45 / height)
+    return _png(fig)
+
+
+def series_plot(
+    table: pd.DataFrame, kind_metric: list[tuple[str, str, str]], title: str, ylabel: str,
+    alert_line: float | None,
+) -> bytes:  # fmt: skip
+    """Values of (kind, metric) pairs over the windows, with the alert line."""
+    windows = sorted(table["window"].unique())
+    fig, ax = _figure(size=(6.5, 3.6))
+    for (kind, metric, label), style in zip(kind_metric, ("-", "--", ":"), strict=False):
+        part = table[(table["kind"] == kind) & (table["metric"] == metric)]
+        values = part.groupby("window")["value"].last().reindex(windows)
+        ax.plot(
+            range(len(windows)), values.to_numpy(), style, marker="o", color=_COLOR, label=label
+        )
+    if alert_line is not None:
+        ax.axhline(alert_line, color=_ALERT, linestyle="--", linewidth=1, label="alert")
+    ax.set_xticks(range(len(windows)), [_short(w) for w in windows], fontsize=7, rotation=30)
+    ax.legend(loc="best", fontsize=8)
+    _labels(ax, title, "window (scored at)", ylabel)
+    fig.subplots_adjust(bottom=0.3)
+    return _png(fig)
+
+
+def render(table: pd.DataFrame, title: str) -> str:
+    """The report of a monitoring table (every window in it)."""
+    windows = (
+        table.groupby("window")
+        .agg(model=("model_version", "last"), rows=("rows", "max"),
+             alerts=("status", lambda s: int((s == "alert").sum())))
+        .reset_index()
+    )  # fmt: skip
+    drift_alert = _threshold(table, "drift", 0.25)
+    score_alert = _threshold(table, "prediction_drift", 0.25)
+    auc = table[
+        (table["metric"] == "roc_auc")
+        & table["kind"].isin(["performance", "estimated_performance"])
+    ]
+    auc_alert = (
+        float(auc["threshold"].dropna().iloc[-1]) if auc["threshold"].notna().any() else None
+    )
+    images = [
+        ("Input drift", drift_heatmap(table, drift_alert)),
+        ("Prediction drift", series_plot(
+            table, [("prediction_drift", "psi", "PSI of predicted_score")],
+            "Prediction drift against the holdout", "PSI", score_alert)),
+        ("Performance", series_plot(
+            table, [("performance", "roc_auc", "measured (labels)"),
+                    ("estimated_performance", "roc_auc", "estimated (CBPE, no labels)")],
+            "ROC AUC per window", "ROC AUC", auc_alert)),
+    ]  # fmt: skip
+    alerts = table[table["status"] == "alert"].sort_values(["window", "kind", "column"])
+    rows_html = "".join(
+        f"<tr><td>{html.escape(_short(w.window))}</td><td>v{html.escape(str(w.model))}</td>"
+        f"<td class=num>{w.rows}</td><td class=num>{w.alerts}</td></tr>"
+        for w in windows.itertuples()
+    )
+    alert_html = (
+        "".join(
+            f"<tr><td>{html.escape(_short(a.window))}</td><td>{html.escape(a.kind)}</td>"
+            f"<td>{html.escape(a.column or '')}</td><td>{html.escape(a.metric)}</td>"
+            f"<td class=num>{a.value:.4f}</td></tr>"
+            for a in alerts.itertuples()
+        )
+        or "<tr><td colspan=5>no alerts</td></tr>"
+    )
+    figures = "".join(
+        f"<h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' "
+        f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+        for name, png in images
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 24px;
+       color: #1f2328; }}
+table {{ border-collapse: collapse; font-size: 13px; margin: 8px 0 18px; }}
+th, td {{ border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; }}
+th {{ background: #f0f3f6; }} td.num {{ text-align: right; }}
+img {{ max-width: 100%; display: block; margin-bottom: 12px; }}
+h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; margin-top: 24px; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>{len(windows)} scoring windows. Drift against the reference of the model that scored each
+window; performance measured once labels arrived, estimated from the calibrated scores before.</p>
+<h2>Windows</h2>
+<table><tr><th>window (scored at)</th><th>model</th><th>rows</th><th>alerts</th></tr>{rows_html}</table>
+{figures}
+<h2>Alerts</h2>
+<table><tr><th>window</th><th>kind</th><th>column</th><th>metric</th><th>value</th></tr>{alert_html}</table>
+</body></html>
+"""
+
+
+def _threshold(table: pd.DataFrame, kind: str, default: float) -> float:
+    values = table.loc[(table["kind"] == kind) & (table["metric"] == "psi"), "threshold"].dropna()
+    return float(values.iloc[-1]) if len(values) else default
+
+
+def write(table: pd.DataFrame, title: str, path: Any) -> None:
+    from pathlib import Path
+
+    Path(path).write_text(render(table, title), encoding="utf-8")
