@@ -89,6 +89,9 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=None, help="default: " + str(DEFAULT_DATA))
     parser.add_argument("--root", type=Path, default=ROOT, help="the recipe root")
     parser.add_argument("--profile", default="local")
+    parser.add_argument(
+        "--default-only", action="store_true", help="only the recipe's own estimator (quick)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -106,7 +109,10 @@ def main() -> int:
     train = training_split(df, config)
     y_train = (train[target] == positive).astype(int)
     rows = []
-    for name, estimator in candidates(root).items():
+    chosen = candidates(root)
+    if args.default_only:
+        chosen = dict(list(chosen.items())[:1])
+    for name, estimator in chosen.items():
         model = Pipeline([("features", transform.transformer_fn()), ("estimator", estimator)])
         t0 = time.perf_counter()
         full = cv_auc(model, df.drop(columns=[target]), y_all, args.repeats)

@@ -115,12 +115,13 @@ def test_the_quality_benchmark_reads_the_adapted_recipe(adapted: Path) -> None:
             str(adapted / "data" / "customers.parquet"),
             "--repeats",
             "1",
+            "--default-only",
         ],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert "3000 rows" in result.stdout, result.stdout + result.stderr
-    # every candidate was scored on this table (the parquet file, the churned column)
-    assert result.stdout.count("| ") >= 5
+    # the recipe's estimator was scored on this table (the parquet file, the churned column)
+    assert "template default: LogisticRegression" in result.stdout
     assert "template default mean AUC" in result.stdout
