@@ -31,7 +31,7 @@ def test_the_steps_are_the_step_modules() -> None:
     assert {cls.__module__.rsplit(".", 1)[1] for cls in step_classes().values()} == public
     assert set(step_classes()) == {
         "features", "ingest", "split", "transform", "train", "evaluate", "register", "deploy",
-        "ingest_scoring", "predict",
+        "ingest_scoring", "predict", "monitor",
     }  # fmt: skip
 
 
@@ -51,14 +51,14 @@ def test_dag_order_follows_the_declared_inputs() -> None:
     order = dag.topological_order()
     assert order == [
         "features", "ingest", "split", "transform", "train", "evaluate", "register", "deploy",
-        "ingest_scoring", "predict",
+        "ingest_scoring", "predict", "monitor",
     ]  # fmt: skip
     for name, cls in step_classes().items():
         for upstream in (*cls.inputs, *cls.after_if_configured):
             assert order.index(upstream) < order.index(name)
     assert dag.describe() == (
         "features → ingest → split → transform → train → evaluate → register → deploy;  "
-        "ingest_scoring → predict"
+        "ingest_scoring → predict → monitor"
     )
     assert dag.plan("register")[-1] == "register" and "predict" not in dag.plan("register")
 
@@ -177,8 +177,9 @@ def test_a_new_step_is_one_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     try:
         assert "audit" in step_classes()
         assert _steps_model()(audit={"threshold": 0.9}).audit.threshold == 0.9
-        assert dag.topological_order()[-1] == "audit"
-        assert dag.describe().endswith("ingest_scoring → predict → audit")
+        order = dag.topological_order()
+        assert order.index("audit") == order.index("predict") + 1
+        assert dag.describe().endswith("ingest_scoring → predict → audit → monitor")
         assert artifacts()["audit_report"].file == "audit.json"
         with pytest.raises(Exception, match="threshold"):
             _steps_model()(audit={"threshold": "high"})
