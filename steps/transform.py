@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 # ---------------------------------------------------------------------------- declaration
 # Identifiers: kept in the rows the model takes (scoring outputs carry them), never features.
@@ -42,24 +41,19 @@ def derive(df: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 # ------------------------------------------------------------- generic: no edits needed below
-class Featurizer(TransformerMixin, BaseEstimator):
-    """Drops ID_COLUMNS, parses TEXT_NUMBERS, adds ``derive``'s columns; knows its output names."""
+def add_features(df: pd.DataFrame) -> pd.DataFrame:
+    """Drops ID_COLUMNS, parses TEXT_NUMBERS, adds ``derive``'s columns."""
+    out = df.drop(columns=[c for c in ID_COLUMNS if c in df.columns])
+    for column, blank in TEXT_NUMBERS.items():
+        if column in out.columns:
+            out[column] = pd.to_numeric(out[column], errors="coerce").fillna(blank)
+    return out.assign(**derive(out))
 
-    def fit(self, X: pd.DataFrame, y=None):
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.feature_names_out_ = np.asarray(self.transform(X.head(5)).columns, dtype=object)
-        return self
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        out = X.drop(columns=[c for c in ID_COLUMNS if c in X.columns])
-        for column, blank in TEXT_NUMBERS.items():
-            if column in out.columns:
-                out[column] = pd.to_numeric(out[column], errors="coerce").fillna(blank)
-        derived = derive(out)
-        return out.assign(**derived)
-
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        return self.feature_names_out_
+def _feature_names(_transformer, names) -> np.ndarray:
+    """The output columns, from the input names alone (``derive`` on an empty frame): functions,
+    not a class, so the fitted model pickles to the same bytes in every process (the cache)."""
+    return np.asarray(add_features(pd.DataFrame(columns=list(names))).columns, dtype=object)
 
 
 def transformer_fn():
@@ -80,4 +74,5 @@ def transformer_fn():
         remainder="drop",
         verbose_feature_names_out=False,
     )
-    return Pipeline([("features", Featurizer()), ("encode", encode)])
+    features = FunctionTransformer(add_features, feature_names_out=_feature_names)
+    return Pipeline([("features", features), ("encode", encode)])

@@ -197,8 +197,8 @@ def test_run_records_params_metrics_snapshot_and_tags(ran_recipe: Path) -> None:
     assert on_model["test_roc_auc"] == run.data.metrics["test_roc_auc"]
     assert {"training_roc_auc", "val_roc_auc", "val_lift_top_decile"} <= set(on_model)
     train_card = json.loads((ran_recipe / ".mlrecipes/local/steps/train/card.json").read_text())
-    # calibration is shown on the train card only for calibrated models (test: template_quality)
-    assert "Prob. Calibration" not in {t["name"] for t in train_card["tabs"]}
+    # the template calibrates its probabilities: the train card shows before and after
+    assert "Prob. Calibration" in {t["name"] for t in train_card["tabs"]}
 
 
 def test_get_artifact_names(ran_recipe: Path) -> None:

@@ -186,6 +186,7 @@ def test_a_holdout_the_champion_trained_on_is_refused(weak_champion: Path) -> No
             '    key_columns: ["customerID"]\n',
             '    key_columns: ["customerID"]\n'
             '    holdout: {using: csv, location: "data/telco_sample.csv"}\n',
+            1,  # the deploy block's (monitor's comes later)
         )
     )
     out = cli("run", "--profile", "local", cwd=weak_champion)

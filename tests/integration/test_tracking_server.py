@@ -45,7 +45,10 @@ def load_in_fresh_process(uri: str, root: Path) -> dict:
     script = textwrap.dedent(
         f"""
         import json, mlflow, pandas as pd
-        rows = pd.read_csv({str(root / "data/telco_sample.csv")!r}).drop(columns=["Churn"]).head(3)
+        from deltalake import DeltaTable
+        # staging trains from its feature store: the model takes the feature rows
+        table = {str(root / "data/feature_store/staging/churn_features")!r}
+        rows = DeltaTable(table).to_pandas().drop(columns=["snapshot_date"]).head(3)
         out = mlflow.pyfunc.load_model("models:/{MODEL}@challenger").predict(rows)
         print(json.dumps({{"columns": list(out.columns), "n": len(out)}}))
         """

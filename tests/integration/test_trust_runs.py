@@ -254,8 +254,8 @@ def test_a_step_over_its_timeout_fails_naming_the_limit(churn: Path) -> None:
     )
     _edit(
         churn / "recipe.yaml",
-        "default(None) }}\n    timeout: 3600",
-        "default(None) }}\n    timeout: 3",
+        "default('best_f1') }}\n    timeout: 3600",
+        "default('best_f1') }}\n    timeout: 3",
     )
     started = time.monotonic()
     result = cli("run", "--profile", "local", cwd=churn)

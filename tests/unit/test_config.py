@@ -249,3 +249,26 @@ def test_absent_experiment_name_is_the_folder_name(tmp_path: Path) -> None:
     (tmp_path / "my_recipe").mkdir()
     root = make_root(tmp_path / "my_recipe")
     assert resolve_tracking(load_recipe(root, "local")).experiment_name == "my_recipe"
+
+
+def test_line_numbers_are_the_files_after_an_if_block(tmp_path) -> None:
+    """{% if %} drops the lines of the branch not taken; errors still name the file's line."""
+    from mlrecipes.config.loader import load_recipe
+    from mlrecipes.errors import ConfigError
+
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "p.yaml").write_text("FLAG: false\n")
+    (tmp_path / "recipe.yaml").write_text(
+        'recipe: "regression/v1"\n'
+        'target_col: "y"\n'
+        "{% if FLAG %}\n"
+        "primary_metric: mean_absolute_error\n"
+        "extra_a: 1\n"
+        "{% endif %}\n"
+        "steps:\n"
+        "  split:\n"
+        "    bogus: 1\n"
+        "model_registry: {model_name: m}\n"
+    )
+    with pytest.raises(ConfigError, match=r"recipe\.yaml:9: steps\.split\.bogus: unknown key"):
+        load_recipe(tmp_path, "p")

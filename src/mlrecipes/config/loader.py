@@ -18,6 +18,7 @@ from mlrecipes.config.templating import (
     parse_yaml,
     referenced_variables,
     render,
+    source_lines,
 )
 from mlrecipes.errors import ConfigError
 
@@ -87,7 +88,8 @@ def load_recipe(root: Path, profile: str, overrides: dict[str, Any] | None = Non
         variables[key] = value
 
     recipe_text = render(env, root, RECIPE_FILE, variables)
-    recipe_data, recipe_lines = parse_yaml(recipe_text, RECIPE_FILE)
+    line_map = source_lines(env, root, RECIPE_FILE, variables, recipe_text)
+    recipe_data, recipe_lines = parse_yaml(recipe_text, RECIPE_FILE, line_map)
     if not recipe_data:
         raise ConfigError(
             f"{RECIPE_FILE}: the file is empty; expected at least 'recipe' "

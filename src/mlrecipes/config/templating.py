@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,45 @@ def render(env: SandboxedEnvironment, root: Path, rel_path: str, context: dict[s
         raise ConfigError(f"{rel_path}: template error: {exc}") from exc
 
 
+_MARK = re.compile(r"^@@mlrecipes-line-(\d+)@@$")
+
+
+def source_lines(
+    env: SandboxedEnvironment, root: Path, rel_path: str, context: dict[str, Any], rendered: str
+) -> list[int] | None:
+    """For each line of ``rendered``, the line of the template it came from (1-based).
+
+    ``{% if %}`` blocks drop the lines of the branch not taken, so without this an error after
+    one would name the wrong line. A shadow of the template, each text line replaced by its own
+    number and each control line (``{% ... %}`` alone) kept, is rendered with the same variables:
+    its output lists the source line of every output line. None (identity) when the template
+    mixes control tags with text on a line, or spans an expression over lines."""
+    source = (root / rel_path).read_text(encoding="utf-8").split("\n")
+    shadow = []
+    for number, line in enumerate(source, start=1):
+        stripped = line.strip()
+        control = stripped.startswith("{%") and stripped.endswith("%}")
+        if control and stripped.count("{%") == 1:
+            shadow.append(stripped)
+        elif ("{%" in line) or (line.count("{{") != line.count("}}")):
+            return None
+        else:
+            shadow.append(f"@@mlrecipes-line-{number}@@")
+    try:
+        text = env.from_string("\n".join(shadow)).render(**context)
+    except Exception:
+        return None
+    out_lines = text.split("\n")
+    if len(out_lines) != len(rendered.split("\n")):
+        return None
+    mapped, last = [], 0
+    for line in out_lines:
+        match = _MARK.match(line.strip())
+        last = int(match.group(1)) if match else last + 1
+        mapped.append(last)
+    return mapped
+
+
 def referenced_variables(env: SandboxedEnvironment, rel_path: str) -> set[str]:
     source = env.loader.get_source(env, rel_path)[0]  # type: ignore[union-attr]
     try:
@@ -228,14 +268,21 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def parse_yaml(text: str, rel_path: str) -> tuple[dict[str, Any], dict[tuple, int]]:
-    """Parse rendered YAML; return the mapping and a map from key path to 1-based line number."""
+def parse_yaml(
+    text: str, rel_path: str, line_map: list[int] | None = None
+) -> tuple[dict[str, Any], dict[tuple, int]]:
+    """Parse rendered YAML; return the mapping and a map from key path to 1-based line number
+    (of the template file, through ``line_map`` when rendering dropped lines)."""
+
+    def source(line: int) -> int:
+        return line_map[line - 1] if line_map and 0 < line <= len(line_map) else line
+
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{rel_path}:{mark.line + 1}:{mark.column + 1}" if mark else rel_path
+        where = f"{rel_path}:{source(mark.line + 1)}:{mark.column + 1}" if mark else rel_path
         problem = exc.problem or exc.context or str(exc)
         raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
     except yaml.YAMLError as exc:
@@ -248,7 +295,7 @@ def parse_yaml(text: str, rel_path: str) -> tuple[dict[str, Any], dict[tuple, in
         )
     lines: dict[tuple, int] = {}
     _collect_lines(node, (), lines)
-    return data, lines
+    return data, {key: source(line) for key, line in lines.items()}
 
 
 def _collect_lines(node: yaml.Node | None, path: tuple, lines: dict[tuple, int]) -> None:
