@@ -236,9 +236,7 @@ def _write(store: Any, cfg: FeaturesConfig, batches: Any, label: str) -> dict[st
     preview = features.head(20)
 
     def feature_stream() -> Any:
-        nonlocal labels
-        current = features
-        yield from pa.Table.from_pandas(current, preserve_index=False).to_batches()
+        yield from pa.Table.from_pandas(features, preserve_index=False).to_batches()
         if labels is not None:
             label_batches.extend(pa.Table.from_pandas(labels, preserve_index=False).to_batches())
         for more, more_labels in batches:
