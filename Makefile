@@ -10,7 +10,7 @@ SNAPSHOTS := data/telco_snapshots/telco_2026-03.csv
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: venv data run test test-fast lint format bench clean
+.PHONY: venv data run test test-fast lint format bench pictures clean
 
 venv: $(VENV)/.installed
 
@@ -47,6 +47,11 @@ format: venv
 
 bench: venv data
 	$(BIN)/python benchmarks/run_all.py
+
+# the README's pictures, from the real runs of the tests that check them (headless Chromium)
+pictures: venv
+	MLRECIPES_PICTURES=docs $(BIN)/python -m pytest -p no:cacheprovider -q \
+		tests/integration/test_monitoring.py -k report_opens
 
 clean:
 	rm -rf .mlrecipes metadata mlruns

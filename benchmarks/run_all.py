@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["compare_recipes.py", "quality.py", "scoring.py", "deploy.py", "feature_store.py"]
+BENCHMARKS = [
+    "compare_recipes.py",
+    "quality.py",
+    "scoring.py",
+    "deploy.py",
+    "feature_store.py",
+    "monitoring.py",
+]
 
 
 def main() -> int:

@@ -78,6 +78,9 @@ def firings_of(trigger: Any) -> list[Any]:
     from mlrecipes.monitoring.trigger import Firing
 
     done = trigger[trigger["fired"] & ~trigger["dry_run"]] if len(trigger) else trigger
+    # a firing is written twice, before the retrain and with its result (same evaluated_at): one
+    # firing; a "started" row alone (the process died) still counts, so no second retrain follows
+    done = done.drop_duplicates("evaluated_at", keep="last")
     return [
         Firing(r.model_version or None, pd.Timestamp(r.evaluated_at).to_pydatetime())
         for r in done.itertuples()
@@ -85,7 +88,7 @@ def firings_of(trigger: Any) -> list[Any]:
 
 
 def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) -> dict[str, Any]:
-    from deltalake import DeltaTable, write_deltalake
+    from deltalake import DeltaTable
 
     from mlrecipes.io.monitoring_table import read_table
     from mlrecipes.monitoring.trigger import decide
@@ -109,7 +112,26 @@ def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) 
     )
     run = deploy = None
     failure: Exception | None = None
+    windows = [
+        {"window": w.window, "model_version": w.model_version, "breached": w.breached,
+         "reasons": list(w.reasons)}
+        for w in verdict.windows
+    ]  # fmt: skip
+
+    def record(run: Any, deploy: Any) -> dict[str, Any]:
+        return {
+            "evaluated_at": now.isoformat(timespec="microseconds"),
+            "fired": verdict.fired,
+            "dry_run": dry_run,
+            "reason": verdict.reason,
+            "windows": json.dumps(windows),
+            "model_version": str((run or {}).get("registered_model_version") or ""),
+            "run": json.dumps(run),
+            "deploy": json.dumps(deploy),
+        }
+
     if verdict.fired and not dry_run:
+        _append(trigger_path, record({"state": "started"}, None))
         try:
             report = recipe.run()
         except StepError as exc:  # e.g. the retrained model was REJECTED: recorded, then raised
@@ -127,26 +149,9 @@ def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) 
             key: decision.get(key)
             for key in ("decision", "reason", "champion_version", "challenger_version")
         }
-    windows = [
-        {"window": w.window, "model_version": w.model_version, "breached": w.breached,
-         "reasons": list(w.reasons)}
-        for w in verdict.windows
-    ]  # fmt: skip
-    record = {
-        "evaluated_at": now.isoformat(timespec="microseconds"),
-        "fired": verdict.fired,
-        "dry_run": dry_run,
-        "reason": verdict.reason,
-        "windows": json.dumps(windows),
-        "model_version": str((run or {}).get("registered_model_version") or ""),
-        "run": json.dumps(run),
-        "deploy": json.dumps(deploy),
-    }
-    trigger_path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(
-        str(trigger_path), pa.Table.from_pylist([record], schema=TRIGGER_SCHEMA), mode="append"
-    )
-    _tag_evaluation(recipe, record)
+    result = record(run, deploy)
+    _append(trigger_path, result)
+    _tag_evaluation(recipe, result)
     if failure is not None:
         raise StepError(
             failure.step, f"the trigger fired but the retrain failed: {failure.reason}"
@@ -159,6 +164,14 @@ def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) 
         "run": run,
         "deploy": deploy,
     }
+
+
+def _append(trigger_path: Path, row: dict[str, Any]) -> None:
+    from deltalake import write_deltalake
+
+    trigger_path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist([row], schema=TRIGGER_SCHEMA)
+    write_deltalake(str(trigger_path), table, mode="append")
 
 
 def _tag_evaluation(recipe: Recipe, record: dict[str, Any]) -> None:

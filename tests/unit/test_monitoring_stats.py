@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlrecipes.monitoring import drift, performance
+from mlrecipes.monitoring import counts, drift, performance
 from mlrecipes.monitoring.trigger import Firing, Window, decide
 
 
@@ -35,10 +35,16 @@ def _by(found: list[drift.Drift]) -> dict[tuple[str, str], float]:
     return {(d.column, d.metric): d.value for d in found}
 
 
+def window_drift(
+    summaries: dict[str, drift.ColumnSummary], window: pd.DataFrame
+) -> list[drift.Drift]:
+    return counts.drift_of(summaries, counts.frame_counts(window, summaries))
+
+
 def test_a_window_like_the_reference_shows_no_drift(reference: pd.DataFrame) -> None:
     rng = np.random.default_rng(1)
     same = reference.sample(2000, random_state=1).assign(MonthlyCharges=rng.uniform(18, 119, 2000))
-    values = _by(drift.window_drift(_summary(reference), same))
+    values = _by(window_drift(_summary(reference), same))
     assert all(values[(c, "psi")] < 0.05 for c in reference.columns)
     assert values[("Contract", "unseen_share")] == 0.0
 
@@ -54,7 +60,7 @@ def test_shifted_numbers_and_more_month_to_month_contracts_drift(reference: pd.D
             ),
         }
     )
-    values = _by(drift.window_drift(_summary(reference), shifted))
+    values = _by(window_drift(_summary(reference), shifted))
     assert values[("MonthlyCharges", "psi")] > 0.25  # Evidently's PSI on the same shift: 0.263
     assert values[("tenure", "psi")] > 0.25
     assert values[("Contract", "psi")] > 0.1 and values[("Contract", "js_distance")] > 0.1
@@ -80,15 +86,33 @@ def test_unseen_levels_and_null_rates_are_measured(reference: pd.DataFrame) -> N
             "MonthlyCharges": [None] * 40 + list(np.linspace(20, 100, 60)),
         }
     )
-    values = _by(drift.window_drift(_summary(reference), window))
+    values = _by(window_drift(_summary(reference), window))
     assert values[("Contract", "unseen_share")] == pytest.approx(25 / 75)
     assert values[("Contract", "null_rate_change")] == pytest.approx(0.25)
     assert values[("MonthlyCharges", "null_rate_change")] == pytest.approx(0.40)
-    # the counts route (what a Spark engine aggregates) gives the same numbers
     summary = drift.summarize(reference["MonthlyCharges"])
-    counts = drift.numeric_counts(window["MonthlyCharges"].to_numpy(dtype=float), summary)
-    assert counts.sum() == 60 and len(counts) == len(summary.edges) + 1
+    found = counts.column_counts(window["MonthlyCharges"], summary).bins
+    assert found.sum() == 60 and len(found) == len(summary.edges) + 1
     assert drift.ColumnSummary.from_dict(summary.as_dict()) == summary
+
+
+def test_a_window_read_in_batches_counts_the_same_as_whole(reference: pd.DataFrame) -> None:
+    summaries = _summary(reference)
+    window = reference.sample(3000, random_state=7).reset_index(drop=True)
+    window.loc[::50, "Contract"] = "Three year"
+    rng = np.random.default_rng(7)
+    window["predicted_score"] = rng.random(3000)
+    positive = np.where(rng.random(3000) < 0.5, np.nan, (rng.random(3000) < 0.3).astype(float))
+    scores = drift.summarize(window["predicted_score"])
+    whole = counts.frame_counts(window, summaries, scores, 0.3, positive)
+    total = counts.WindowCounts()
+    for part in np.array_split(np.arange(3000), 7):
+        total.add(counts.frame_counts(window.iloc[part], summaries, scores, 0.3, positive[part]))
+    assert total.rows == whole.rows == 3000
+    assert _by(counts.drift_of(summaries, total)) == _by(counts.drift_of(summaries, whole))
+    assert np.array_equal(total.scores.bins, whole.scores.bins)
+    assert total.grid.measured() == pytest.approx(whole.grid.measured(), rel=1e-12)
+    assert total.grid.labelled_rows == int((~np.isnan(positive)).sum())
 
 
 def _calibrated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,9 +121,36 @@ def _calibrated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.random(n) < p, p
 
 
+def _grid(p: np.ndarray, threshold: float, y: np.ndarray | None = None) -> counts.ScoreGrid:
+    grid = counts.ScoreGrid()
+    grid.add_scores(p, threshold, None if y is None else y.astype(float))
+    return grid
+
+
+def test_grid_metrics_match_the_exact_ones() -> None:
+    """One pass in fixed memory: F1, positive rate and calibration error exact, AUC and lift
+    within a cell's width of scikit-learn's on all rows."""
+    y, p = _calibrated(50_000, 8)
+    for threshold in (0.2675, 0.5):
+        exact, grid = performance.measured(y, p, threshold), _grid(p, threshold, y).measured()
+        assert grid["f1_score"] == pytest.approx(exact["f1_score"], abs=1e-12)
+        assert grid["positive_rate"] == pytest.approx(exact["positive_rate"], abs=1e-12)
+        assert grid["calibration_error"] == pytest.approx(exact["calibration_error"], abs=1e-9)
+        assert abs(grid["roc_auc"] - exact["roc_auc"]) < 1e-3
+        assert abs(grid["lift_top_decile"] - exact["lift_top_decile"]) < 0.01
+    # an unlabelled row counts for the estimate only
+    half = np.where(np.arange(len(y)) % 2 == 0, y.astype(float), np.nan)
+    grid = counts.ScoreGrid()
+    grid.add_scores(p, 0.3, half)
+    assert grid.labelled_rows == (len(y) + 1) // 2
+    assert grid.measured()["f1_score"] == pytest.approx(
+        performance.measured(y[::2], p[::2], 0.3)["f1_score"], abs=1e-12
+    )
+
+
 def test_the_estimate_tracks_the_measurement_when_scores_are_calibrated() -> None:
     y, p = _calibrated(20_000, 3)
-    got, est = performance.measured(y, p, 0.3), performance.estimated(p, 0.3)
+    got, est = performance.measured(y, p, 0.3), _grid(p, 0.3).estimated()
     assert abs(got["roc_auc"] - est["roc_auc"]) < 0.01
     assert abs(got["f1_score"] - est["f1_score"]) < 0.02
     assert abs(got["lift_top_decile"] - est["lift_top_decile"]) < 0.15
@@ -117,7 +168,7 @@ def test_concept_drift_shows_in_the_measurement_not_in_the_estimate() -> None:
     drop = performance.drop(before, after)
     assert drop["roc_auc"] > 0.1 and drop["calibration_error"] > 0.1
     # the scores did not move, so the estimate cannot see it: labels are needed for that
-    assert abs(performance.estimated(p, 0.3)["roc_auc"] - before["roc_auc"]) < 0.01
+    assert abs(_grid(p, 0.3).estimated()["roc_auc"] - before["roc_auc"]) < 0.01
 
 
 T0 = datetime(2026, 1, 31, tzinfo=UTC)
@@ -179,7 +230,35 @@ def test_numbers_stored_as_text_are_compared_as_numbers() -> None:
     summary = drift.summarize(as_text)
     assert summary.kind == "numeric" and summary.null_rate == pytest.approx(5 / 3000)
     same = pd.DataFrame({"TotalCharges": [f"{v:g}" for v in rng.uniform(20, 8000, 2000).round(2)]})
-    values = _by(drift.window_drift({"TotalCharges": summary}, same))
+    values = _by(window_drift({"TotalCharges": summary}, same))
     assert values[("TotalCharges", "psi")] < 0.05
     assert values[("TotalCharges", "null_rate_change")] == pytest.approx(-5 / 3000)
     assert drift.summarize(pd.Series(["a", "b", "1"], name="plan")).kind == "categorical"
+
+
+def test_a_retrain_that_died_after_it_started_still_counts_as_a_firing() -> None:
+    """The trigger row is written before the retrain runs: a kill -9 mid-retrain cannot make the
+    next evaluation fire again; a finished retrain's two rows are one firing."""
+    import json
+
+    from mlrecipes.retraining import TRIGGER_SCHEMA, firings_of
+
+    def row(at: str, run: dict | None, version: str = "", dry: bool = False) -> dict:
+        return {
+            "evaluated_at": at, "fired": True, "dry_run": dry, "reason": "2 of the last 3",
+            "windows": "[]", "model_version": version, "run": json.dumps(run), "deploy": "null",
+        }  # fmt: skip
+
+    finished = [
+        row("2026-03-01T00:00:00+00:00", None, dry=True),
+        row("2026-03-02T00:00:00+00:00", {"state": "started"}),
+        row("2026-03-02T00:00:00+00:00", {"registered_model_version": 2}, "2"),
+    ]
+    died = [row("2026-04-02T00:00:00+00:00", {"state": "started"})]
+    table = pd.DataFrame(finished + died, columns=TRIGGER_SCHEMA.names)
+    firings = firings_of(table)
+    assert [(f.version, f.at.month) for f in firings] == [("2", 3), (None, 4)]
+    windows = _windows([True, True, True], start=datetime(2026, 3, 10, tzinfo=UTC))
+    verdict = decide(windows, firings, datetime(2026, 6, 1, tzinfo=UTC))
+    assert not verdict.fired and "since the retrain of 2026-04-02" in verdict.reason
+    assert decide(windows, firings[:1], datetime(2026, 6, 1, tzinfo=UTC)).fired  # without it

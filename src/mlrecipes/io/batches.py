@@ -119,6 +119,20 @@ def write_batches(
 ROWS_PER_FILE = 1_000_000
 
 
+# parquet outputs store timestamps in microseconds, so Spark can read them (see below)
+MICROSECONDS = {"coerce_timestamps": "us", "allow_truncated_timestamps": True}
+
+
+def _delta_timestamps(schema: pa.Schema) -> pa.Schema:
+    """Timestamps in microseconds, as Delta defines them: Spark (and Databricks) refuse to read
+    parquet files holding nanosecond timestamps, which pandas produces by default."""
+    fields = [
+        f.with_type(pa.timestamp("us", f.type.tz)) if pa.types.is_timestamp(f.type) else f
+        for f in schema
+    ]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
 def write_delta(
     batches: Iterator[pa.RecordBatch],
     schema: pa.Schema,
@@ -138,6 +152,7 @@ def write_delta(
     from deltalake.transaction import AddAction, create_table_with_add_actions
 
     location.mkdir(parents=True, exist_ok=True)
+    schema = _delta_timestamps(schema)
     file_schema = pa.schema([f for f in schema if f.name not in partition_by])
     written: list[tuple[Path, dict[str, str | None], int]] = []
     writer: pq.ParquetWriter | None = None
@@ -164,7 +179,8 @@ def write_delta(
                 folder.mkdir(parents=True, exist_ok=True)
                 current = folder / f"part-{stamp}-{len(written):05d}.parquet"
                 writer = pq.ParquetWriter(current, file_schema)
-            writer.write_batch(batch.select(file_schema.names))
+            # safe=False: sub-microsecond digits are dropped (Delta cannot hold them)
+            writer.write_batch(batch.select(file_schema.names).cast(file_schema, safe=False))
             rows_in_file += batch.num_rows
         close()
         now_ms = int(_time.time() * 1000)
@@ -235,12 +251,15 @@ def _write_parquet_dir(
         if partition_by:
             import pyarrow.dataset as ds
 
+            options = ds.ParquetFileFormat().make_write_options(**MICROSECONDS)
             ds.write_dataset(
                 batches, staging, schema=schema, format="parquet", partitioning=partition_by,
                 partitioning_flavor="hive", basename_template=f"part-{stamp}-{{i}}.parquet",
+                file_options=options,
             )  # fmt: skip
         else:
-            with pq.ParquetWriter(staging / f"part-{stamp}-0.parquet", schema) as writer:
+            path = staging / f"part-{stamp}-0.parquet"
+            with pq.ParquetWriter(path, schema, **MICROSECONDS) as writer:
                 for batch in batches:
                     writer.write_batch(batch)
         if mode == "overwrite" or not location.exists():

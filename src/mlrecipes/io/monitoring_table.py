@@ -3,6 +3,7 @@ commit per monitor run, readable with pandas, Spark or DuckDB; and the scored ro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,18 @@ def read_table(location: Path) -> pd.DataFrame:
     return DeltaTable(str(location)).to_pandas()
 
 
-def rows_scored_at(scores: Path, scored_at: str) -> pd.DataFrame:
-    """The rows of a scoring output (Delta or a parquet folder) scored at ``scored_at``: one
-    window, read with a filter (the other windows are not loaded)."""
+def _scored_at(field: pa.Field, scored_at: str) -> pa.Scalar:
+    when = pd.Timestamp(scored_at)
+    if field.type.tz is None and when.tzinfo is not None:
+        when = when.tz_convert("UTC").tz_localize(None)
+    return pa.scalar(when.to_pydatetime(), type=field.type)
+
+
+def window_batches(
+    scores: Path, scored_at: str, columns: list[str] | None = None, batch_rows: int = 131_072
+) -> Iterator[pd.DataFrame]:
+    """The rows of a scoring output (Delta or a parquet folder) scored at ``scored_at``, batch by
+    batch: one window, read with a filter (other windows are skipped), in flat memory."""
     import pyarrow.dataset as ds
 
     if (scores / "_delta_log").is_dir():
@@ -58,9 +68,31 @@ def rows_scored_at(scores: Path, scored_at: str) -> pd.DataFrame:
         dataset = DeltaTable(str(scores)).to_pyarrow_dataset()
     else:
         dataset = ds.dataset(str(scores), format="parquet", partitioning="hive")
-    field = dataset.schema.field("scored_at")
+    wanted = None if columns is None else [c for c in columns if c in dataset.schema.names]
+    value = _scored_at(dataset.schema.field("scored_at"), scored_at)
+    scanner = dataset.scanner(
+        columns=wanted,
+        filter=ds.field("scored_at") == value,
+        batch_size=batch_rows,
+        batch_readahead=1,  # the defaults buffer millions of rows ahead of the consumer
+        fragment_readahead=1,
+    )
+    for batch in scanner.to_batches():
+        if batch.num_rows:
+            yield batch.to_pandas()
+
+
+def spark_window(spark: Any, scores: Path, scored_at: str) -> Any:
+    """The same window as a Spark DataFrame (the rows stay on the executors)."""
+    from pyspark.sql import functions as F
+
+    if (scores / "_delta_log").is_dir():
+        from deltalake import DeltaTable
+
+        frame = spark.read.parquet(*DeltaTable(str(scores)).file_uris())
+    else:
+        frame = spark.read.parquet(str(scores))
     when = pd.Timestamp(scored_at)
-    if field.type.tz is None and when.tzinfo is not None:
-        when = when.tz_convert("UTC").tz_localize(None)
-    value = pa.scalar(when.to_pydatetime(), type=field.type)
-    return dataset.to_table(filter=ds.field("scored_at") == value).to_pandas()
+    if when.tzinfo is not None:
+        when = when.tz_convert("UTC").tz_localize(None)  # the session's time zone is UTC
+    return frame.where(F.col("scored_at") == F.lit(when.to_pydatetime()))

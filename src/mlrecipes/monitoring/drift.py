@@ -2,9 +2,9 @@
 
 The reference is summarised once (:func:`summarize`): numeric columns by their quantile bin
 edges and the share of reference rows in each bin, categorical columns by their level shares,
-both with their null rate. A window is then compared through counts only (:func:`numeric_counts`,
-:func:`level_counts`), which is what lets a Spark engine aggregate a window on the executors and
-hand back a few numbers: the statistics below never see rows.
+both with their null rate. A window is then compared through counts only
+(``mlrecipes.monitoring.counts``), which is what lets a Spark engine aggregate a window on the
+executors and hand back a few numbers: the statistics below never see rows.
 
 - numeric: PSI on the reference's quantile bins (10 by default);
 - categorical: PSI and Jensen-Shannon distance over the levels, and the share of the window in
@@ -106,26 +106,6 @@ def summarize(values: pd.Series, bins: int = 10, max_levels: int = 50) -> Column
     )  # fmt: skip
 
 
-def numeric_counts(values: np.ndarray, summary: ColumnSummary) -> np.ndarray:
-    """Rows of a window per reference bin (nulls excluded): what Spark can aggregate too."""
-    data = values[~np.isnan(values)]
-    return np.bincount(
-        np.searchsorted(np.asarray(summary.edges), data, side="right"),
-        minlength=len(summary.edges) + 1,
-    )
-
-
-def level_counts(values: pd.Series, summary: ColumnSummary) -> dict[str, int]:
-    """Rows of a window per reference level; levels the reference never had under UNSEEN."""
-    counts = values.dropna().astype(str).value_counts()
-    known = set(summary.levels)
-    out: dict[str, int] = {}
-    for level, count in counts.items():
-        key = level if level in known else ("__other__" if "__other__" in known else UNSEEN)
-        out[key] = out.get(key, 0) + int(count)
-    return out
-
-
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
     """Population stability index between two share vectors over the same bins."""
     e = np.clip(np.asarray(expected, dtype=float), EPSILON, None)
@@ -144,8 +124,8 @@ def js_distance(expected: np.ndarray, actual: np.ndarray) -> float:
 def column_drift(
     summary: ColumnSummary, window_rows: int, window_nulls: int, counts: Any
 ) -> list[Drift]:
-    """Every drift metric of one column from a window's counts (``numeric_counts`` for a
-    numeric column, ``level_counts`` for a categorical one)."""
+    """Every drift metric of one column from a window's counts (rows per reference bin for a
+    numeric column, rows per reference level, folded, for a categorical one)."""
     null_change = (window_nulls / window_rows if window_rows else 0.0) - summary.null_rate
     out = [Drift(summary.name, "null_rate_change", float(null_change))]
     if summary.kind == "numeric":
@@ -162,25 +142,6 @@ def column_drift(
         out.append(Drift(summary.name, "js_distance", js_distance(expected, actual / total)))
         out.append(Drift(summary.name, "unseen_share", float(actual[-1] / total)))
     return out
-
-
-def window_drift(reference: dict[str, ColumnSummary], window: pd.DataFrame) -> list[Drift]:
-    """Drift of every reference column present in a pandas window."""
-    found: list[Drift] = []
-    for name, summary in reference.items():
-        if name not in window.columns:
-            continue
-        values = window[name]
-        if summary.kind == "numeric":
-            text = values.astype("string").str.strip() if not is_numeric(values) else values
-            numeric = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-            nulls = int(np.isnan(numeric).sum())
-            counts: Any = numeric_counts(numeric, summary)
-        else:
-            nulls = int(values.isna().sum())
-            counts = level_counts(values, summary)
-        found.extend(column_drift(summary, len(values), nulls, counts))
-    return found
 
 
 def status(value: float, warn: float, alert: float) -> str:

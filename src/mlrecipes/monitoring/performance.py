@@ -1,5 +1,6 @@
-"""Performance of a scoring window: measured once its labels arrive, and estimated before they
-do from the calibrated scores alone (pure numpy / scikit-learn).
+"""Performance: measured exactly here (a model's holdout, with scikit-learn), and for a scoring
+window from its score grid (``mlrecipes.monitoring.counts``): measured once its labels arrive,
+estimated before they do from the calibrated scores alone.
 
 The estimate follows CBPE (confidence-based performance estimation, as NannyML describes it): a
 row scored p is positive with probability p if the model is calibrated, so the expected
@@ -38,28 +39,6 @@ def measured(is_positive: np.ndarray, scores: np.ndarray, threshold: float) -> d
     rate = y.mean() if len(y) else 0.0
     if rate > 0:
         out["lift_top_decile"] = float(y[_top_decile(p)].mean() / rate)
-    return out
-
-
-def estimated(scores: np.ndarray, threshold: float) -> dict[str, float]:
-    """The metrics expected from calibrated scores, without labels (CBPE)."""
-    from sklearn.metrics import roc_auc_score
-
-    p = np.asarray(scores, dtype=float)
-    labelled = p >= threshold
-    tp, fp = p[labelled].sum(), (1 - p[labelled]).sum()
-    fn = p[~labelled].sum()
-    out = {
-        "f1_score": float(2 * tp / (2 * tp + fp + fn)) if (tp + fp + fn) > 0 else 0.0,
-        "positive_rate": float(p.mean()) if len(p) else float("nan"),
-    }
-    if len(p) and 0 < p.sum() < len(p):
-        doubled = np.concatenate([p, p])
-        truth = np.concatenate([np.ones(len(p)), np.zeros(len(p))])
-        out["roc_auc"] = float(
-            roc_auc_score(truth, doubled, sample_weight=np.concatenate([p, 1 - p]))
-        )
-        out["lift_top_decile"] = float(p[_top_decile(p)].mean() / p.mean())
     return out
 
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from mlrecipes.monitoring import drift, performance
+from mlrecipes.monitoring.counts import ScoreGrid, WindowCounts, drift_of
 from mlrecipes.monitoring.reference import SCORE, columns_of, scores_of
 
 # kinds of rows in the monitoring table
@@ -71,37 +71,30 @@ def _graded(kind: str, column: str, metric: str, value: float, levels: tuple[flo
 
 
 def input_rows(
-    reference: dict[str, Any], window: pd.DataFrame, thresholds: Thresholds
+    reference: dict[str, Any], counts: WindowCounts, thresholds: Thresholds
 ) -> list[Row]:
-    """Drift of each input column, and of the scores."""
+    """Drift of each input column, and of the scores, from a window's counts."""
     rows = [
         _graded(DRIFT, d.column, d.metric, d.value, thresholds.for_drift(d.column, d.metric))
-        for d in drift.window_drift(columns_of(reference), window)
+        for d in drift_of(columns_of(reference), counts)
     ]
-    if SCORE in window.columns:
-        summary = scores_of(reference)
-        scores = pd.to_numeric(window[SCORE], errors="coerce").to_numpy(dtype=float)
-        counts = drift.numeric_counts(scores, summary)
-        if counts.sum():
-            value = drift.psi(np.asarray(summary.shares), counts)
-            rows.append(_graded(PREDICTION_DRIFT, SCORE, "psi", value, thresholds.prediction_drift))
+    bins = counts.scores.bins
+    if bins is not None and bins.sum():
+        value = drift.psi(np.asarray(scores_of(reference).shares), bins)
+        rows.append(_graded(PREDICTION_DRIFT, SCORE, "psi", value, thresholds.prediction_drift))
     return rows
 
 
 def performance_rows(
-    reference: dict[str, Any],
-    scores: np.ndarray,
-    is_positive: np.ndarray | None,
-    thresholds: Thresholds,
+    reference: dict[str, Any], grid: ScoreGrid, thresholds: Thresholds, measured: bool
 ) -> list[Row]:
-    """Estimated performance (always), measured performance (when labels are given), each
-    graded by its drop from the model's holdout values."""
+    """Estimated performance (always), measured performance (``measured``: from the grid's
+    labelled rows), each graded by its drop from the model's holdout values."""
     holdout = reference["holdout"]
-    cut = float(reference["threshold"])
     rows: list[Row] = []
-    parts = [(ESTIMATED, performance.estimated(scores, cut))]
-    if is_positive is not None:
-        parts.append((MEASURED, performance.measured(is_positive, scores, cut)))
+    parts = [(ESTIMATED, grid.estimated())]
+    if measured:
+        parts.append((MEASURED, grid.measured()))
     for kind, values in parts:
         drops = performance.drop(holdout, values)
         for metric, value in values.items():

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlrecipes.config.schema import RecipeConfig
+    from mlrecipes.monitoring.counts import WindowCounts
 
 MIN_LABELLED_ROWS = 30
 
@@ -110,23 +111,30 @@ class MonitorStep(Step):
         tracker = ctx.tracker()
         labels = _labels(ctx, cfg, keys)
         reference = _reference(tracker, info["model_name"], info["model_version"])
-        window = _window_rows(scores_path, info["scored_at"])
-        rows = _window_rows_stats(ctx, cfg, reference, window, labels, keys)
-        new = [_record(info, len(window), r) for r in rows]
-        # windows scored before whose labels have arrived since
-        late = _late_labels(ctx, cfg, table, scores_path, labels, keys, tracker)
-        from mlrecipes.io.monitoring_table import append_rows
+        counts = _counts(
+            ctx, info["engine"], scores_path, info["scored_at"], reference, labels, keys
+        )
+        if counts.rows == 0:
+            raise DatasetError(f"no rows scored at {info['scored_at']} in {scores_path}")
+        rows = _window_rows_stats(cfg, reference, counts)
+        from mlrecipes.io.monitoring_table import append_rows, read_table
 
+        # monitoring a window again (run --only) appends nothing twice: only labels that arrived
+        seen = str(info["scored_at"]) in set(read_table(table)["window"])
+        new = [] if seen else [_record(info, counts.rows, r) for r in rows]
+        if seen:
+            ctx.log(f"window {info['scored_at']} is in the monitoring table already")
+        # windows scored before whose labels have arrived since
+        late = _late_labels(ctx, cfg, table, scores_path, labels, keys, tracker, info["engine"])
         version = append_rows(table, new + late)
         window_alerts = alerts(rows)
         from mlrecipes.cards.monitoring_report import write
-        from mlrecipes.io.monitoring_table import read_table
 
         report = ctx.output_path("report")
         write(read_table(table), f"Monitoring: {info['model_name']} ({ctx.recipe.profile})", report)
-        if cfg.log_to_mlflow:
+        if cfg.log_to_mlflow and not seen:
             _log_window(tracker, info, rows, report)
-        summary = _summary(info, len(window), rows, window_alerts, late, str(table), version)
+        summary = _summary(info, counts.rows, rows, window_alerts, late, str(table), version)
         ctx.write_json("window", summary)
         for line in window_alerts:
             ctx.log(f"ALERT {line}")
@@ -191,49 +199,60 @@ def _reference(tracker: Any, name: str, version: str) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _window_rows(scores_path: Path, scored_at: str) -> pd.DataFrame:
-    from mlrecipes.io.monitoring_table import rows_scored_at
+def _counts(
+    ctx: StepContext,
+    engine: str,
+    scores_path: Path,
+    scored_at: str,
+    reference: dict[str, Any],
+    labels: pd.DataFrame | None,
+    keys: list[str],
+    scores_only: bool = False,
+) -> WindowCounts:
+    """A window's counts, by the engine that scored it: Spark aggregations on the executors,
+    or pandas batch by batch (flat memory); the statistics after this are shared."""
+    from mlrecipes.io.monitoring_table import spark_window, window_batches
+    from mlrecipes.monitoring.counts import LABEL, WindowCounts, frame_counts
+    from mlrecipes.monitoring.reference import SCORE, columns_of, scores_of
 
-    frame = rows_scored_at(scores_path, scored_at)
-    if frame.empty:
-        raise DatasetError(f"no rows scored at {scored_at} in {scores_path}")
-    return frame
+    columns = {} if scores_only else columns_of(reference)
+    score_summary, threshold = scores_of(reference), float(reference["threshold"])
+    target, positive = ctx.config.target_col, ctx.config.positive_class
+    outcomes = None
+    if labels is not None:
+        outcomes = labels[keys].assign(**{LABEL: (labels[target] == positive).astype(float)})
+    if engine == "spark":
+        from mlrecipes.io.spark import spark_session
+        from mlrecipes.monitoring.spark_counts import window_counts
+
+        spark = spark_session(ctx.config.steps.predict.spark, "mlrecipes-monitor")
+        frame = spark_window(spark, scores_path, scored_at)
+        joined = None if outcomes is None else spark.createDataFrame(outcomes)
+        return window_counts(frame, columns, score_summary, threshold, joined, keys)
+    total = WindowCounts()
+    wanted = [*columns, SCORE, *keys]
+    for batch in window_batches(scores_path, scored_at, wanted):
+        known = None
+        if outcomes is not None:
+            known = batch[keys].merge(outcomes, on=keys, how="left")[LABEL].to_numpy(dtype=float)
+        total.add(frame_counts(batch, columns, score_summary, threshold, known))
+    return total
+
+
+def _has_labels(counts: WindowCounts) -> bool:
+    """Enough labelled rows, of both classes, to measure performance on."""
+    labelled, positives = counts.grid.labelled_rows, counts.grid.labelled_positives
+    return labelled >= MIN_LABELLED_ROWS and 0 < positives < labelled
 
 
 def _window_rows_stats(
-    ctx: StepContext,
-    cfg: MonitorConfig,
-    reference: dict[str, Any],
-    window: pd.DataFrame,
-    labels: pd.DataFrame | None,
-    keys: list[str],
+    cfg: MonitorConfig, reference: dict[str, Any], counts: WindowCounts
 ) -> list[Any]:
     from mlrecipes.monitoring.window import input_rows, performance_rows
 
     thresholds = _thresholds(cfg)
-    rows = input_rows(reference, window, thresholds)
-    scores, positive = _labelled(ctx, window, labels, keys)
-    rows += performance_rows(
-        reference, window["predicted_score"].to_numpy(dtype=float), None, thresholds
-    )
-    if positive is not None:
-        measured = performance_rows(reference, scores, positive, thresholds)
-        rows += [r for r in measured if r.kind == "performance"]
-    return rows
-
-
-def _labelled(
-    ctx: StepContext, window: pd.DataFrame, labels: pd.DataFrame | None, keys: list[str]
-) -> tuple[Any, Any]:
-    """The window's scores and outcomes for the rows whose labels are known (None: too few)."""
-    if labels is None:
-        return None, None
-    target = ctx.config.target_col
-    joined = window[[*keys, "predicted_score"]].merge(labels, on=keys, how="inner")
-    truth = joined[target] == ctx.config.positive_class
-    if len(joined) < MIN_LABELLED_ROWS or truth.all() or not truth.any():
-        return None, None
-    return joined["predicted_score"].to_numpy(dtype=float), truth.to_numpy()
+    rows = input_rows(reference, counts, thresholds)
+    return rows + performance_rows(reference, counts.grid, thresholds, _has_labels(counts))
 
 
 def _late_labels(
@@ -244,11 +263,12 @@ def _late_labels(
     labels: pd.DataFrame | None,
     keys: list[str],
     tracker: Any,
+    engine: str,
 ) -> list[dict[str, Any]]:
     """Measured performance of earlier windows that had no labels when they were monitored."""
     if labels is None:
         return []
-    from mlrecipes.io.monitoring_table import read_table, rows_scored_at
+    from mlrecipes.io.monitoring_table import read_table
     from mlrecipes.monitoring.window import MEASURED, performance_rows
 
     history = read_table(table)
@@ -258,17 +278,18 @@ def _late_labels(
     pending = history[~history["window"].isin(measured)].drop_duplicates("window")
     rows: list[dict[str, Any]] = []
     for item in pending.itertuples(index=False):
-        window = rows_scored_at(scores_path, item.window)
-        scores, positive = _labelled(ctx, window, labels, keys)
-        if positive is None:
-            continue
         reference = _reference(tracker, item.model_name, item.model_version)
+        counts = _counts(
+            ctx, engine, scores_path, item.window, reference, labels, keys, scores_only=True
+        )
+        if not _has_labels(counts):
+            continue
         info = {
             "scored_at": item.window,
             "model_name": item.model_name,
             "model_version": item.model_version,
         }
-        found = performance_rows(reference, scores, positive, _thresholds(cfg))
+        found = performance_rows(reference, counts.grid, _thresholds(cfg), measured=True)
         rows += [_record(info, int(item.rows), r) for r in found if r.kind == MEASURED]
     return rows
 

@@ -1,0 +1,248 @@
+"""A scoring window as counts (pure numpy): what every monitoring statistic is computed from.
+
+Both engines produce the same :class:`WindowCounts`: the pandas engine by adding up record batches
+(memory stays flat whatever the window's size), the Spark engine by aggregations on the executors
+(``mlrecipes.monitoring.spark_counts``), so a window's rows never come to the driver. Counts add
+up, so a window read in batches gives exactly the counts of the whole window.
+
+- per input column: rows, nulls, and rows per reference bin (numeric) or per level (categorical);
+- the scores on the reference's score bins (prediction drift);
+- the scores on a fixed grid (``GRID`` equal-width cells, each split at the model's cut-off), with
+  the labels where they are known: the performance metrics, measured and estimated, come from it.
+
+Grid metrics are exact for F1, positive rate and calibration error (their bins are unions of grid
+cells); ROC AUC and top-decile lift treat scores within one 0.001-wide cell as tied, which moves
+them by well under 0.001 against the exact values (a unit test bounds it). That is the price of a
+one-pass, fixed-memory window; the holdout's reference values stay exact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mlrecipes.monitoring.drift import UNSEEN, ColumnSummary, Drift, column_drift, is_numeric
+
+GRID = 1000  # cells of the score grid over [0, 1]
+CALIBRATION_BINS = 10  # equal-width bins of the calibration error (unions of grid cells)
+LABEL = "__mlrecipes_positive"  # a labelled row's outcome (1.0 / 0.0), joined to scores by key
+
+
+@dataclass
+class ColumnCounts:
+    rows: int = 0
+    nulls: int = 0
+    bins: np.ndarray | None = None  # numeric: rows per reference bin (nulls excluded)
+    levels: dict[str, int] = field(default_factory=dict)  # categorical: rows per level
+
+    def add(self, other: ColumnCounts) -> None:
+        self.rows += other.rows
+        self.nulls += other.nulls
+        if other.bins is not None:
+            self.bins = other.bins.copy() if self.bins is None else self.bins + other.bins
+        for level, count in other.levels.items():
+            self.levels[level] = self.levels.get(level, 0) + count
+
+    def distribution(self) -> np.ndarray | dict[str, int]:
+        return self.bins if self.bins is not None else self.levels
+
+
+def grid_index(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """The grid cell of each score, split at the cut-off: cells ordered by score."""
+    cell = np.clip(np.floor(scores * GRID), 0, GRID - 1).astype(np.int64)
+    return 2 * cell + (scores >= threshold)
+
+
+@dataclass
+class ScoreGrid:
+    """Per grid cell: rows and their summed score; of the labelled rows: count, positives and
+    summed score."""
+
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(2 * GRID))
+    score_sum: np.ndarray = field(default_factory=lambda: np.zeros(2 * GRID))
+    labelled: np.ndarray = field(default_factory=lambda: np.zeros(2 * GRID))
+    positives: np.ndarray = field(default_factory=lambda: np.zeros(2 * GRID))
+    labelled_score_sum: np.ndarray = field(default_factory=lambda: np.zeros(2 * GRID))
+
+    def add_scores(
+        self, scores: np.ndarray, threshold: float, positive: np.ndarray | None = None
+    ) -> None:
+        """Add scores; ``positive`` is 1.0 / 0.0 for a labelled row and NaN for an unlabelled one."""
+        index = grid_index(scores, threshold)
+        size = 2 * GRID
+        self.rows += np.bincount(index, minlength=size)
+        self.score_sum += np.bincount(index, weights=scores, minlength=size)
+        if positive is None:
+            return
+        known = ~np.isnan(positive)
+        self.labelled += np.bincount(index[known], minlength=size)
+        self.positives += np.bincount(index[known], weights=positive[known], minlength=size)
+        self.labelled_score_sum += np.bincount(index[known], weights=scores[known], minlength=size)
+
+    def add(self, other: ScoreGrid) -> None:
+        for name in ("rows", "score_sum", "labelled", "positives", "labelled_score_sum"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def labelled_rows(self) -> int:
+        return int(self.labelled.sum())
+
+    @property
+    def labelled_positives(self) -> int:
+        return round(float(self.positives.sum()))
+
+    def estimated(self) -> dict[str, float]:
+        """CBPE (see ``performance``): each row is a positive with weight p, a negative with 1 - p."""
+        n, s = self.rows, self.score_sum
+        total = n.sum()
+        out = _classification(s, n - s)
+        out["positive_rate"] = float(s.sum() / total) if total else math.nan
+        if total and 0 < s.sum() < total:
+            out["roc_auc"] = _auc(s, n - s)
+            out["lift_top_decile"] = _lift(n, s)
+        return out
+
+    def measured(self) -> dict[str, float]:
+        """The labelled rows' metrics (AUC only when both classes are present)."""
+        m, y = self.labelled, self.positives
+        total = m.sum()
+        out = _classification(y, m - y)
+        out["positive_rate"] = float(y.sum() / total) if total else math.nan
+        out["calibration_error"] = self._calibration_error()
+        if 0 < y.sum() < total:
+            out["roc_auc"] = _auc(y, m - y)
+        if y.sum() > 0:
+            out["lift_top_decile"] = _lift(m, y)
+        return out
+
+    def _calibration_error(self) -> float:
+        total = self.labelled.sum()
+        if not total:
+            return math.nan
+        per_bin = 2 * GRID // CALIBRATION_BINS
+
+        def binned(values: np.ndarray) -> np.ndarray:
+            return values.reshape(CALIBRATION_BINS, per_bin).sum(axis=1)
+
+        gap = np.abs(binned(self.positives) - binned(self.labelled_score_sum))
+        return float(gap.sum() / total)
+
+
+def _classification(positive: np.ndarray, negative: np.ndarray) -> dict[str, float]:
+    """F1 at the cut-off: odd cells hold the scores at or above it."""
+    above = np.arange(len(positive)) % 2 == 1
+    tp, fp = positive[above].sum(), negative[above].sum()
+    fn = positive[~above].sum()
+    return {"f1_score": float(2 * tp / (2 * tp + fp + fn)) if (tp + fp + fn) > 0 else 0.0}
+
+
+def _auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """P(a positive outscores a negative), ties within a cell counted half."""
+    higher = positive.sum() - np.cumsum(positive)  # positives in cells above each cell
+    pairs = positive.sum() * negative.sum()
+    return float(np.sum(negative * (higher + 0.5 * positive)) / pairs)
+
+
+def _lift(rows: np.ndarray, positives: np.ndarray) -> float:
+    """Positive rate in the top tenth by score over the overall rate; the cell the tenth ends
+    in counts pro rata."""
+    total = rows.sum()
+    k = max(1.0, math.ceil(0.1 * total))
+    taken, found = 0.0, 0.0
+    for cell in range(len(rows) - 1, -1, -1):
+        if rows[cell] == 0:
+            continue
+        take = min(rows[cell], k - taken)
+        found += positives[cell] * take / rows[cell]
+        taken += take
+        if taken >= k:
+            break
+    return float((found / k) / (positives.sum() / total))
+
+
+@dataclass
+class WindowCounts:
+    rows: int = 0
+    columns: dict[str, ColumnCounts] = field(default_factory=dict)
+    scores: ColumnCounts = field(default_factory=ColumnCounts)  # on the reference's score bins
+    grid: ScoreGrid = field(default_factory=ScoreGrid)
+
+    def add(self, other: WindowCounts) -> None:
+        self.rows += other.rows
+        for name, counts in other.columns.items():
+            self.columns.setdefault(name, ColumnCounts()).add(counts)
+        self.scores.add(other.scores)
+        self.grid.add(other.grid)
+
+
+def numeric_values(values: pd.Series) -> np.ndarray:
+    """A column as floats; text is stripped and parsed, blanks and junk become NaN."""
+    text = values if is_numeric(values) else values.astype("string").str.strip()
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+
+
+def bin_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:
+    data = values[~np.isnan(values)]
+    return np.bincount(
+        np.searchsorted(np.asarray(edges), data, side="right"), minlength=len(edges) + 1
+    )
+
+
+def column_counts(values: pd.Series, summary: ColumnSummary) -> ColumnCounts:
+    if summary.kind == "numeric":
+        numbers = numeric_values(values)
+        nulls = int(np.isnan(numbers).sum())
+        return ColumnCounts(len(values), nulls, bins=bin_counts(numbers, summary.edges))
+    counts = values.dropna().astype(str).value_counts()
+    return ColumnCounts(
+        len(values), int(values.isna().sum()), levels={str(k): int(v) for k, v in counts.items()}
+    )
+
+
+def fold_levels(levels: dict[str, int], summary: ColumnSummary) -> dict[str, int]:
+    """Level counts keyed by the reference's levels: the rest under ``__other__`` when the
+    reference had a long tail, else under ``UNSEEN``."""
+    known = set(summary.levels)
+    rest = "__other__" if "__other__" in known else UNSEEN
+    out: dict[str, int] = {}
+    for level, count in levels.items():
+        key = level if level in known else rest
+        out[key] = out.get(key, 0) + int(count)
+    return out
+
+
+def drift_of(columns: dict[str, ColumnSummary], counts: WindowCounts) -> list[Drift]:
+    """Every drift metric of every reference column the window has."""
+    found: list[Drift] = []
+    for name, summary in columns.items():
+        got = counts.columns.get(name)
+        if got is None:
+            continue
+        distribution = (
+            fold_levels(got.levels, summary) if summary.kind == "categorical" else got.bins
+        )
+        found.extend(column_drift(summary, got.rows, got.nulls, distribution))
+    return found
+
+
+def frame_counts(
+    frame: pd.DataFrame,
+    columns: dict[str, ColumnSummary],
+    score_summary: ColumnSummary | None = None,
+    threshold: float = 0.5,
+    positive: np.ndarray | None = None,
+    score_column: str = "predicted_score",
+) -> WindowCounts:
+    """The counts of one pandas batch of a window (``positive``: 1/0 per labelled row, NaN else)."""
+    out = WindowCounts(rows=len(frame))
+    for name, summary in columns.items():
+        if name in frame.columns:
+            out.columns[name] = column_counts(frame[name], summary)
+    if score_summary is not None and score_column in frame.columns:
+        scores = frame[score_column].to_numpy(dtype=float)
+        out.scores = ColumnCounts(len(scores), 0, bins=bin_counts(scores, score_summary.edges))
+        out.grid.add_scores(scores, threshold, positive)
+    return out
