@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "telco_churn.csv"
 FIXTURES = Path(__file__).parent / "fixtures"
-TEMPLATE_PARTS = ("recipe.yaml", "profiles", "steps", "notebooks")
+TEMPLATE_PARTS = ("recipe.yaml", "profiles", "steps", "notebooks", "access.yaml")
 
 
 _FOREIGN_SETTINGS = (

@@ -79,3 +79,35 @@ def post_json(url: str, body: bytes) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+AUTH_INI = """[mlflow]
+default_permission = READ
+database_uri = sqlite:///{db}
+admin_username = admin
+authorization_function = mlflow.server.auth:authenticate_request_basic_auth
+grant_default_workspace_access = false
+"""
+
+
+@contextmanager
+def basic_auth_server(store: Path, admin_password: str, secret_key: str) -> Iterator[str]:
+    """``mlflow server --app-name basic-auth`` on a free 127.0.0.1 port, its tracking and auth
+    databases (SQLite) and artifacts under ``store``; default permission READ; always stopped."""
+    store.mkdir(parents=True, exist_ok=True)
+    ini = store / "basic_auth.ini"
+    ini.write_text(AUTH_INI.format(db=store / "auth.db"))
+    port = free_port()
+    args = [
+        sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
+        "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
+        "--artifacts-destination", str(store / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    env = {
+        "MLFLOW_AUTH_CONFIG_PATH": str(ini),
+        "MLFLOW_AUTH_ADMIN_PASSWORD": admin_password,
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": secret_key,
+    }
+    with running(args, "/health", port, store / "server.log", env=env, timeout=120) as uri:
+        yield uri

@@ -93,23 +93,32 @@ def _fail_code(exc: BaseException, verbose: bool) -> int:
 @profile_option
 @step_option
 @var_option
+@click.option(
+    "--only",
+    is_flag=True,
+    help="Run STEP alone, on the outputs its upstream steps recorded last (they must have "
+    "succeeded): e.g. monitor the window predict last scored without scoring again.",
+)
 @root_option
 @verbose_option
 def run(
     profile: str,
     step: str | None,
     variables: tuple[str, ...],
+    only: bool,
     recipe_root: Path | None,
     verbose: bool,
 ) -> None:
     """Run the recipe up to STEP (default: deploy when configured, else register), skipping steps
     whose inputs did not change."""
-    if not variables and _report_if_up_to_date(profile, step, recipe_root):
+    if only and step is None:
+        raise click.UsageError("--only needs --step")
+    if not variables and not only and _report_if_up_to_date(profile, step, recipe_root):
         return
     from mlrecipes.execution import supervisor
 
     def work() -> int:
-        return _run_engine(profile, step, variables, recipe_root, verbose)
+        return _run_engine(profile, step, variables, recipe_root, verbose, only)
 
     if not supervisor.can_fork():
         raise SystemExit(work())
@@ -125,6 +134,7 @@ def _run_engine(
     variables: tuple[str, ...],
     recipe_root: Path | None,
     verbose: bool,
+    only: bool = False,
 ) -> int:
     """The engine's part of ``run``; returns the exit code (in the supervised child)."""
     from mlrecipes.errors import Interrupted, StepInterrupted
@@ -134,9 +144,9 @@ def _run_engine(
     try:
         with engine_environment():
             recipe = _recipe(profile, recipe_root, variables)
-            report = recipe.run(step)
+            report = recipe.run(step, only=only)
     except (MlrecipesError, Interrupted, KeyboardInterrupt) as exc:
-        resume = _resume_command(profile, step, variables)
+        resume = _resume_command(profile, step, variables) + (" --only" if only else "")
         if isinstance(exc, StepInterrupted | Interrupted | KeyboardInterrupt):
             what = exc.reason if isinstance(exc, StepInterrupted) else str(exc) or "SIGINT"
             where = f" in step '{exc.step}'" if isinstance(exc, StepInterrupted) else ""
@@ -492,6 +502,15 @@ def sample_data(out: Path, rows: int, seed: int, months: int | None) -> None:
 
     path = write_sample(out, rows=rows, seed=seed)
     click.echo(f"Wrote {rows} rows to {path}")
+
+
+def _add_groups() -> None:
+    from mlrecipes.cli_access import access
+
+    app.add_command(access)
+
+
+_add_groups()
 
 
 def main() -> None:

@@ -55,14 +55,19 @@ class Recipe:
     def _load(self) -> LoadedRecipe:
         return load_recipe(self.root, self.profile, self.variables)
 
-    def run(self, step: str | None = None) -> RunReport:
+    def run(self, step: str | None = None, only: bool = False) -> RunReport:
         """Run ``step`` (default: deploy when configured, else register) and whatever it needs;
-        cached steps are skipped."""
+        cached steps are skipped. ``only``: run ``step`` alone, on the outputs its upstream
+        steps recorded last."""
         label = dag.check_step(step) if step else DEFAULT_LABEL
+        if only and step is None:
+            raise ValueError("only=True needs a step")
         ws = self.workspace
-        cached = fastpath.cached_report(
-            ws, self.root, self.profile, label, self.variables, self.reporter
-        )
+        cached = None
+        if not only:
+            cached = fastpath.cached_report(
+                ws, self.root, self.profile, label, self.variables, self.reporter
+            )
         if cached is not None:
             return cached
         from mlrecipes.execution.interrupts import signals_as_exceptions
@@ -70,18 +75,42 @@ class Recipe:
 
         with engine_environment(), signals_as_exceptions():
             self._loaded = self._load()
-            return self._run_locked(ws, step or default_target(self._loaded.config), label)
+            self._check_data_roots()
+            target = step or default_target(self._loaded.config)
+            return self._run_locked(ws, target, label, only)
 
-    def _run_locked(self, ws: Workspace, target: str, label: str) -> RunReport:
+    def _check_data_roots(self) -> None:
+        """Refuse to run on another environment's data (access.yaml's data_roots)."""
+        import os
+
+        from mlrecipes.access.data_roots import OVERRIDE, crossings, environment_of, refusal
+        from mlrecipes.access.spec import load_access
+        from mlrecipes.errors import ConfigError
+
+        path = self.root / "access.yaml"
+        if not path.is_file():
+            return
+        spec = load_access(path)
+        config = self._loaded.config.model_dump(mode="json")
+        found = crossings(spec, self.profile, config, self.root)
+        if not found:
+            return
+        message = refusal(self.profile, environment_of(spec, self.profile), found)
+        if os.environ.get(OVERRIDE) == "1":
+            self.reporter.info(f"{OVERRIDE}=1: running anyway. {message}")
+            return
+        raise ConfigError(message)
+
+    def _run_locked(self, ws: Workspace, target: str, label: str, only: bool = False) -> RunReport:
         from mlrecipes.steps import step_classes
 
         with profile_lock(ws.lock_path, on_wait=self.reporter.info):
             inputs = [fastpath.stat_entry(p) for p in _watched_inputs(self._loaded, target)]
-            report = run_plan(
-                self._loaded, ws, dag.plan(target, self._loaded.config), self.reporter
-            )
+            steps = dag.plan(target, self._loaded.config)
+            reuse = set(steps[:-1]) if only else None
+            report = run_plan(self._loaded, ws, steps, self.reporter, reuse=reuse)
             plan = [o.step for o in report.outcomes]
-            if _manifest_allowed(ws, report):
+            if not only and _manifest_allowed(ws, report):
                 outputs = [ws.state_path(name) for name in plan]
                 for name in plan:
                     outputs += fastpath.tree_paths(ws.outputs(name))

@@ -5,6 +5,7 @@ the estimate does not cry wolf on the stable month), and the trigger fires once 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from deltalake import DeltaTable
 from mlflow.tracking import MlflowClient
 
 from mlrecipes.datasets.telco import generate
+from mlrecipes.retraining import firings_of
 from tests.conftest import cli, copy_template
 
 pytestmark = pytest.mark.slow
@@ -134,6 +136,30 @@ def test_the_monitoring_table_and_mlflow_hold_every_window(story: dict) -> None:
     assert covariate.data.metrics["drift.MonthlyCharges.psi"] > 0.25
 
 
+def test_monitoring_the_last_window_again_scores_nothing_and_appends_nothing(story: dict) -> None:
+    """The monitoring job: `run --step monitor --only` takes predict's recorded window."""
+    root = story["root"]
+    before = DeltaTable(str(root / "data/monitoring/churn_local")).to_pandas()
+    again = cli("run", "--profile", "local", "--step", "monitor", "--only", cwd=root)
+    assert again.returncode == 0, again.stderr
+    assert (
+        "predict         cached" in again.stderr
+        and "in the monitoring table already" in again.stderr
+    )
+    after = DeltaTable(str(root / "data/monitoring/churn_local")).to_pandas()
+    assert len(after) == len(before)
+    window = json.loads(
+        cli("inspect", "--profile", "local", "--step", "monitor", "--json", cwd=root).stdout
+    )
+    assert window["window"] == story["windows"]["after"]["window"]
+    never = cli("run", "--profile", "local_features", "--step", "monitor", "--only", cwd=root)
+    assert never.returncode == 1
+    assert (
+        "--only monitor uses the recorded outputs of 'features', but its last run is NOT_RUN"
+        in never.stderr
+    )
+
+
 def test_the_trigger_fires_once_per_episode(story: dict) -> None:
     root = story["root"]
     dry = cli("retrain", "--profile", "local", "--dry-run", "--json", cwd=root)
@@ -162,9 +188,13 @@ def test_the_trigger_fires_once_per_episode(story: dict) -> None:
     again = json.loads(cli("retrain", "--profile", "local", "--json", cwd=root).stdout)
     assert not again["fired"] and again["reason"].startswith("cooldown")
     trigger = DeltaTable(str(root / "data/monitoring/churn_local_trigger")).to_pandas()
-    trigger = trigger.sort_values("evaluated_at")
-    assert list(trigger["fired"]) == [True, True, False]
-    assert list(trigger["dry_run"]) == [True, False, False]
+    trigger["started"] = trigger["run"] == json.dumps({"state": "started"})
+    trigger = trigger.sort_values(["evaluated_at", "started"], ascending=[True, False])
+    # the dry run; the firing, recorded before the retrain and with its result; the cooldown
+    assert list(trigger["fired"]) == [True, True, True, False]
+    assert list(trigger["dry_run"]) == [True, False, False, False]
+    assert list(trigger["started"]) == [False, True, False, False]
+    assert len(firings_of(trigger)) == 1
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -194,7 +224,39 @@ def test_the_report_opens_with_its_plots_and_no_network(story: dict) -> None:
             assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 300")
         assert page.locator("text=2026-04-30 00:00").count() >= 2  # the windows and the alerts
         colours, ink = not_blank(images.nth(0).screenshot())
+        pictures = os.environ.get("MLRECIPES_PICTURES")  # `make pictures`: the README's picture
+        if pictures:
+            page.screenshot(path=str(Path(pictures) / "monitoring_report.png"), full_page=True)
         browser.close()
     assert problems == []
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
     assert colours > 20 and ink > 0.05
+
+
+# last: it monitors into its own table, and its report replaces the scenario's
+@pytest.mark.skipif(shutil.which("java") is None, reason="the Spark engine needs Java (17)")
+def test_a_window_scored_by_spark_is_monitored_by_spark_with_the_same_figures(
+    story: dict,
+) -> None:
+    """predict on Spark, so monitor aggregates on Spark: the same rows as the pandas engine's
+    (both score the same month with the same champion, into tables of their own)."""
+    root, when, month = story["root"], "2026-06-30T00:00:00", story["months"]["after"]
+    tables = {}
+    for engine in ("pandas", "spark"):
+        window = score(
+            root, "after", month, when, "--var", f"SCORING_ENGINE={engine}",
+            "--var", f"SCORING_OUTPUT_LOCATION=data/scores/{engine}",
+            "--var", f"MONITORING_TABLE_LOCATION=data/monitoring/{engine}",
+        )  # fmt: skip
+        assert window["rows"] == 2000
+        status = json.loads(
+            cli("inspect", "--profile", "local", "--step", "predict", "--json", cwd=root).stdout
+        )
+        assert status["engine"] == engine
+        tables[engine] = DeltaTable(str(root / f"data/monitoring/{engine}")).to_pandas()
+    spark_rows, pandas_rows = tables["spark"], tables["pandas"]
+    key = ["kind", "column", "metric"]
+    joined = pandas_rows.merge(spark_rows, on=key, suffixes=("_pandas", "_spark"))
+    assert len(joined) == len(pandas_rows) == len(spark_rows) > 40
+    assert np.allclose(joined["value_pandas"], joined["value_spark"], rtol=1e-9, atol=1e-12)
+    assert (joined["status_pandas"] == joined["status_spark"]).all()

@@ -130,13 +130,29 @@ def run_plan(
     reporter: Reporter,
     memory: RunMemory | None = None,
     force: set[str] | None = None,
+    reuse: set[str] | None = None,
 ) -> RunReport:
+    """Run the steps of ``plan`` that are stale; steps in ``reuse`` are taken as last recorded
+    (``run --only``: they must have succeeded, even if they would otherwise run again)."""
     memory = memory or RunMemory()
     report = RunReport(target=plan[-1])
     for name in plan:
         step = step_classes()[name]()
         ws.remove_leftovers(name)
         state = ws.state(name)
+        if name in (reuse or set()):
+            problem = None if state.status == "SUCCEEDED" else f"its last run is {state.status}"
+            problem = problem or outputs_problem(state, ws, name)
+            if problem:
+                message = (
+                    f"--only {plan[-1]} uses the recorded outputs of '{name}', but {problem}; "
+                    f"run it first (mlrecipes run --step {name})"
+                )
+                reporter.failed(name, 0.0, message)
+                raise StepError(name, message)
+            reporter.cached(name)
+            report.outcomes.append(StepOutcome(name, "cached"))
+            continue
         try:
             key, source_fp = step_cache_key(step, recipe, ws)
         except Exception as exc:  # e.g. the data file is missing: the step fails before it starts

@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 
 from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.errors import Interrupted, TrackingError
+from mlrecipes.tracking.guard import GuardedClient
 from mlrecipes.tracking.settings import TrackingSettings, resolve_tracking
 
 RECIPE_TAGS = {
@@ -60,7 +61,11 @@ def scoped_uris(tracking_uri: str, registry_uri: str) -> Iterator[None]:
 class Tracker:
     def __init__(self, settings: TrackingSettings):
         self.settings = settings
-        self.client = MlflowClient(settings.tracking_uri, settings.registry_uri)
+        self.client: Any = GuardedClient(
+            MlflowClient(settings.tracking_uri, settings.registry_uri),
+            settings.tracking_uri,
+            settings.experiment_name or settings.recipe_name,
+        )
         self._experiment_id: str | None = None
         self._runs: list[str] = []  # this tracker's open runs, innermost last
 
@@ -99,6 +104,8 @@ class Tracker:
                     )
                 else:
                     self._experiment_id = exp.experiment_id
+        except TrackingError:
+            raise
         except MlflowException as exc:
             raise self._fail(
                 f"opening experiment '{s.experiment_name or s.experiment_id}' (set experiment.name "

@@ -1,0 +1,87 @@
+"""Data separation: a profile never reads or writes under another environment's data roots.
+
+``access.yaml`` lists each environment's roots (its data, feature store, scoring outputs,
+monitoring tables) and which profile is that environment. Before a run, every data location of
+the resolved recipe (each ``location`` and ``root`` in its config) is checked: one under a root of
+another environment stops the run, naming the key, the path and whose root it is, so a dev run can
+never train on prod data through a wrong variable. ``MLRECIPES_ALLOW_CROSS_ENVIRONMENT_DATA=1``
+allows it deliberately (e.g. a one-off backfill); it is then reported, not silent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mlrecipes.access.spec import AccessSpec
+
+OVERRIDE = "MLRECIPES_ALLOW_CROSS_ENVIRONMENT_DATA"
+PATH_KEYS = ("location", "root")
+
+
+def environment_of(spec: AccessSpec, profile: str) -> str | None:
+    return next((name for name, env in spec.environments.items() if env.profile == profile), None)
+
+
+def data_locations(config: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(key, value) of every data location in a config dump (nested dicts and lists)."""
+    if isinstance(config, dict):
+        for key, value in config.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key in PATH_KEYS and isinstance(value, str):
+                yield path, value
+            elif key in PATH_KEYS and isinstance(value, list):
+                yield from ((f"{path}[{i}]", v) for i, v in enumerate(value) if isinstance(v, str))
+            else:
+                yield from data_locations(value, path)
+    elif isinstance(config, list):
+        for i, value in enumerate(config):
+            yield from data_locations(value, f"{prefix}[{i}]")
+
+
+def _normalised(value: str, root: Path) -> str:
+    """A comparable form: URIs as they are (trailing slash stripped), paths absolute."""
+    value = os.path.expandvars(value)
+    if "://" in value and not value.startswith("file://"):
+        return value.rstrip("/")
+    path = Path(value.removeprefix("file://")).expanduser()
+    return str((path if path.is_absolute() else root / path).resolve())
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def crossings(
+    spec: AccessSpec, profile: str, config: dict[str, Any], root: Path
+) -> list[tuple[str, str, str, str]]:
+    """(key, location, other environment, its root) for every location the profile may not use."""
+    own = environment_of(spec, profile)
+    others = [
+        (name, root_value)
+        for name, env in spec.environments.items()
+        if name != own
+        for root_value in env.data_roots
+    ]
+    found = []
+    for key, value in data_locations(config):
+        location = _normalised(value, root)
+        for name, root_value in others:
+            if _under(location, _normalised(root_value, root)):
+                found.append((key, value, name, root_value))
+                break
+    return found
+
+
+def refusal(profile: str, own: str | None, found: list[tuple[str, str, str, str]]) -> str:
+    where = f"environment '{own}'" if own else "no environment in access.yaml"
+    lines = "; ".join(
+        f"{key}: {value} is under {env}'s data root {env_root}"
+        for key, value, env, env_root in found
+    )
+    return (
+        f"profile '{profile}' ({where}) would use another environment's data: {lines}. "
+        f"Point the variable at this environment's data, or set {OVERRIDE}=1 to allow it on purpose"
+    )
