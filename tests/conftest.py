@@ -13,7 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "telco_churn.csv"
 FIXTURES = Path(__file__).parent / "fixtures"
-TEMPLATE_PARTS = ("recipe.yaml", "profiles", "steps", "notebooks", "access.yaml")
+TEMPLATE_PARTS = (
+    "recipe.yaml", "profiles", "steps", "notebooks", "access.yaml", "databricks.yml", "resources",
+)  # fmt: skip
 
 
 _FOREIGN_SETTINGS = (

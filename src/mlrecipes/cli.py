@@ -506,8 +506,10 @@ def sample_data(out: Path, rows: int, seed: int, months: int | None) -> None:
 
 def _add_groups() -> None:
     from mlrecipes.cli_access import access
+    from mlrecipes.cli_jobs import job
 
     app.add_command(access)
+    app.add_command(job)
 
 
 _add_groups()

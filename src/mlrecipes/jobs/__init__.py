@@ -1,0 +1,1 @@
+"""The pipelines as jobs: the Databricks bundle read as data, and its commands run locally."""
