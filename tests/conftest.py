@@ -66,7 +66,7 @@ def churn_recipe(tmp_path: Path) -> Path:
 
 
 def cli(
-    *args: str, cwd: Path, env: dict | None = None, timeout: float = 600
+    *args: str, cwd: Path, env: dict | None = None, timeout: float = 600, input_text: str = ""
 ) -> subprocess.CompletedProcess:
     """Run the real ``mlrecipes`` command in a subprocess."""
     full_env = {**os.environ, **(env or {})}
@@ -78,6 +78,7 @@ def cli(
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=input_text,
     )
 
 

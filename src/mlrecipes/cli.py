@@ -506,9 +506,11 @@ def sample_data(out: Path, rows: int, seed: int, months: int | None) -> None:
 
 def _add_groups() -> None:
     from mlrecipes.cli_access import access
+    from mlrecipes.cli_demo import demo
     from mlrecipes.cli_jobs import job
 
     app.add_command(access)
+    app.add_command(demo)
     app.add_command(job)
 
 

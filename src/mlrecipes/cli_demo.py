@@ -1,0 +1,48 @@
+"""``mlrecipes demo reset``: the seed demo's demo-setup for one environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlrecipes.errors import MlrecipesError
+
+
+@click.group()
+def demo() -> None:
+    """The seed demo's set-up."""
+
+
+@demo.command("reset")
+@click.option("--profile", "-p", required=True, help="Profile under profiles/.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--i-know", "i_know", is_flag=True, help="Allow resetting prod.")
+@click.option(
+    "--recipe-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Recipe directory (default: nearest with recipe.yaml).",
+)  # fmt: skip
+def reset_command(profile: str, yes: bool, i_know: bool, recipe_root: Path | None) -> None:
+    """Remove the profile's experiments, registered model (every version and alias), feature
+    tables, scoring output, monitoring tables and execution directory. Idempotent."""
+    from mlrecipes.demo.reset import PROTECTED, reset, reset_plan
+    from mlrecipes.execution.report import Reporter
+    from mlrecipes.recipe import Recipe
+
+    if profile in PROTECTED and not i_know:
+        click.echo(f"Error: refusing to reset '{profile}' without --i-know", err=True)
+        raise SystemExit(1)
+    try:
+        recipe = Recipe(profile, root=recipe_root, reporter=Reporter(None))
+        plan = reset_plan(recipe)
+        click.echo(f"demo reset of profile '{profile}' removes:", err=True)
+        for line in plan.describe():
+            click.echo(f"  {line}", err=True)
+        if not yes and not click.confirm("Remove all of it?", default=False, err=True):
+            click.echo("nothing removed", err=True)
+            raise SystemExit(1)
+        removed = reset(recipe, plan)
+    except MlrecipesError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"removed {len(removed)} item(s)" + "".join(f"\n  {r}" for r in removed))

@@ -1,0 +1,1 @@
+"""The seed demo: reset an environment (demo-setup)."""
