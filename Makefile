@@ -10,7 +10,7 @@ SNAPSHOTS := data/telco_snapshots/telco_2026-03.csv
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: venv data run test test-fast lint format bench pictures clean
+.PHONY: venv data run test test-fast lint format bench pictures demo clean
 
 venv: $(VENV)/.installed
 
@@ -48,10 +48,15 @@ format: venv
 bench: venv data
 	$(BIN)/python benchmarks/run_all.py
 
+# the seed's demo, month by month, on a basic-auth MLflow server it starts (and stops) on
+# 127.0.0.1: writes demo/report.html and demo/summary.json
+demo: venv
+	$(BIN)/mlrecipes demo play --out demo
+
 # the README's pictures, from the real runs of the tests that check them (headless Chromium)
 pictures: venv
 	MLRECIPES_PICTURES=docs $(BIN)/python -m pytest -p no:cacheprovider -q \
-		tests/integration/test_monitoring.py -k report_opens
+		tests/integration/test_monitoring.py tests/integration/test_demo.py -k report_opens
 
 clean:
 	rm -rf .mlrecipes metadata mlruns

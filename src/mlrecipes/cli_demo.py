@@ -46,3 +46,31 @@ def reset_command(profile: str, yes: bool, i_know: bool, recipe_root: Path | Non
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(1) from None
     click.echo(f"removed {len(removed)} item(s)" + "".join(f"\n  {r}" for r in removed))
+
+
+@demo.command("play")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
+    show_default=True, help="Where the report, summary, logs and the working copy go (replaced).",
+)  # fmt: skip
+@click.option("--customers", type=click.IntRange(min=500), default=2000, show_default=True)
+@click.option("--months", type=click.IntRange(min=4), default=5, show_default=True)
+@click.option(
+    "--recipe-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="The project whose template is played (default: nearest with recipe.yaml).",
+)  # fmt: skip
+def play_command(out: Path, customers: int, months: int, recipe_root: Path | None) -> None:
+    """The seed's demo, month by month, on a real basic-auth MLflow server started here (and
+    stopped, whatever happens): steady state, drift, the trigger, the data scientist's change
+    through staging, the release, the recovery. Writes OUT/report.html and OUT/summary.json."""
+    from mlrecipes.config.paths import find_recipe_root
+    from mlrecipes.demo.story import play
+
+    try:
+        summary = play(find_recipe_root(recipe_root), out.resolve(), customers, months,
+                       say=lambda line: click.echo(line, err=True))  # fmt: skip
+    except MlrecipesError as exc:
+        click.echo(f"Error: {exc}\n(every command's output: {out / 'commands.log'})", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"report: {out / 'report.html'}\nsummary: {out / 'summary.json'} "
+               f"({summary['seconds']} s)")  # fmt: skip

@@ -63,10 +63,20 @@ def list_jobs(recipe_root: Path | None) -> None:
 @click.argument("name")
 @click.option("--profile", "-p", default=None, help="The profile (default: the target's).")
 @click.option("--target", "-t", default=None, help="Bundle target (default: its default one).")
+@click.option(
+    "--at",
+    default=None,
+    help="The time the run is for, ISO 8601 ({{job.trigger.time.iso_datetime}}; default: now).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the commands, run none.")
 @root_option
 def run_job(
-    name: str, profile: str | None, target: str | None, dry_run: bool, recipe_root: Path | None
+    name: str,
+    profile: str | None,
+    target: str | None,
+    at: str | None,
+    dry_run: bool,
+    recipe_root: Path | None,
 ) -> None:
     """Run job NAME's tasks here, in dependency order, as the commands the bundle defines; stop
     at the first that fails (its exit status is this command's)."""
@@ -75,7 +85,7 @@ def run_job(
     try:
         root = _root(recipe_root)
         bundle = load_bundle(root)
-        plan = plan_job(bundle, name, target or _default_target(bundle), profile, root)
+        plan = plan_job(bundle, name, target or _default_target(bundle), profile, root, at)
     except MlrecipesError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(1) from None

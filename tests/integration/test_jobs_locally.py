@@ -24,7 +24,8 @@ def test_the_five_jobs_run_here_as_the_bundle_defines_them(tmp_path) -> None:
         "feature-table-creation", "model-train", "model-inference-batch", "monitoring",
         "retraining-trigger",
     ):  # fmt: skip
-        result = cli("job", "run", name, "--profile", "local_features", cwd=root)
+        at = ("--at", "2026-03-31T00:00:00") if name == "model-inference-batch" else ()
+        result = cli("job", "run", name, "--profile", "local_features", *at, cwd=root)
         assert result.returncode == 0, result.stderr
         ran += [
             line.split(": ", 1)[1] for line in result.stderr.splitlines() if line.startswith("» ")
@@ -35,7 +36,7 @@ def test_the_five_jobs_run_here_as_the_bundle_defines_them(tmp_path) -> None:
             "run --profile local_features --step features",
             "run --profile local_features --step register",
             "run --profile local_features --step deploy",
-            "run --profile local_features --step predict",
+            "run --profile local_features --step predict --var SCORING_TIME=2026-03-31T00:00:00",
             "run --profile local_features --step monitor --only",
             "retrain --profile local_features --json",
         )
@@ -48,6 +49,7 @@ def test_the_five_jobs_run_here_as_the_bundle_defines_them(tmp_path) -> None:
         ).stdout
     )
     assert window["model_version"] == "1" and window["rows"] > 0
+    assert window["window"] == "2026-03-31T00:00:00+00:00"
     deploy = json.loads(
         cli("inspect", "--profile", "local_features", "--step", "deploy", "--json", cwd=root).stdout
     )

@@ -107,7 +107,7 @@ def generate(rows: int = 7043, seed: int = 42) -> pd.DataFrame:
         - 0.95 * np.log1p(tenure)
         + 0.012 * (monthly - 65)
     )
-    intercept = _calibrate_intercept(logit, TARGET_CHURN_RATE)
+    intercept = calibrate_intercept(logit, TARGET_CHURN_RATE)
     churn = rng.random(n) < 1 / (1 + np.exp(-(logit + intercept)))
 
     total = tenure * monthly * rng.normal(1.0, 0.04, n)
@@ -140,7 +140,7 @@ def generate(rows: int = 7043, seed: int = 42) -> pd.DataFrame:
     return frame[COLUMNS]
 
 
-def _calibrate_intercept(logit: np.ndarray, rate: float) -> float:
+def calibrate_intercept(logit: np.ndarray, rate: float) -> float:
     """Intercept making the expected churn rate equal ``rate`` (bisection, deterministic)."""
     lo, hi = -10.0, 10.0
     for _ in range(60):
@@ -189,7 +189,7 @@ def generate_snapshots(
     left). Point-in-time lookups have real history to get right."""
     rng = np.random.default_rng(seed + 10_000)
     current = generate(rows, seed)
-    intercept = _calibrate_intercept(churn_logit(current), TARGET_CHURN_RATE)
+    intercept = calibrate_intercept(churn_logit(current), TARGET_CHURN_RATE)
     dates = pd.date_range(pd.Timestamp(start), periods=months, freq="ME")
     frames = []
     for month, date in enumerate(dates):

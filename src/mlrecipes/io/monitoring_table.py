@@ -57,7 +57,7 @@ def _scored_at(field: pa.Field, scored_at: str) -> pa.Scalar:
 
 def window_batches(
     scores: Path, scored_at: str, columns: list[str] | None = None, batch_rows: int = 131_072
-) -> Iterator[pd.DataFrame]:
+) -> Iterator[pa.RecordBatch]:
     """The rows of a scoring output (Delta or a parquet folder) scored at ``scored_at``, batch by
     batch: one window, read with a filter (other windows are skipped), in flat memory."""
     import pyarrow.dataset as ds
@@ -79,7 +79,7 @@ def window_batches(
     )
     for batch in scanner.to_batches():
         if batch.num_rows:
-            yield batch.to_pandas()
+            yield batch
 
 
 def spark_window(spark: Any, scores: Path, scored_at: str) -> Any:

@@ -4,8 +4,9 @@ substitutions made for one target and profile. ``mlrecipes job run`` runs these 
 locally; the tests check every one of them parses as a real ``mlrecipes`` invocation.
 
 Only the substitutions the project's jobs use are made (``${var.*}``, ``${bundle.target}``,
-``${workspace.file_path}`` and ``{{job.parameters.*}}``); an unknown one is an error, so a
-command is never run with a placeholder left in it.
+``${workspace.file_path}``, ``{{job.parameters.*}}`` and ``{{job.trigger.time.iso_datetime}}``,
+the time the run was due: the scoring time of a batch); an unknown one is an error, so a command
+is never run with a placeholder left in it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from mlrecipes.errors import ConfigError
 
 BUNDLE_FILE = "databricks.yml"
 _VAR = re.compile(r"\$\{([^}]+)\}")
-_JOB_PARAM = re.compile(r"\{\{\s*job\.parameters\.([A-Za-z0-9_]+)\s*\}\}")
+_DYNAMIC = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")  # {{job.parameters.x}}, {{job.trigger...}}
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,21 @@ def _substitute(text: str, known: dict[str, str], where: str) -> str:
 
 
 def plan_job(
-    bundle: dict[str, Any], name: str, target: str, profile: str | None, root: Path
+    bundle: dict[str, Any],
+    name: str,
+    target: str,
+    profile: str | None,
+    root: Path,
+    at: str | None = None,
 ) -> JobPlan:
     """The commands of job ``name`` for ``target``; ``profile`` overrides the job's profile
-    parameter (its default comes from the target's variables)."""
+    parameter (its default comes from the target's variables); ``at`` is the time the run is
+    for (default: now, UTC)."""
+    from datetime import UTC, datetime
+
+    dynamic = {
+        "job.trigger.time.iso_datetime": at or datetime.now(UTC).isoformat(timespec="seconds")
+    }
     key = job_key(bundle, name)
     job = bundle["resources"]["jobs"][key]
     where = f"{BUNDLE_FILE}: job {key}"
@@ -117,11 +129,16 @@ def plan_job(
 
     def resolved(arg: str) -> str:
         def value(match: re.Match[str]) -> str:
-            if match.group(1) not in parameters:
-                raise ConfigError(f"{where}: job parameter '{match.group(1)}' is not defined")
-            return parameters[match.group(1)]
+            name = match.group(1)
+            if name.startswith("job.parameters."):
+                if name.removeprefix("job.parameters.") not in parameters:
+                    raise ConfigError(f"{where}: job parameter '{name}' is not defined")
+                return parameters[name.removeprefix("job.parameters.")]
+            if name not in dynamic:
+                raise ConfigError(f"{where}: {{{{{name}}}}} has no value for a local run")
+            return dynamic[name]
 
-        return _substitute(_JOB_PARAM.sub(value, arg), known, where)
+        return _substitute(_DYNAMIC.sub(value, arg), known, where)
 
     tasks = []
     for task in job.get("tasks") or []:

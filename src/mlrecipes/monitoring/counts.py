@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from mlrecipes.monitoring.drift import UNSEEN, ColumnSummary, Drift, column_drift, is_numeric
+from mlrecipes.monitoring.drift import UNSEEN, ColumnSummary, Drift, column_drift
 
 GRID = 1000  # cells of the score grid over [0, 1]
 CALIBRATION_BINS = 10  # equal-width bins of the calibration error (unions of grid cells)
@@ -178,10 +179,41 @@ class WindowCounts:
         self.grid.add(other.grid)
 
 
+def _numbers(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A column as floats; text is trimmed and parsed, blanks and junk become NaN."""
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    text = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    try:
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # junk among the numbers: parse value by value, junk as NaN
+        return pd.to_numeric(pd.Series(text.to_pylist()), errors="coerce").to_numpy(dtype=float)
+
+
+def _levels(column: pa.Array | pa.ChunkedArray) -> dict[str, int]:
+    """Rows per level (nulls excluded), counted by Arrow: no Python object per row (a window of
+    millions of rows in pandas' object columns fragments the heap until memory grows with it)."""
+    import pyarrow.compute as pc
+
+    if pa.types.is_boolean(column.type):  # spelled as pandas' astype(str) spells them
+        column = pc.if_else(column, "True", "False")
+    counted = pc.value_counts(
+        pc.cast(column, pa.string()) if not pa.types.is_dictionary(column.type) else column
+    )
+    return {
+        str(v): int(c)
+        for v, c in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
+        if v is not None
+    }  # fmt: skip
+
+
 def numeric_values(values: pd.Series) -> np.ndarray:
-    """A column as floats; text is stripped and parsed, blanks and junk become NaN."""
-    text = values if is_numeric(values) else values.astype("string").str.strip()
-    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    """A pandas column as floats (see ``_numbers``)."""
+    return _numbers(pa.array(values, from_pandas=True))
 
 
 def bin_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:
@@ -191,15 +223,16 @@ def bin_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:
     )
 
 
-def column_counts(values: pd.Series, summary: ColumnSummary) -> ColumnCounts:
+def _column_counts(column: pa.Array | pa.ChunkedArray, summary: ColumnSummary) -> ColumnCounts:
     if summary.kind == "numeric":
-        numbers = numeric_values(values)
+        numbers = _numbers(column)
         nulls = int(np.isnan(numbers).sum())
-        return ColumnCounts(len(values), nulls, bins=bin_counts(numbers, summary.edges))
-    counts = values.dropna().astype(str).value_counts()
-    return ColumnCounts(
-        len(values), int(values.isna().sum()), levels={str(k): int(v) for k, v in counts.items()}
-    )
+        return ColumnCounts(len(column), nulls, bins=bin_counts(numbers, summary.edges))
+    return ColumnCounts(len(column), column.null_count, levels=_levels(column))
+
+
+def column_counts(values: pd.Series, summary: ColumnSummary) -> ColumnCounts:
+    return _column_counts(pa.array(values, from_pandas=True), summary)
 
 
 def fold_levels(levels: dict[str, int], summary: ColumnSummary) -> dict[str, int]:
@@ -228,6 +261,27 @@ def drift_of(columns: dict[str, ColumnSummary], counts: WindowCounts) -> list[Dr
     return found
 
 
+def batch_counts(
+    batch: pa.RecordBatch | pa.Table,
+    columns: dict[str, ColumnSummary],
+    score_summary: ColumnSummary | None = None,
+    threshold: float = 0.5,
+    positive: np.ndarray | None = None,
+    score_column: str = "predicted_score",
+) -> WindowCounts:
+    """The counts of one Arrow batch of a window (``positive``: 1/0 per labelled row, NaN else)."""
+    out = WindowCounts(rows=batch.num_rows)
+    names = set(batch.schema.names)
+    for name, summary in columns.items():
+        if name in names:
+            out.columns[name] = _column_counts(batch.column(name), summary)
+    if score_summary is not None and score_column in names:
+        scores = _numbers(batch.column(score_column))
+        out.scores = ColumnCounts(len(scores), 0, bins=bin_counts(scores, score_summary.edges))
+        out.grid.add_scores(scores, threshold, positive)
+    return out
+
+
 def frame_counts(
     frame: pd.DataFrame,
     columns: dict[str, ColumnSummary],
@@ -236,13 +290,6 @@ def frame_counts(
     positive: np.ndarray | None = None,
     score_column: str = "predicted_score",
 ) -> WindowCounts:
-    """The counts of one pandas batch of a window (``positive``: 1/0 per labelled row, NaN else)."""
-    out = WindowCounts(rows=len(frame))
-    for name, summary in columns.items():
-        if name in frame.columns:
-            out.columns[name] = column_counts(frame[name], summary)
-    if score_summary is not None and score_column in frame.columns:
-        scores = frame[score_column].to_numpy(dtype=float)
-        out.scores = ColumnCounts(len(scores), 0, bins=bin_counts(scores, score_summary.edges))
-        out.grid.add_scores(scores, threshold, positive)
-    return out
+    """The counts of a pandas frame (as an Arrow table: the same counting as a batch)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return batch_counts(table, columns, score_summary, threshold, positive, score_column)

@@ -149,12 +149,22 @@ def _table_path(root: Path, location: str) -> Path:
     return path if path.is_absolute() else root / path
 
 
+LABELLED_AT = "__mlrecipes_labelled_at"  # when an outcome was recorded (labels tables)
+
+
 def _labels(ctx: StepContext, cfg: MonitorConfig, keys: list[str]) -> pd.DataFrame | None:
-    """Keys and the target of every row whose outcome is known so far (None: no labels yet)."""
+    """Keys and the target of every row whose outcome is known so far (None: no labels yet).
+    From a labels table, each outcome keeps its snapshot time: a window takes, per key, the
+    first outcome recorded after it was scored (not an older one, which predates the score)."""
+    import pandas as pd
+
+    when = None
     if cfg.labels_table is not None:
         from mlrecipes.features.recipe_store import store_for
 
-        frame = store_for(ctx.recipe).read_table(cfg.labels_table)
+        store = store_for(ctx.recipe)
+        frame = store.read_table(cfg.labels_table)
+        when = store.info(cfg.labels_table).timestamp_key
         where = f"labels table '{cfg.labels_table}'"
     elif cfg.labels is not None:
         from mlrecipes.io.datasets import read_dataset
@@ -176,8 +186,27 @@ def _labels(ctx: StepContext, cfg: MonitorConfig, keys: list[str]) -> pd.DataFra
             f"steps.monitor.labels ({where}) lacks the columns {missing}; it needs "
             f"the key columns {keys} and the target '{target}'"
         )
-    frame = frame[[*keys, target]].dropna()
-    return frame.drop_duplicates(keys, keep="last")
+    if when is None:
+        frame = frame[[*keys, target]].dropna()
+        return frame.drop_duplicates(keys, keep="last")
+    frame = frame[[*keys, target, when]].dropna()
+    stamps = pd.to_datetime(frame[when], utc=True)
+    return frame[[*keys, target]].assign(**{LABELLED_AT: stamps}).sort_values(LABELLED_AT)
+
+
+def _outcomes_for(
+    labels: pd.DataFrame, keys: list[str], scored_at: str, target: str, positive: Any
+) -> pd.DataFrame:
+    """Each key's outcome for a window scored at ``scored_at`` (1.0 / 0.0 under LABEL)."""
+    import pandas as pd
+
+    from mlrecipes.monitoring.counts import LABEL
+
+    if LABELLED_AT in labels.columns:
+        when = pd.Timestamp(scored_at)
+        when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+        labels = labels[labels[LABELLED_AT] > when].drop_duplicates(keys, keep="first")
+    return labels[keys].assign(**{LABEL: (labels[target] == positive).astype(float)})
 
 
 def _reference(tracker: Any, name: str, version: str) -> dict[str, Any]:
@@ -212,7 +241,7 @@ def _counts(
     """A window's counts, by the engine that scored it: Spark aggregations on the executors,
     or pandas batch by batch (flat memory); the statistics after this are shared."""
     from mlrecipes.io.monitoring_table import spark_window, window_batches
-    from mlrecipes.monitoring.counts import LABEL, WindowCounts, frame_counts
+    from mlrecipes.monitoring.counts import LABEL, WindowCounts, batch_counts
     from mlrecipes.monitoring.reference import SCORE, columns_of, scores_of
 
     columns = {} if scores_only else columns_of(reference)
@@ -220,7 +249,7 @@ def _counts(
     target, positive = ctx.config.target_col, ctx.config.positive_class
     outcomes = None
     if labels is not None:
-        outcomes = labels[keys].assign(**{LABEL: (labels[target] == positive).astype(float)})
+        outcomes = _outcomes_for(labels, keys, scored_at, target, positive)
     if engine == "spark":
         from mlrecipes.io.spark import spark_session
         from mlrecipes.monitoring.spark_counts import window_counts
@@ -233,9 +262,10 @@ def _counts(
     wanted = [*columns, SCORE, *keys]
     for batch in window_batches(scores_path, scored_at, wanted):
         known = None
-        if outcomes is not None:
-            known = batch[keys].merge(outcomes, on=keys, how="left")[LABEL].to_numpy(dtype=float)
-        total.add(frame_counts(batch, columns, score_summary, threshold, known))
+        if outcomes is not None:  # only the keys become pandas (the join), not the window
+            frame = batch.select(keys).to_pandas()
+            known = frame.merge(outcomes, on=keys, how="left")[LABEL].to_numpy(dtype=float)
+        total.add(batch_counts(batch, columns, score_summary, threshold, known))
     return total
 
 

@@ -132,6 +132,9 @@ ENGINE_ENV_DEFAULTS = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "true",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    # with a tracking server MLflow prints "View run ... at: <url>" to stdout when a run ends:
+    # stdout is the command's own output (retrain --json must be JSON alone)
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 # MLflow narrates every call at INFO and warns about choices made here on purpose (cloudpickle,
 # explicit signatures without input examples); keep its errors, drop the rest unless asked.

@@ -1,0 +1,143 @@
+"""``demo/report.html``: the story's timeline for people (self-contained: inline CSS, plots as
+inline PNG, no script, nothing fetched), from the summary and the prod monitoring table."""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlrecipes.cards.monitoring_report import drift_heatmap
+from mlrecipes.cards.plots import _COLOR, _figure, _labels, _png
+
+_ALERT = "#e45756"
+
+
+def _table(location: Path) -> pd.DataFrame:
+    from mlrecipes.io.monitoring_table import read_table
+
+    return read_table(location)
+
+
+def measured_per_window(location: Path) -> dict[str, dict[str, float]]:
+    """Each window's ROC AUC: measured (once labels arrived) and estimated."""
+    table = _table(location)
+    out: dict[str, dict[str, float]] = {}
+    auc = table[table["metric"] == "roc_auc"]
+    for row in auc.itertuples():
+        key = "roc_auc" if row.kind == "performance" else "estimated"
+        out.setdefault(str(row.window), {})[key] = float(row.value)
+    out["_threshold"] = {
+        "roc_auc": float(auc["threshold"].dropna().iloc[0])
+        if auc["threshold"].notna().any()
+        else None
+    }  # type: ignore[dict-item]
+    return out
+
+
+def _versions_plot(months: list[dict[str, Any]]) -> bytes:
+    fig, ax = _figure(size=(6.5, 2.6))
+    labels = [m["month"] for m in months]
+    versions = [int(m["champion_version"]) for m in months]
+    ax.step(range(len(labels)), versions, where="mid", color=_COLOR)
+    ax.plot(range(len(labels)), versions, "o", color=_COLOR)
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_yticks(sorted(set(versions)), [f"v{v}" for v in sorted(set(versions))])
+    _labels(ax, "Champion that scored each month", "month", "model version")
+    fig.subplots_adjust(bottom=0.25)
+    return _png(fig)
+
+
+def _performance_plot(months: list[dict[str, Any]], alert: float | None) -> bytes:
+    fig, ax = _figure(size=(6.5, 3.4))
+    labels = [m["month"] for m in months]
+    for key, style, label in (
+        ("roc_auc", "-", "measured (labels, a month later)"),
+        ("estimated_roc_auc", "--", "estimated (CBPE, before labels)"),
+    ):
+        values = [m[key] if m[key] is not None else float("nan") for m in months]
+        ax.plot(range(len(labels)), values, style, marker="o", color=_COLOR, label=label)
+    if alert is not None:
+        ax.axhline(alert, color=_ALERT, linestyle="--", linewidth=1, label="alert (first champion)")
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.legend(loc="best", fontsize=8)
+    _labels(ax, "ROC AUC per month", "month", "ROC AUC")
+    fig.subplots_adjust(bottom=0.2)
+    return _png(fig)
+
+
+def _img(name: str, png: bytes) -> str:
+    return (
+        f"<h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' "
+        f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+    )
+
+
+def _fmt(value: Any) -> str:
+    return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def write_report(summary: dict[str, Any], work: Path, path: Path) -> None:
+    months = summary["months"]
+    table = _table(work / "data" / "monitoring" / "churn_prod")
+    threshold = measured_per_window(work / "data" / "monitoring" / "churn_prod")["_threshold"]
+    drift_alert = table.loc[table["kind"] == "drift", "threshold"].dropna()
+    figures = "".join(
+        [
+            _img("Which model served each month", _versions_plot(months)),
+            _img("Performance: measured and estimated", _performance_plot(months, threshold["roc_auc"])),
+            _img("Input drift per feature", drift_heatmap(table, float(drift_alert.max()) if len(drift_alert) else 0.25)),
+        ]
+    )  # fmt: skip
+    timeline = "".join(
+        f"<tr><td>{m['month']}</td><td>v{html.escape(str(m['champion_version']))}</td>"
+        f"<td class=num>{m['rows_scored']}</td><td>{html.escape('; '.join(m['alerts']) or 'none')}</td>"
+        f"<td class=num>{_fmt(m['roc_auc'])}</td><td class=num>{_fmt(m['estimated_roc_auc'])}</td>"
+        f"<td>{'fired' if m['trigger_fired'] else ''}</td><td>{html.escape(m['deploy_decision'] or '')}</td></tr>"
+        for m in months
+    )  # fmt: skip
+    decisions = "".join(
+        f"<tr><td>{html.escape(d['month'])}</td><td>{html.escape(d['profile'])}</td>"
+        f"<td>{html.escape(d['kind'])}</td><td>{html.escape(str(d['by']))}</td>"
+        f"<td>{html.escape(str(d.get('version') or ''))}</td><td>{html.escape(str(d['decision']))}</td>"
+        f"<td>{html.escape(str(d.get('reason') or ''))}</td></tr>"
+        for d in summary["decisions"]
+    )  # fmt: skip
+    cards = sorted(work.glob(".mlrecipes/*/steps/*/card.html"))
+    links = "".join(
+        f"<li><a href='{html.escape(os.path.relpath(card, path.parent))}'>"
+        f"{html.escape(card.parts[-4])} / {html.escape(card.parts[-2])}</a></li>"
+        for card in cards
+    )
+    path.write_text(
+        f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>The production loop, played</title>
+<style>
+body {{ font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 24px;
+       color: #1f2328; max-width: 1100px; }}
+table {{ border-collapse: collapse; font-size: 13px; margin: 8px 0 18px; }}
+th, td {{ border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; }}
+th {{ background: #f0f3f6; }} td.num {{ text-align: right; }}
+img {{ max-width: 100%; display: block; margin-bottom: 12px; }}
+h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; margin-top: 24px; }}
+</style></head><body>
+<h1>The production loop, played: a churn model from steady state through drift to recovery</h1>
+<p>{len(months)} months on generated customers, through the commands the jobs run, on an MLflow
+tracking server with basic auth ({summary["seconds"]} s). Labels of a month arrive with the next
+month's snapshot, so a month's measured ROC AUC is known a month later.</p>
+<h2>Timeline</h2>
+<table><tr><th>month</th><th>champion</th><th>rows scored</th><th>alerts</th><th>ROC AUC (measured)</th>
+<th>ROC AUC (estimated)</th><th>trigger</th><th>deploy</th></tr>{timeline}</table>
+{figures}
+<h2>Every decision</h2>
+<table><tr><th>month</th><th>profile</th><th>what</th><th>by</th><th>version</th><th>decision</th>
+<th>reason</th></tr>{decisions}</table>
+<h2>Step cards</h2><ul>{links}</ul>
+</body></html>
+""",
+        encoding="utf-8",
+    )

@@ -1,0 +1,104 @@
+"""`mlrecipes demo play` (what `make demo` runs): the seed's story on a real basic-auth MLflow
+server, checked from summary.json, and its report in the real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import REPO, cli
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    result = cli("demo", "play", "--out", str(out), cwd=REPO, timeout=1500)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    return {"out": out, "summary": summary, "stdout": result.stdout}
+
+
+def test_the_story_has_its_shape(played: dict) -> None:
+    summary = played["summary"]
+    months = summary["months"]
+    assert len(months) == 5 and months[0]["champion_version"] == "1"
+    assert all(m["rows_scored"] == 2000 for m in months)
+    assert months[0]["alerts"] == [] and months[0]["deploy_decision"] == "promoted"
+    assert months[1]["alerts"] and months[2]["alerts"]  # the drift months
+    assert [m["trigger_fired"] for m in months].count(True) == 1  # one episode, one firing
+    fired = next(i for i, m in enumerate(months) if m["trigger_fired"])
+    assert fired >= 2 and months[fired]["deploy_decision"] == "promoted"
+    assert months[-1]["champion_version"] not in ("1", months[0]["champion_version"])
+    decisions = summary["decisions"]
+    approvals = [d for d in decisions if d["kind"] == "approval"]
+    assert [d["decision"] for d in approvals].count("promoted") == 2  # first champion, release
+    refused = [d for d in decisions if d["decision"] in ("rejected", "kept")]
+    assert refused and refused[0]["profile"] == "prod"
+    assert any(d["profile"] == "staging" and d["by"] == "ci-staging" for d in decisions)
+    # labels arrive a month later: the last month is estimated only, earlier ones measured
+    assert months[-1]["roc_auc"] is None and months[-1]["estimated_roc_auc"] is not None
+    assert all(m["roc_auc"] is not None for m in months[:-1])
+    better = summary["comparison"]
+    assert better["roc_auc"] > better["first_champion_roc_auc"] + 0.02, better
+
+
+def test_every_process_it_started_is_gone(played: dict) -> None:
+    address = urlparse(played["summary"]["tracking_uri"])
+    with pytest.raises(OSError), socket.create_connection((address.hostname, address.port), 2):
+        pass
+    assert "report:" in played["stdout"]
+
+
+def test_its_commands_are_the_jobs_commands_a_user_can_run(played: dict) -> None:
+    commands = [c["command"] for c in played["summary"]["commands"]]
+    assert "mlrecipes job run model-train --profile prod" in commands
+    assert "mlrecipes job run model-train --profile staging" in commands
+    assert any(
+        c.startswith("mlrecipes job run model-inference-batch --profile prod --at")
+        for c in commands
+    )
+    assert "mlrecipes job run monitoring --profile prod" in commands
+    assert all(c["exit"] == 0 for c in played["summary"]["commands"])
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
+def test_the_report_opens_with_its_plots_and_no_network(played: dict) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration.test_card_in_browser import FLAGS, not_blank
+
+    report = played["out"] / "report.html"
+    problems: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri())
+        images = page.locator("img")
+        assert images.count() == 3
+        for i in range(3):
+            assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 300")
+        assert page.locator("text=superseded by the data scientist").count() >= 1
+        links = page.locator("a").evaluate_all("links => links.map(a => a.href)")
+        colours, ink = not_blank(images.nth(1).screenshot())
+        pictures = os.environ.get("MLRECIPES_PICTURES")  # `make pictures`: the README's picture
+        if pictures:
+            page.screenshot(path=str(Path(pictures) / "demo_report.png"), full_page=True)
+        browser.close()
+    assert problems == []
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+    assert colours > 5 and ink > 0.02
+    assert len(links) >= 10
+    assert all(Path(urlparse(link).path).is_file() for link in links)
