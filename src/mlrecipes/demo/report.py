@@ -31,12 +31,13 @@ def measured_per_window(location: Path) -> dict[str, dict[str, float]]:
     for row in auc.itertuples():
         key = "roc_auc" if row.kind == "performance" else "estimated"
         out.setdefault(str(row.window), {})[key] = float(row.value)
-    out["_threshold"] = {
-        "roc_auc": float(auc["threshold"].dropna().iloc[0])
-        if auc["threshold"].notna().any()
-        else None
-    }  # type: ignore[dict-item]
     return out
+
+
+def auc_alert_line(table: pd.DataFrame) -> float | None:
+    """The ROC AUC below which a window alerted (the first champion's holdout less the drop)."""
+    found = table.loc[table["metric"] == "roc_auc", "threshold"].dropna()
+    return float(found.iloc[0]) if len(found) else None
 
 
 def _versions_plot(months: list[dict[str, Any]]) -> bytes:
@@ -84,12 +85,11 @@ def _fmt(value: Any) -> str:
 def write_report(summary: dict[str, Any], work: Path, path: Path) -> None:
     months = summary["months"]
     table = _table(work / "data" / "monitoring" / "churn_prod")
-    threshold = measured_per_window(work / "data" / "monitoring" / "churn_prod")["_threshold"]
     drift_alert = table.loc[table["kind"] == "drift", "threshold"].dropna()
     figures = "".join(
         [
             _img("Which model served each month", _versions_plot(months)),
-            _img("Performance: measured and estimated", _performance_plot(months, threshold["roc_auc"])),
+            _img("Performance: measured and estimated", _performance_plot(months, auc_alert_line(table))),
             _img("Input drift per feature", drift_heatmap(table, float(drift_alert.max()) if len(drift_alert) else 0.25)),
         ]
     )  # fmt: skip
