@@ -80,9 +80,10 @@ def test_spark_and_pandas_engines_give_the_same_monitoring_rows(scored: dict) ->
     columns, score_summary = reference.columns_of(ref), reference.scores_of(ref)
     pandas_side = counts.WindowCounts()
     for batch in window_batches(scored["scores"], WHEN, batch_rows=1024):
-        known = batch[["customerID"]].merge(labels, on="customerID", how="left")[counts.LABEL]
+        keys = batch.select(["customerID"]).to_pandas()
+        known = keys.merge(labels, on="customerID", how="left")[counts.LABEL]
         pandas_side.add(
-            counts.frame_counts(batch, columns, score_summary, 0.2675, known.to_numpy(dtype=float))
+            counts.batch_counts(batch, columns, score_summary, 0.2675, known.to_numpy(dtype=float))
         )
     os.environ.setdefault("MLRECIPES_SPARK_MASTER", "local[2]")
     spark = spark_session(SparkConfig(master="local[2]"), "test-monitor-engines")
