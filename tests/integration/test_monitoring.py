@@ -155,7 +155,7 @@ def test_monitoring_the_last_window_again_scores_nothing_and_appends_nothing(sto
     never = cli("run", "--profile", "local_features", "--step", "monitor", "--only", cwd=root)
     assert never.returncode == 1
     assert (
-        "--only monitor uses the recorded outputs of 'features', but its last run is NOT_RUN"
+        "--only monitor uses the recorded outputs of 'ingest_scoring', but its last run is NOT_RUN"
         in never.stderr
     )
 
