@@ -31,8 +31,11 @@ $(SNAPSHOTS): $(VENV)/.installed
 run: venv data
 	$(BIN)/mlrecipes run --profile $(PROFILE)
 
+# two workers, each test file on one of them (its module fixtures, one server or one trained
+# recipe, are built once); `make test PYTEST_WORKERS=0` runs in this process
+PYTEST_WORKERS ?= 2
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow"
