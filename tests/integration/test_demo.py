@@ -4,8 +4,6 @@ server, checked from summary.json, and its report in the real browser."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,9 +11,10 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import REPO, cli
+from tests.integration.test_card_in_browser import not_blank
+from tests.report_browser import CHROMIUM, opened_report
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -72,33 +71,13 @@ def test_its_commands_are_the_jobs_commands_a_user_can_run(played: dict) -> None
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
 def test_the_report_opens_with_its_plots_and_no_network(played: dict) -> None:
-    from playwright.sync_api import sync_playwright
-
-    from tests.integration.test_card_in_browser import FLAGS, not_blank
-
-    report = played["out"] / "report.html"
-    problems: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(report.as_uri())
-        images = page.locator("img")
-        assert images.count() == 3
-        for i in range(3):
-            assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 300")
-        assert page.locator("text=superseded by the data scientist").count() >= 1
-        links = page.locator("a").evaluate_all("links => links.map(a => a.href)")
+    with opened_report(played["out"] / "report.html", "demo_report.png") as opened:
+        images = opened.loaded_images(3)
+        assert opened.page.locator("text=superseded by the data scientist").count() >= 1
+        links = opened.page.locator("a").evaluate_all("links => links.map(a => a.href)")
         colours, ink = not_blank(images.nth(1).screenshot())
-        pictures = os.environ.get("MLRECIPES_PICTURES")  # `make pictures`: the README's picture
-        if pictures:
-            page.screenshot(path=str(Path(pictures) / "demo_report.png"), full_page=True)
-        browser.close()
-    assert problems == []
-    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+    assert opened.problems == []
+    assert all(url.startswith(("file:", "data:")) for url in opened.requests), opened.requests
     assert colours > 5 and ink > 0.02
     assert len(links) >= 10
     assert all(Path(urlparse(link).path).is_file() for link in links)

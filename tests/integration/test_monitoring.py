@@ -5,7 +5,6 @@ the estimate does not cry wolf on the stable month), and the trigger fires once 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from mlflow.tracking import MlflowClient
 from mlrecipes.datasets.telco import generate
 from mlrecipes.retraining import firings_of
 from tests.conftest import cli, copy_template
+from tests.integration.test_card_in_browser import not_blank
+from tests.report_browser import CHROMIUM, opened_report
 
 pytestmark = pytest.mark.slow
 
@@ -197,39 +198,17 @@ def test_the_trigger_fires_once_per_episode(story: dict) -> None:
     assert len(firings_of(trigger)) == 1
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's package)"
 )
 def test_the_report_opens_with_its_plots_and_no_network(story: dict) -> None:
-    from playwright.sync_api import sync_playwright
-
-    from tests.integration.test_card_in_browser import FLAGS, not_blank
-
     report = story["root"] / ".mlrecipes/local/steps/monitor/outputs/monitoring_report.html"
-    problems: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(report.as_uri())
-        images = page.locator("img")
-        assert images.count() == 3
-        for i in range(3):
-            assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 300")
-        assert page.locator("text=2026-04-30 00:00").count() >= 2  # the windows and the alerts
+    with opened_report(report, "monitoring_report.png") as opened:
+        images = opened.loaded_images(3)
+        assert opened.page.locator("text=2026-04-30 00:00").count() >= 2  # windows and alerts
         colours, ink = not_blank(images.nth(0).screenshot())
-        pictures = os.environ.get("MLRECIPES_PICTURES")  # `make pictures`: the README's picture
-        if pictures:
-            page.screenshot(path=str(Path(pictures) / "monitoring_report.png"), full_page=True)
-        browser.close()
-    assert problems == []
-    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+    assert opened.problems == []
+    assert all(url.startswith(("file:", "data:")) for url in opened.requests), opened.requests
     assert colours > 20 and ink > 0.05
 
 
