@@ -70,7 +70,7 @@ class Recipe:
             )
         if cached is not None:
             return cached
-        from mlrecipes.execution.interrupts import signals_as_exceptions
+        from mlrecipes.process.signals import signals_as_exceptions
         from mlrecipes.tracking.settings import engine_environment
 
         with engine_environment(), signals_as_exceptions():
@@ -318,7 +318,7 @@ class Recipe:
     def _registry_action(self) -> Iterator[tuple[Any, str, Any]]:
         """The tracker and model name, under the profile lock (a deploy may be deciding)."""
         from mlrecipes.deployment.registry import settle_interrupted
-        from mlrecipes.execution.interrupts import deferred_signals
+        from mlrecipes.process.signals import deferred_signals
         from mlrecipes.tracking.settings import engine_environment
 
         with engine_environment():

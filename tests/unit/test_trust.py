@@ -20,13 +20,13 @@ from mlrecipes.config.schema import IngestConfig
 from mlrecipes.data_checks import check_numeric_columns, delimiter_hint
 from mlrecipes.errors import ConfigError, DatasetError, Interrupted, StepTimeout
 from mlrecipes.execution import cache, fastpath
-from mlrecipes.execution.interrupts import signals_as_exceptions, time_limit
 from mlrecipes.execution.runner import output_stats, outputs_problem
 from mlrecipes.execution.state import StepState
-from mlrecipes.execution.supervisor import run_in_child
 from mlrecipes.execution.workspace import Workspace, check_profile_name
 from mlrecipes.hashing import hash_tree
 from mlrecipes.io.fingerprint import fingerprint, fingerprint_for_key
+from mlrecipes.process.signals import signals_as_exceptions, time_limit
+from mlrecipes.process.supervisor import run_in_child
 from mlrecipes.scoring import coerce_frame, conversions, schema_problems
 
 # --- state files ---------------------------------------------------------------------------
@@ -330,7 +330,7 @@ def test_a_child_that_ends_the_interpreter_is_seen_as_unfinished(how: str, repor
 
 
 def test_a_signal_inside_a_critical_section_is_raised_when_it_ends() -> None:
-    from mlrecipes.execution.interrupts import deferred_signals
+    from mlrecipes.process.signals import deferred_signals
 
     finished = False
     with pytest.raises(Interrupted, match="SIGTERM"), signals_as_exceptions(), deferred_signals():
@@ -347,7 +347,7 @@ def test_a_signal_whose_exception_was_swallowed_is_raised_again() -> None:
     import signal
 
     from mlrecipes.errors import Interrupted
-    from mlrecipes.execution.interrupts import raise_if_interrupted, signals_as_exceptions
+    from mlrecipes.process.signals import raise_if_interrupted, signals_as_exceptions
 
     with pytest.raises(Interrupted, match="SIGINT"), signals_as_exceptions():
         try:

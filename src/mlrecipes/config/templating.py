@@ -169,7 +169,7 @@ def render(env: SandboxedEnvironment, root: Path, rel_path: str, context: dict[s
         )
 
     try:
-        from mlrecipes.execution.interrupts import time_limit
+        from mlrecipes.process.signals import time_limit
 
         template = env.get_template(rel_path)
         with time_limit(timeout, too_slow):

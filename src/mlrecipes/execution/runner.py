@@ -20,10 +20,10 @@ from mlrecipes.errors import (
     UserCodeError,
 )
 from mlrecipes.execution.cache import cache_key, hash_file, hash_tree
-from mlrecipes.execution.interrupts import deferred_signals, raise_if_interrupted, time_limit
 from mlrecipes.execution.report import Reporter, RunReport, StepOutcome
 from mlrecipes.execution.state import StepState, append_event, now_iso
 from mlrecipes.execution.workspace import Workspace
+from mlrecipes.process.signals import deferred_signals, raise_if_interrupted, time_limit
 from mlrecipes.steps import step_classes
 from mlrecipes.steps.base import RunMemory, Step, StepContext
 from mlrecipes.user_code import helper_modules

@@ -182,7 +182,8 @@ class DeltaFeatureStore:
                 return self._write_in_memory(info, frame, schema, mode)
             existing = self.snapshot_times(name) if info.timestamp_key else set()
             checked = _SnapshotCheck(info, existing, skip_existing_snapshots)
-            from mlrecipes.io.batches import returnable_memory, write_delta
+            from mlrecipes.io.batches import write_delta
+            from mlrecipes.process.memory import returnable_memory
 
             table_schema = pa.schema([pa.field(c, schema.field(c).type) for c in info.columns])
             stream = checked.filter(_chain(first, batches), table_schema)
@@ -427,7 +428,7 @@ class _SnapshotCheck:
         import numpy as np
         import pyarrow.compute as pc
 
-        from mlrecipes.io.batches import release_free_memory
+        from mlrecipes.process.memory import release_free_memory
 
         ts = self.info.timestamp_key
         keys = [*self.info.primary_keys, *([ts] if ts else [])]

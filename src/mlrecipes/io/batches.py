@@ -10,7 +10,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +20,7 @@ from mlrecipes.config.blocks import IngestConfig
 from mlrecipes.errors import DatasetError
 from mlrecipes.io.fingerprint import resolve_sources
 from mlrecipes.io.formats import data_format, parquet_reader
+from mlrecipes.process.memory import release_free_memory
 
 DEFAULT_BATCH_ROWS = 100_000
 
@@ -285,38 +285,3 @@ def read_output(using: str, location: Path) -> pd.DataFrame:
 
         return DeltaTable(str(location)).to_pandas()
     return pd.read_parquet(location)
-
-
-@contextmanager
-def returnable_memory() -> Iterator[None]:
-    """Allocate Arrow buffers with the system allocator (which, with malloc_trim, gives memory
-    back) for the body; mimalloc keeps freed pages, so a long stream's peak RSS kept growing.
-    The previous pool is put back afterwards: a notebook's Arrow settings are its own."""
-    previous = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(previous)
-
-
-def release_free_memory() -> None:
-    """Hand freed heap pages back to the OS between batches (glibc only).
-
-    Without it, fragmentation from millions of short-lived Python strings lets the peak RSS creep
-    up with the number of batches, although each batch needs the same memory.
-    """
-    global _malloc_trim
-    if _malloc_trim is None:
-        import ctypes
-        import ctypes.util
-
-        try:
-            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim = None

@@ -152,7 +152,8 @@ def _stream_copy(cfg: IngestConfig, root: Path, path: Path, block: str) -> tuple
     """Copy the source into ``path`` batch by batch; the first 10,000 rows come back for the card."""
     import pyarrow.parquet as pq
 
-    from mlrecipes.io.batches import copy_to_parquet, iter_source_batches, returnable_memory
+    from mlrecipes.io.batches import copy_to_parquet, iter_source_batches
+    from mlrecipes.process.memory import returnable_memory
 
     with returnable_memory():
         rows, _ = copy_to_parquet(

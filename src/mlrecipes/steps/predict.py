@@ -235,10 +235,9 @@ def _score_with_pandas(
     from mlrecipes.io.batches import (
         iter_parquet_frames,
         parquet_schema,
-        release_free_memory,
-        returnable_memory,
         write_batches,
     )
+    from mlrecipes.process.memory import release_free_memory, returnable_memory
     from mlrecipes.scoring import coerce_frame, output_frame
 
     assert location is not None
