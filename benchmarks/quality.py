@@ -56,7 +56,7 @@ def candidates(root: Path) -> dict[str, object]:
 
 def training_split(df: pd.DataFrame, config) -> pd.DataFrame:
     """The recipe's split (hash-based, stratified for classification): rows the recipe trains on."""
-    from mlrecipes.splitting import partition, ratio_split
+    from mlrecipes.modeling.splitting import partition, ratio_split
 
     ratios = config.steps.split.split_ratios
     stratify = config.is_classification

@@ -269,7 +269,7 @@ class Recipe:
                 stacklevel=2,
             )
             return None
-        from mlrecipes.user_code import ensure_importable
+        from mlrecipes.io.user_code import ensure_importable
 
         ensure_importable(self.root)  # pickled transformers reference steps/*.py
         return load_artifact(spec, path, self._tracker)

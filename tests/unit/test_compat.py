@@ -12,7 +12,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
 from mlrecipes.errors import ConfigError
-from mlrecipes.user_code import call_user_function
+from mlrecipes.io.user_code import call_user_function
 
 
 def mutating(df: pd.DataFrame) -> pd.DataFrame:
@@ -44,7 +44,7 @@ def test_user_functions_get_copies_of_frames_series_and_arrays() -> None:
 
 
 def test_a_mutating_transformer_can_be_fitted_and_applied_twice() -> None:
-    from mlrecipes.modeling import transformed_frame
+    from mlrecipes.modeling.estimators import transformed_frame
 
     X = frame().drop(columns=["y"])
     transformer = FunctionTransformer(mutating)
@@ -80,7 +80,7 @@ def _config(task: str = "binary", criteria: tuple = (), primary: str | None = No
     "estimator", [SGDClassifier(random_state=0), LinearSVC(), RidgeClassifier()]
 )
 def test_classifiers_without_predict_proba_get_the_label_metrics(estimator) -> None:
-    from mlrecipes.evaluation import split_scores
+    from mlrecipes.modeling.evaluation import split_scores
 
     data = frame()
     pipeline = Pipeline([("t", FunctionTransformer(mutating)), ("e", estimator)])

@@ -10,7 +10,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score
 
-from mlrecipes.modeling import best_f1_threshold, unwrap_threshold, with_threshold
+from mlrecipes.modeling.estimators import best_f1_threshold, unwrap_threshold, with_threshold
 from mlrecipes.tracking.pyfunc_model import RecipeModel
 
 

@@ -6,8 +6,8 @@ import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
 from mlrecipes.errors import UserCodeError
-from mlrecipes.evaluation import builtin_metric, custom_metric_values, eval_frame
-from mlrecipes.metrics import check_criteria
+from mlrecipes.modeling.evaluation import builtin_metric, custom_metric_values, eval_frame
+from mlrecipes.modeling.metrics import check_criteria
 
 
 def test_criteria_statuses() -> None:
@@ -113,7 +113,11 @@ def test_multiclass_roc_auc_is_weighted_one_vs_rest_like_mlflow() -> None:
 def test_block_metrics_equal_their_scikit_learn_definitions() -> None:
     from sklearn.metrics import accuracy_score, mean_squared_error
 
-    from mlrecipes.evaluation import accuracy_by_block, negative_rmse_by_block, roc_auc_by_block
+    from mlrecipes.modeling.evaluation import (
+        accuracy_by_block,
+        negative_rmse_by_block,
+        roc_auc_by_block,
+    )
 
     rng = np.random.default_rng(4)
     truth = rng.random(300) < 0.3
@@ -135,8 +139,8 @@ def test_block_metrics_equal_their_scikit_learn_definitions() -> None:
 
 
 def test_permutation_importance_ranks_the_column_the_model_uses() -> None:
-    from mlrecipes.evaluation import roc_auc_by_block
-    from mlrecipes.modeling import permutation_importance
+    from mlrecipes.modeling.estimators import permutation_importance
+    from mlrecipes.modeling.evaluation import roc_auc_by_block
 
     rng = np.random.default_rng(5)
     X = pd.DataFrame({"signal": rng.normal(size=400), "noise": rng.normal(size=400)})

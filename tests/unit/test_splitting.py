@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlrecipes.splitting import drifting_columns, hash_buckets, partition, ratio_split
+from mlrecipes.modeling.splitting import drifting_columns, hash_buckets, partition, ratio_split
 from tests.conftest import FIXTURES
 
 COMPAT = FIXTURES / "compat"
@@ -70,7 +70,7 @@ def test_every_row_lands_where_mlflow_recipes_put_it(kind: str, task: str) -> No
 
 def test_hash_types_follow_mlflow_recipes_map() -> None:
     """The column types MLflow Recipes' ``df.map`` re-inferred, without mapping every cell."""
-    from mlrecipes.splitting import hash_ready
+    from mlrecipes.modeling.splitting import hash_ready
 
     df = pd.DataFrame(
         {
@@ -105,7 +105,7 @@ def test_drift_detects_a_shifted_column() -> None:
 def test_ks_statistic_matches_scipy() -> None:
     from scipy.stats import ks_2samp
 
-    from mlrecipes.splitting import ks_statistic
+    from mlrecipes.modeling.splitting import ks_statistic
 
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=500), rng.normal(0.3, 1.2, size=300)
@@ -131,7 +131,7 @@ def test_ids_and_numbers_stored_as_text_raise_no_false_drift() -> None:
 
 
 def test_numbers_in_text_and_identifiers() -> None:
-    from mlrecipes.data_checks import is_identifier, numbers_in_text
+    from mlrecipes.modeling.data_checks import is_identifier, numbers_in_text
 
     parsed = numbers_in_text(pd.Series(["29.85", " ", None, "1889.5"]))
     assert parsed is not None and parsed.isna().tolist() == [False, True, True, False]

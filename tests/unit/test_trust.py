@@ -17,14 +17,14 @@ import pytest
 
 from mlrecipes.config.loader import load_recipe
 from mlrecipes.config.schema import IngestConfig
-from mlrecipes.data_checks import check_numeric_columns, delimiter_hint
 from mlrecipes.errors import ConfigError, DatasetError, Interrupted, StepTimeout
 from mlrecipes.execution import cache, fastpath
 from mlrecipes.execution.runner import output_stats, outputs_problem
 from mlrecipes.execution.state import StepState
 from mlrecipes.execution.workspace import Workspace, check_profile_name
-from mlrecipes.hashing import hash_tree
 from mlrecipes.io.fingerprint import fingerprint, fingerprint_for_key
+from mlrecipes.io.hashing import hash_tree
+from mlrecipes.modeling.data_checks import check_numeric_columns, delimiter_hint
 from mlrecipes.process.signals import signals_as_exceptions, time_limit
 from mlrecipes.process.supervisor import run_in_child
 from mlrecipes.scoring import coerce_frame, conversions, schema_problems

@@ -39,7 +39,7 @@ def _svg_bars(counts: list[float], width: int = 120, height: int = 28) -> str:
 
 
 def column_profile(series: pd.Series) -> dict:
-    from mlrecipes.data_checks import numbers_in_text
+    from mlrecipes.modeling.data_checks import numbers_in_text
 
     numbers = numbers_in_text(series)
     if numbers is not None:  # numbers stored as text: profiled as numbers, blanks as missing

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, create_model, field_validator, model_validator
 
 from mlrecipes.config.blocks import Block, IngestConfig, StepBlock
-from mlrecipes.metrics import BUILTIN_METRICS, DEFAULT_PRIMARY_METRIC
+from mlrecipes.modeling.metrics import BUILTIN_METRICS, DEFAULT_PRIMARY_METRIC
 
 __all__ = ["Block", "IngestConfig", "RecipeConfig", "StepBlock", "StepsConfig"]
 

@@ -8,7 +8,7 @@ import re
 import sys
 from typing import Any
 
-from mlrecipes.hashing import hash_file, hash_json, hash_tree
+from mlrecipes.io.hashing import hash_file, hash_json, hash_tree
 
 __all__ = ["cache_key", "hash_file", "hash_json", "hash_tree"]
 

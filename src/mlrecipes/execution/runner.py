@@ -23,10 +23,10 @@ from mlrecipes.execution.cache import cache_key, hash_file, hash_tree
 from mlrecipes.execution.report import Reporter, RunReport, StepOutcome
 from mlrecipes.execution.state import StepState, append_event, now_iso
 from mlrecipes.execution.workspace import Workspace
+from mlrecipes.io.user_code import helper_modules
 from mlrecipes.process.signals import deferred_signals, raise_if_interrupted, time_limit
 from mlrecipes.steps import step_classes
 from mlrecipes.steps.base import RunMemory, Step, StepContext
-from mlrecipes.user_code import helper_modules
 
 
 def user_code_modules() -> set[str]:

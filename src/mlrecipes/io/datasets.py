@@ -60,7 +60,7 @@ def _read_native(cfg: IngestConfig, path: Path, block: str) -> pd.DataFrame:
 
 
 def _read_custom(cfg: IngestConfig, root: Path, block: str, files: list[str]) -> list[pd.DataFrame]:
-    from mlrecipes.user_code import call_user_function, load_function
+    from mlrecipes.io.user_code import call_user_function, load_function
 
     loader = load_function(root, "ingest", cfg.loader_method or "")
     where = f"steps/ingest.py:{cfg.loader_method}"

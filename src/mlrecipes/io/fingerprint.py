@@ -11,8 +11,8 @@ from typing import Any
 
 from mlrecipes.config.blocks import IngestConfig
 from mlrecipes.errors import DatasetError
-from mlrecipes.hashing import hash_json
 from mlrecipes.io.formats import data_format
+from mlrecipes.io.hashing import hash_json
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class DataFormat:
 
 
 def _file_fingerprint(path: Path, cfg: IngestConfig) -> dict[str, Any]:
-    from mlrecipes.hashing import hash_file
+    from mlrecipes.io.hashing import hash_file
 
     stat = path.stat()
     return {

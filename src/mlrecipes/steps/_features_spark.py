@@ -34,8 +34,8 @@ def featurize_with_spark(
     from pyspark.sql.pandas.types import from_arrow_schema
 
     from mlrecipes.io.spark import read_source, spark_session
+    from mlrecipes.io.user_code import pickled_by_value
     from mlrecipes.steps.features import split_snapshot
-    from mlrecipes.user_code import pickled_by_value
 
     spark = spark_session(cfg.spark, "mlrecipes-features")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")

@@ -13,20 +13,19 @@ import numpy as np
 import pandas as pd
 
 from mlrecipes.errors import UserCodeError
-from mlrecipes.evaluation import (
-    SplitScores,
-    custom_metric_functions,
-    ordered_metrics,
-    split_scores,
-)
-from mlrecipes.modeling import (
+from mlrecipes.io.user_code import call_user_function, custom_metric_functions, load_function
+from mlrecipes.modeling.estimators import (
     check_estimator,
     flat_params,
     positive_scores,
     prediction_error,
 )
+from mlrecipes.modeling.evaluation import (
+    SplitScores,
+    ordered_metrics,
+    split_scores,
+)
 from mlrecipes.steps.base import StepContext
-from mlrecipes.user_code import call_user_function, load_function
 
 SNAPSHOT_DIR = "recipe_snapshot"  # the folder inside the run's artifacts
 
@@ -54,8 +53,8 @@ def check_probability_metrics(config: Any, estimator: Any, calibrated: bool, met
     """A metric that needs probabilities, asked of an estimator without them, is a config error
     (before anything is trained or logged), naming the key that asks for it."""
     from mlrecipes.errors import ConfigError
-    from mlrecipes.evaluation import no_proba_reason
-    from mlrecipes.metrics import PROBABILITY_METRICS
+    from mlrecipes.modeling.evaluation import no_proba_reason
+    from mlrecipes.modeling.metrics import PROBABILITY_METRICS
 
     if not config.is_classification or calibrated or hasattr(estimator, "predict_proba"):
         return
@@ -109,7 +108,7 @@ def apply_decision_threshold(
     ``best_f1`` is chosen on the validation split, so validation F1 is optimistic; the test
     split (evaluate) stays an honest estimate."""
     from mlrecipes.errors import ConfigError
-    from mlrecipes.modeling import best_f1_threshold, with_threshold
+    from mlrecipes.modeling.estimators import best_f1_threshold, with_threshold
 
     wanted = tcfg.decision_threshold
     if wanted is None:
@@ -155,8 +154,8 @@ def tune(
     hardcoded: dict[str, Any],
     class_weight: Any,
 ) -> Any:
-    from mlrecipes.evaluation import builtin_metric, custom_metric_values, eval_frame
-    from mlrecipes.tuning import run_search
+    from mlrecipes.modeling.evaluation import builtin_metric, custom_metric_values, eval_frame
+    from mlrecipes.modeling.tuning import run_search
 
     cfg = ctx.config
     tcfg = cfg.steps.train
@@ -301,7 +300,7 @@ def card_images(
 def uncalibrated_scores(pipeline: Any, X: pd.DataFrame, positive: Any) -> np.ndarray | None:
     """P(positive) from the estimators inside a CalibratedClassifierCV, averaged: what the
     model would say without calibration."""
-    from mlrecipes.modeling import unwrap_threshold
+    from mlrecipes.modeling.estimators import unwrap_threshold
 
     calibrated = unwrap_threshold(pipeline[-1])
     members = getattr(calibrated, "calibrated_classifiers_", None)

@@ -260,7 +260,8 @@ def _metric_fn(ctx: StepContext, holdout: Any, name: str) -> Any:
     import pandas as pd
 
     from mlrecipes.deployment.bootstrap import resampled_metric
-    from mlrecipes.evaluation import builtin_metric, custom_metric_functions, eval_frame
+    from mlrecipes.io.user_code import custom_metric_functions
+    from mlrecipes.modeling.evaluation import builtin_metric, eval_frame
 
     config = ctx.config
     truth = holdout[config.target_col].to_numpy()
@@ -273,7 +274,7 @@ def _metric_fn(ctx: StepContext, holdout: Any, name: str) -> Any:
         y = pd.Series(truth[rows])
         proba, classes = _proba(s, rows, truth_classes, config.positive_class)
         if name in functions:
-            from mlrecipes.evaluation import custom_metric_values
+            from mlrecipes.modeling.evaluation import custom_metric_values
 
             frame = eval_frame(y, s.labels[rows], proba, classes, config.positive_class)
             return custom_metric_values({name: functions[name]}, frame, {})[name]

@@ -54,10 +54,10 @@ class EvaluateStep(Step):
         return ("custom_metrics",) if config.custom_metrics else ()
 
     def run(self, ctx: StepContext) -> StepResult:
-        from mlrecipes.evaluation import custom_metric_functions, split_scores
-        from mlrecipes.metrics import check_criteria
+        from mlrecipes.io.user_code import custom_metric_functions, ensure_importable
+        from mlrecipes.modeling.evaluation import split_scores
+        from mlrecipes.modeling.metrics import check_criteria
         from mlrecipes.tracking.models import load_pyfunc
-        from mlrecipes.user_code import ensure_importable
 
         cfg = ctx.config
         info = ctx.read_json("train", "model_info")
@@ -139,7 +139,7 @@ def _monitoring_reference(ctx: StepContext, info: dict[str, Any], scores: Any) -
     cfg = ctx.config
     if cfg.task != "classification/binary" or scores.proba is None:
         return None
-    from mlrecipes.modeling import positive_scores
+    from mlrecipes.modeling.estimators import positive_scores
     from mlrecipes.monitoring.reference import reference_summary
 
     predict = cfg.steps.predict
@@ -213,7 +213,7 @@ def _fill_card(
 ) -> None:
     import pandas as pd
 
-    from mlrecipes.evaluation import ordered_metrics
+    from mlrecipes.modeling.evaluation import ordered_metrics
 
     names = ordered_metrics(test, cfg.primary, [m.name for m in cfg.custom_metrics])
     perf = card.tab("Model Performance (Test)")
@@ -269,8 +269,12 @@ def _fill_card(
 def _importance_tab(card: Any, ctx: StepContext, pipeline: Any) -> None:
     """Permutation importance of the raw input columns on the validation split."""
     from mlrecipes.cards.plots import importance_bar_chart
-    from mlrecipes.evaluation import accuracy_by_block, negative_rmse_by_block, roc_auc_by_block
-    from mlrecipes.modeling import permutation_importance
+    from mlrecipes.modeling.estimators import permutation_importance
+    from mlrecipes.modeling.evaluation import (
+        accuracy_by_block,
+        negative_rmse_by_block,
+        roc_auc_by_block,
+    )
 
     cfg = ctx.config
     validation = ctx.read_frame("split", "validation")

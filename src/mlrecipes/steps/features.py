@@ -125,7 +125,7 @@ def _snapshot_time(cfg: FeaturesConfig) -> datetime:
 
 
 def _featurizer(ctx: StepContext, cfg: FeaturesConfig) -> Any:
-    from mlrecipes.user_code import call_user_function, load_function
+    from mlrecipes.io.user_code import call_user_function, load_function
 
     fn = load_function(ctx.root, "features", cfg.featurize_method)
     where = f"steps/features.py:{cfg.featurize_method}"

@@ -55,8 +55,8 @@ class IngestStep(Step):
 
     def run(self, ctx: StepContext) -> StepResult:
         from mlrecipes.cards.profiles import dataset_tabs
-        from mlrecipes.data_checks import check_numeric_columns, check_target
         from mlrecipes.io.datasets import dataset_write_errors, read_dataset
+        from mlrecipes.modeling.data_checks import check_numeric_columns, check_target
 
         cfg = self.block(ctx.config)
         config = ctx.config

@@ -120,7 +120,7 @@ class PredictStep(Step):
         if missing_ids:
             problems.insert(0, f"id columns {missing_ids} (steps.predict.id_columns) are missing")
         if problems:
-            from mlrecipes.data_checks import delimiter_hint
+            from mlrecipes.modeling.data_checks import delimiter_hint
 
             raise DatasetError(
                 f"scoring data does not fit model {resolved.describe()}: "

@@ -71,8 +71,8 @@ class SplitStep(Step):
     def run(self, ctx: StepContext) -> StepResult:
         import pandas as pd
 
-        from mlrecipes import splitting
-        from mlrecipes.user_code import call_user_function, load_function
+        from mlrecipes.io.user_code import call_user_function, load_function
+        from mlrecipes.modeling import splitting
 
         cfg = ctx.config.steps.split
         target = ctx.config.target_col
@@ -136,7 +136,7 @@ class SplitStep(Step):
 def _check_assignment(assignment: Any, df: Any, where: str) -> None:
     import pandas as pd
 
-    from mlrecipes.splitting import SPLIT_VALUES
+    from mlrecipes.modeling.splitting import SPLIT_VALUES
 
     if not isinstance(assignment, pd.Series):
         raise UserCodeError(
@@ -171,7 +171,7 @@ def _fill_card(card: Any, parts: dict, target: str, classification: bool, droppe
     import pandas as pd
 
     from mlrecipes.cards.profiles import data_profile_tab
-    from mlrecipes.splitting import drifting_columns
+    from mlrecipes.modeling.splitting import drifting_columns
 
     if classification:
         balance = pd.DataFrame(

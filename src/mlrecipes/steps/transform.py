@@ -52,8 +52,12 @@ class TransformStep(Step):
 
         from mlrecipes.cards.estimators import estimator_html
         from mlrecipes.cards.profiles import data_profile_tab, schema_tab
-        from mlrecipes.modeling import check_transformer, identity_transformer, transformed_frame
-        from mlrecipes.user_code import call_user_function, load_function
+        from mlrecipes.io.user_code import call_user_function, load_function
+        from mlrecipes.modeling.estimators import (
+            check_transformer,
+            identity_transformer,
+            transformed_frame,
+        )
 
         cfg = ctx.config.steps.transform
         target = ctx.config.target_col
@@ -82,7 +86,7 @@ class TransformStep(Step):
         t_train[target] = y_train.to_numpy()
         t_val[target] = y_val.to_numpy()
 
-        from mlrecipes.user_code import pickled_by_value
+        from mlrecipes.io.user_code import pickled_by_value
 
         with pickled_by_value(ctx.root):
             ctx.output_path("transformer").write_bytes(cloudpickle.dumps(transformer))

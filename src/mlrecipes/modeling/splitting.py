@@ -129,7 +129,7 @@ def drifting_columns(
     text value per row) are not compared. Returns (column, measure, value) above
     ``threshold``, largest first.
     """
-    from mlrecipes.data_checks import is_identifier, numbers_in_text
+    from mlrecipes.modeling.data_checks import is_identifier, numbers_in_text
 
     found = []
     for col in train.columns:

@@ -22,9 +22,12 @@ import traceback
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlrecipes.errors import UserCodeError
+
+if TYPE_CHECKING:
+    from mlrecipes.config.schema import RecipeConfig
 
 _ALIAS_MARK = "__mlrecipes_recipe_steps__"
 
@@ -145,3 +148,10 @@ def helper_modules(root: Path, step_modules: set[str]) -> list[Path]:
     if not steps_dir.is_dir():
         return []
     return sorted(p for p in steps_dir.rglob("*.py") if p.stem not in step_modules)
+
+
+def custom_metric_functions(root: Path, config: RecipeConfig) -> dict[str, Any]:
+    """The recipe's ``custom_metrics`` functions from ``steps/custom_metrics.py``, by name."""
+    return {
+        m.name: load_function(root, "custom_metrics", m.function) for m in config.custom_metrics
+    }

@@ -10,16 +10,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from mlrecipes.errors import UserCodeError
 
-if TYPE_CHECKING:
-    from mlrecipes.config.schema import RecipeConfig
+
+class Task(Protocol):
+    """What scoring a split needs to know of the recipe (a ``RecipeConfig`` is one)."""
+
+    target_col: str
+    positive_class: Any
+
+    @property
+    def is_classification(self) -> bool: ...
+
+    @property
+    def task(self) -> str: ...
 
 
 def eval_frame(
@@ -169,14 +178,6 @@ class SplitScores:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def custom_metric_functions(root: Path, config: RecipeConfig) -> dict[str, Any]:
-    from mlrecipes.user_code import load_function
-
-    return {
-        m.name: load_function(root, "custom_metrics", m.function) for m in config.custom_metrics
-    }
-
-
 def no_proba_reason(estimator: Any) -> str:
     name = type(getattr(estimator, "steps", [[None, estimator]])[-1][1]).__name__
     return (
@@ -187,7 +188,7 @@ def no_proba_reason(estimator: Any) -> str:
 
 
 def split_scores(
-    cfg: RecipeConfig, pipeline: Any, data: pd.DataFrame, custom_fns: dict[str, Any]
+    cfg: Task, pipeline: Any, data: pd.DataFrame, custom_fns: dict[str, Any]
 ) -> SplitScores:
     """Scores of one split (train and evaluate share it, so a metric has one definition
     everywhere, tuning trials included).
@@ -198,7 +199,7 @@ def split_scores(
     """
     from sklearn import config_context
 
-    from mlrecipes.metrics import BUILTIN_METRICS, PROBABILITY_METRICS
+    from mlrecipes.modeling.metrics import BUILTIN_METRICS, PROBABILITY_METRICS
 
     X, y = data.drop(columns=[cfg.target_col]), data[cfg.target_col]
     y_pred = np.asarray(pipeline.predict(X.copy()))
@@ -230,7 +231,7 @@ def split_scores(
     return SplitScores(metrics, y, y_pred, proba, classes, skipped)
 
 
-def _summary_metrics(cfg: RecipeConfig, y: pd.Series, y_pred: np.ndarray) -> dict[str, float]:
+def _summary_metrics(cfg: Task, y: pd.Series, y_pred: np.ndarray) -> dict[str, float]:
     """The extra values MLflow's evaluator logged with every split (``score`` is the estimator's
     own: R² for regressors, accuracy for classifiers)."""
     from sklearn import metrics as m

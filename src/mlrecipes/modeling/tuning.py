@@ -5,12 +5,75 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pydantic import Field, PositiveInt, StrictBool, model_validator
+
+from mlrecipes.config.blocks import Block
 from mlrecipes.errors import ConfigError
 
-if TYPE_CHECKING:
-    from mlrecipes.steps.train import TuningConfig
+HYPEROPT_DISTRIBUTIONS = {
+    "uniform": ("low", "high"),
+    "quniform": ("low", "high", "q"),
+    "loguniform": ("low", "high"),
+    "qloguniform": ("low", "high", "q"),
+    "normal": ("mu", "sigma"),
+    "qnormal": ("mu", "sigma", "q"),
+    "lognormal": ("mu", "sigma"),
+    "qlognormal": ("mu", "sigma", "q"),
+    "randint": ("low", "high"),
+    "uniformint": ("low", "high"),
+}
+
+
+class TuningParameter(Block):
+    values: list[Any] | None = None
+    distribution: str | None = None
+    low: float | None = None
+    high: float | None = None
+    q: float | None = None
+    mu: float | None = None
+    sigma: float | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TuningParameter:
+        if (self.values is None) == (self.distribution is None):
+            raise ValueError("give either values: [...] or distribution: <hyperopt function>")
+        if self.distribution is not None:
+            if self.distribution not in HYPEROPT_DISTRIBUTIONS:
+                raise ValueError(
+                    f"unknown distribution '{self.distribution}'; expected one of "
+                    f"{', '.join(HYPEROPT_DISTRIBUTIONS)}"
+                )
+            missing = [
+                k for k in HYPEROPT_DISTRIBUTIONS[self.distribution] if getattr(self, k) is None
+            ]
+            if missing:
+                raise ValueError(f"distribution {self.distribution} needs {', '.join(missing)}")
+        return self
+
+
+class TuningConfig(Block):
+    enabled: StrictBool
+    max_trials: PositiveInt | None = None
+    parameters: dict[str, TuningParameter] = Field(default_factory=dict)
+    algorithm: str = "hyperopt.rand.suggest"
+    parallelism: PositiveInt = 1
+    sample_fraction: float = Field(default=1.0, gt=0, le=1)
+    early_stop_fn: str | None = None
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> TuningConfig:
+        if self.enabled:
+            if self.max_trials is None:
+                raise ValueError("max_trials is required when tuning is enabled")
+            if not self.parameters:
+                raise ValueError("parameters is required when tuning is enabled")
+        if self.parallelism != 1:
+            raise ValueError(
+                "parallelism > 1 (hyperopt SparkTrials) is not supported; trials run sequentially"
+            )
+        return self
 
 
 @dataclass
