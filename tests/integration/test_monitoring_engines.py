@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlrecipes.config.blocks import SparkConfig
 from mlrecipes.io.monitoring_table import spark_window, window_batches
+from mlrecipes.io.sources import SparkConfig
 from mlrecipes.monitoring import counts, reference, window
 from mlrecipes.monitoring.spark_counts import window_counts
 

@@ -16,7 +16,6 @@ import pyarrow as pa
 import pytest
 
 from mlrecipes.config.loader import load_recipe
-from mlrecipes.config.schema import IngestConfig
 from mlrecipes.errors import ConfigError, DatasetError, Interrupted, StepTimeout
 from mlrecipes.execution import cache, fastpath
 from mlrecipes.execution.runner import output_stats, outputs_problem
@@ -24,6 +23,7 @@ from mlrecipes.execution.state import StepState
 from mlrecipes.execution.workspace import Workspace, check_profile_name
 from mlrecipes.io.fingerprint import fingerprint, fingerprint_for_key
 from mlrecipes.io.hashing import hash_tree
+from mlrecipes.io.sources import IngestConfig
 from mlrecipes.modeling.data_checks import check_numeric_columns, delimiter_hint
 from mlrecipes.process.signals import signals_as_exceptions, time_limit
 from mlrecipes.process.supervisor import run_in_child

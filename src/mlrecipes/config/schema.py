@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import Field, StrictBool, create_model, field_validator, model_validator
 
-from mlrecipes.config.blocks import Block, IngestConfig, StepBlock
+from mlrecipes.config.blocks import Block, StepBlock
 from mlrecipes.modeling.metrics import BUILTIN_METRICS, DEFAULT_PRIMARY_METRIC
 
-__all__ = ["Block", "IngestConfig", "RecipeConfig", "StepBlock", "StepsConfig"]
+__all__ = ["Block", "RecipeConfig", "StepBlock", "StepsConfig"]
 
 
 class _StepsBase(Block):

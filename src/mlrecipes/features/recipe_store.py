@@ -13,10 +13,10 @@ from mlrecipes.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlrecipes.config.blocks import IngestConfig
     from mlrecipes.config.loader import LoadedRecipe
     from mlrecipes.features.delta_store import DeltaFeatureStore
     from mlrecipes.features.training_set import TrainingSet
+    from mlrecipes.io.sources import IngestConfig
 
 OWNER_FILE = "_mlrecipes_store.json"
 SHARED_ROOTS_ENV = "MLRECIPES_ALLOW_SHARED_ROOTS"

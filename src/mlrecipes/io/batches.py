@@ -16,10 +16,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlrecipes.config.blocks import IngestConfig
 from mlrecipes.errors import DatasetError
 from mlrecipes.io.fingerprint import resolve_sources
 from mlrecipes.io.formats import data_format, parquet_reader
+from mlrecipes.io.sources import IngestConfig
 from mlrecipes.process.memory import release_free_memory
 
 DEFAULT_BATCH_ROWS = 100_000

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlrecipes.config.blocks import IngestConfig
 from mlrecipes.errors import DatasetError
 from mlrecipes.io.fingerprint import is_remote, resolve_sources
 from mlrecipes.io.formats import data_format
+from mlrecipes.io.sources import IngestConfig
 
 
 def read_dataset(cfg: IngestConfig, root: Path, block: str) -> pd.DataFrame:

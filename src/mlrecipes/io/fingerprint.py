@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlrecipes.config.blocks import IngestConfig
 from mlrecipes.errors import DatasetError
 from mlrecipes.io.formats import data_format
 from mlrecipes.io.hashing import hash_json
+from mlrecipes.io.sources import IngestConfig
 
 
 @dataclass(frozen=True)

@@ -11,21 +11,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from mlrecipes.config.blocks import IngestConfig
+
+class SourceOptions(Protocol):
+    """What a reader takes from a source block (an ``io.sources.IngestConfig`` is one): the
+    version or timestamp of a table to time-travel to."""
+
+    version: int | None
+    timestamp: str | None
 
 
 @dataclass(frozen=True)
 class DataFormat:
     name: str
-    read: Callable[[Path, IngestConfig], pd.DataFrame]
-    batches: Callable[[Path, IngestConfig, int], Iterator[pa.RecordBatch]]
-    fingerprint: Callable[[Path, IngestConfig], dict[str, Any]]
+    read: Callable[[Path, SourceOptions], pd.DataFrame]
+    batches: Callable[[Path, SourceOptions, int], Iterator[pa.RecordBatch]]
+    fingerprint: Callable[[Path, SourceOptions], dict[str, Any]]
     # a table is one folder with a transaction log; other formats are files (a folder is globbed)
     is_table: bool = False
 
@@ -34,7 +40,7 @@ class DataFormat:
         return f"*.{self.name}"
 
 
-def _file_fingerprint(path: Path, cfg: IngestConfig) -> dict[str, Any]:
+def _file_fingerprint(path: Path, cfg: SourceOptions) -> dict[str, Any]:
     from mlrecipes.io.hashing import hash_file
 
     stat = path.stat()
@@ -46,13 +52,13 @@ def _file_fingerprint(path: Path, cfg: IngestConfig) -> dict[str, Any]:
     }
 
 
-def _read_csv(path: Path, cfg: IngestConfig) -> pd.DataFrame:
+def _read_csv(path: Path, cfg: SourceOptions) -> pd.DataFrame:
     import pandas as pd
 
     return pd.read_csv(path)
 
 
-def _csv_batches(path: Path, cfg: IngestConfig, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _csv_batches(path: Path, cfg: SourceOptions, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """CSV chunks with every column as text (missing values as nulls).
 
     Types inferred from the first chunk broke on a blank after it, and on a numeric column
@@ -67,7 +73,7 @@ def _csv_batches(path: Path, cfg: IngestConfig, batch_rows: int) -> Iterator[pa.
         yield pa.RecordBatch.from_pandas(chunk, preserve_index=False)
 
 
-def _read_parquet(path: Path, cfg: IngestConfig) -> pd.DataFrame:
+def _read_parquet(path: Path, cfg: SourceOptions) -> pd.DataFrame:
     import pandas as pd
 
     return pd.read_parquet(path, engine="pyarrow")
@@ -84,11 +90,11 @@ def parquet_reader(path: Path) -> Any:
     return pq.ParquetFile(path, pre_buffer=False)
 
 
-def _parquet_batches(path: Path, cfg: IngestConfig, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _parquet_batches(path: Path, cfg: SourceOptions, batch_rows: int) -> Iterator[pa.RecordBatch]:
     yield from parquet_reader(path).iter_batches(batch_size=batch_rows)
 
 
-def _delta_table(path: Path, cfg: IngestConfig) -> Any:
+def _delta_table(path: Path, cfg: SourceOptions) -> Any:
     from deltalake import DeltaTable
 
     table = DeltaTable(str(path), version=cfg.version)
@@ -97,15 +103,15 @@ def _delta_table(path: Path, cfg: IngestConfig) -> Any:
     return table
 
 
-def _read_delta(path: Path, cfg: IngestConfig) -> pd.DataFrame:
+def _read_delta(path: Path, cfg: SourceOptions) -> pd.DataFrame:
     return _delta_table(path, cfg).to_pandas()
 
 
-def _delta_batches(path: Path, cfg: IngestConfig, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _delta_batches(path: Path, cfg: SourceOptions, batch_rows: int) -> Iterator[pa.RecordBatch]:
     yield from _delta_table(path, cfg).to_pyarrow_dataset().to_batches(batch_size=batch_rows)
 
 
-def _delta_fingerprint(path: Path, cfg: IngestConfig) -> dict[str, Any]:
+def _delta_fingerprint(path: Path, cfg: SourceOptions) -> dict[str, Any]:
     return {"path": str(path), "delta_version": _delta_table(path, cfg).version()}
 
 

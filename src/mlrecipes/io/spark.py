@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlrecipes.config.blocks import IngestConfig, SparkConfig
+    from mlrecipes.io.sources import IngestConfig, SparkConfig
 
 
 def spark_session(cfg: SparkConfig, app: str = "mlrecipes") -> Any:

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field, PositiveInt
 
-from mlrecipes.config.blocks import IngestConfig, StepBlock
+from mlrecipes.config.blocks import StepBlock
 from mlrecipes.errors import DatasetError
+from mlrecipes.io.sources import IngestConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:

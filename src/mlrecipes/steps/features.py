@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, PositiveInt, StrictBool
 
-from mlrecipes.config.blocks import Block, IngestConfig, SparkConfig, StepBlock
+from mlrecipes.config.blocks import Block, StepBlock
 from mlrecipes.errors import DatasetError, UserCodeError
+from mlrecipes.io.sources import IngestConfig, SparkConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:

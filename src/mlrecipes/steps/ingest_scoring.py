@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrecipes.config.blocks import FEATURE_STORE, IngestConfig
+from mlrecipes.io.sources import FEATURE_STORE, IngestConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult
 
 if TYPE_CHECKING:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, PositiveInt, StrictBool, model_validator
 
-from mlrecipes.config.blocks import Block, IngestConfig, StepBlock
+from mlrecipes.config.blocks import Block, StepBlock
 from mlrecipes.errors import DatasetError
+from mlrecipes.io.sources import IngestConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, PositiveInt, StrictBool, model_validator
 
-from mlrecipes.config.blocks import Block, SparkConfig, StepBlock
+from mlrecipes.config.blocks import Block, StepBlock
 from mlrecipes.errors import DatasetError
+from mlrecipes.io.sources import SparkConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
