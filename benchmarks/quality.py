@@ -67,7 +67,7 @@ def training_split(df: pd.DataFrame, config) -> pd.DataFrame:
 def load_data(root: Path, profile: str, data: Path | None):
     """The recipe's configuration and its ingest data (``--data`` replaces the location; its
     suffix, .csv or .parquet, the format), read as ingest reads it."""
-    from mlrecipes.config.loader import load_recipe
+    from mlrecipes.execution.context import load_recipe
     from mlrecipes.io.datasets import read_dataset
 
     config = load_recipe(root, profile).config

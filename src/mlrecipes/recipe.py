@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlrecipes.config.loader import LoadedRecipe, load_recipe
+from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.config.paths import find_recipe_root
 from mlrecipes.errors import ArtifactError
 from mlrecipes.execution import dag, fastpath
+from mlrecipes.execution.context import load_recipe
 from mlrecipes.execution.lock import profile_lock
 from mlrecipes.execution.report import Reporter, RunReport
 from mlrecipes.execution.runner import run_plan, step_cache_key

@@ -56,7 +56,7 @@ def test_a_mutating_transformer_can_be_fitted_and_applied_twice() -> None:
 
 
 def _config(task: str = "binary", criteria: tuple = (), primary: str | None = None):
-    from mlrecipes.config.schema import RecipeConfig
+    from mlrecipes.execution.context import RecipeConfig
 
     return RecipeConfig.model_validate(
         {

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlrecipes.config import load_recipe, parse_var_overrides
+from mlrecipes.config import parse_var_overrides
 from mlrecipes.errors import ConfigError
+from mlrecipes.execution.context import load_recipe
 
 BASE_RECIPE = """
 recipe: "classification/v1"
@@ -253,8 +254,8 @@ def test_absent_experiment_name_is_the_folder_name(tmp_path: Path) -> None:
 
 def test_line_numbers_are_the_files_after_an_if_block(tmp_path) -> None:
     """{% if %} drops the lines of the branch not taken; errors still name the file's line."""
-    from mlrecipes.config.loader import load_recipe
     from mlrecipes.errors import ConfigError
+    from mlrecipes.execution.context import load_recipe
 
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "p.yaml").write_text("FLAG: false\n")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlrecipes.config import load_recipe
 from mlrecipes.execution import fastpath
+from mlrecipes.execution.context import load_recipe
 from tests.conftest import copy_template
 
 PLAN = ["ingest", "split"]

@@ -46,7 +46,7 @@ def test_lower_is_better_metrics_rank_ascending() -> None:
 
 def test_leaderboard_queries_against_a_real_store(tmp_path) -> None:
     """The bounded MLflow searches (filters on status, run id and the metric) rank correctly."""
-    from mlrecipes.config import load_recipe
+    from mlrecipes.execution.context import load_recipe
     from mlrecipes.steps._train_support import _leaderboard
     from mlrecipes.tracking.client import Tracker
     from tests.conftest import copy_template
@@ -76,7 +76,7 @@ def test_leaderboard_queries_against_a_real_store(tmp_path) -> None:
 
 def test_a_failing_leaderboard_query_is_said_on_the_card(tmp_path) -> None:
     from mlrecipes.cards.model import Tab
-    from mlrecipes.config import load_recipe
+    from mlrecipes.execution.context import load_recipe
     from mlrecipes.steps._train_support import leaderboard_tab
     from mlrecipes.tracking.client import Tracker
     from tests.conftest import copy_template

@@ -12,9 +12,9 @@ import pytest
 import mlrecipes.steps as steps_package
 from mlrecipes.artifacts import artifacts
 from mlrecipes.config.blocks import StepBlock
-from mlrecipes.config.schema import StepsConfig, _steps_model
 from mlrecipes.execution import dag
-from mlrecipes.steps import step_classes
+from mlrecipes.steps import StepsConfig, step_classes
+from mlrecipes.steps import steps_model as _steps_model
 
 STEPS_DIR = Path(steps_package.__file__).parent
 READERS = {"read_frame", "read_json", "read_text", "input_path"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlrecipes.config import load_recipe
+from mlrecipes.execution.context import load_recipe
 from mlrecipes.tracking.settings import resolve_tracking
 from tests.conftest import REPO
 

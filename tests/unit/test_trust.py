@@ -15,9 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from mlrecipes.config.loader import load_recipe
 from mlrecipes.errors import ConfigError, DatasetError, Interrupted, StepTimeout
 from mlrecipes.execution import cache, fastpath
+from mlrecipes.execution.context import load_recipe
 from mlrecipes.execution.runner import output_stats, outputs_problem
 from mlrecipes.execution.state import StepState
 from mlrecipes.execution.workspace import Workspace, check_profile_name

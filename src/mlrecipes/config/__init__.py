@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+# load_recipe here takes the schema; mlrecipes.execution.context.load_recipe binds the steps' one
 __all__ = ["LoadedRecipe", "RecipeConfig", "find_recipe_root", "load_recipe", "parse_var_overrides"]
 
 

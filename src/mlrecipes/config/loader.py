@@ -60,7 +60,15 @@ def parse_var_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return overrides
 
 
-def load_recipe(root: Path, profile: str, overrides: dict[str, Any] | None = None) -> LoadedRecipe:
+def load_recipe(
+    root: Path,
+    profile: str,
+    overrides: dict[str, Any] | None = None,
+    *,
+    schema: type[RecipeConfig],
+) -> LoadedRecipe:
+    """Render, merge and validate ``recipe.yaml`` with ``profiles/<profile>.yaml`` against
+    ``schema`` (the complete one: ``mlrecipes.execution.context.recipe_schema()``)."""
     root = root.resolve()
     prof_rel = profile_path(profile)
     if not (root / prof_rel).is_file():
@@ -96,7 +104,7 @@ def load_recipe(root: Path, profile: str, overrides: dict[str, Any] | None = Non
             "(classification/v1 or regression/v1), 'target_col' and 'steps'"
         )
 
-    known = set(RecipeConfig.model_fields)
+    known = set(schema.model_fields)
     merged: dict[str, Any] = dict(recipe_data)
     origins: dict[str, tuple[str, dict[tuple, int]]] = {
         k: (RECIPE_FILE, recipe_lines) for k in recipe_data
@@ -127,9 +135,9 @@ def load_recipe(root: Path, profile: str, overrides: dict[str, Any] | None = Non
 
     config_input = {k: v for k, v in merged.items() if k in known}
     try:
-        config = RecipeConfig.model_validate(config_input)
+        config = schema.model_validate(config_input)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, origins)) from exc
+        raise ConfigError(_format_validation_error(exc, origins, schema)) from exc
     if config.model_name is None:
         raise ConfigError(
             f"{RECIPE_FILE}: steps.register.model_name (or model_registry.model_name in {prof_rel}) "
@@ -180,7 +188,9 @@ def _model_in_annotation(annotation: Any) -> type[BaseModel] | None:
 
 
 def _format_validation_error(
-    exc: ValidationError, origins: dict[str, tuple[str, dict[tuple, int]]]
+    exc: ValidationError,
+    origins: dict[str, tuple[str, dict[tuple, int]]],
+    schema: type[RecipeConfig],
 ) -> str:
     messages = []
     for err in exc.errors():
@@ -197,7 +207,7 @@ def _format_validation_error(
         dotted = ".".join(str(p) for p in loc) or "(top level)"
         kind = err["type"]
         if kind == "extra_forbidden":
-            allowed = _fields_at(RecipeConfig, loc[:-1])
+            allowed = _fields_at(schema, loc[:-1])
             hint = _did_you_mean(str(loc[-1]), allowed)
             what = f"unknown key; expected one of {', '.join(allowed)}{hint}"
         elif kind == "missing":

@@ -1,14 +1,15 @@
 """Pydantic models of a rendered, merged recipe configuration (classification/v1, regression/v1).
 
 Keys and defaults follow MLflow Recipes so existing recipe.yaml files validate unchanged; unknown
-keys are errors. The ``steps`` section is built from the steps' own declarations (each step
-module names its block model, see ``Step.config_model``); cross-field rules (task-specific
-metrics, model name) live in RecipeConfig.
+keys are errors. The ``steps`` section is typed by the steps' own declarations (each step module
+names its block model, ``Step.config_model``): the steps package assembles it and
+:func:`with_steps` makes the complete schema, so config imports nothing above it. Cross-field
+rules (task-specific metrics, model name) live in RecipeConfig.
 """
 
 from __future__ import annotations
 
-import warnings
+import functools
 from typing import Any, Literal
 
 from pydantic import Field, StrictBool, create_model, field_validator, model_validator
@@ -16,38 +17,7 @@ from pydantic import Field, StrictBool, create_model, field_validator, model_val
 from mlrecipes.config.blocks import Block, StepBlock
 from mlrecipes.modeling.metrics import BUILTIN_METRICS, DEFAULT_PRIMARY_METRIC
 
-__all__ = ["Block", "RecipeConfig", "StepBlock", "StepsConfig"]
-
-
-class _StepsBase(Block):
-    @model_validator(mode="before")
-    @classmethod
-    def _null_blocks_mean_defaults(cls, data: Any) -> Any:
-        # A block with only comments under it is YAML null; MLflow Recipes crashed on some of these.
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
-
-
-def _steps_model() -> type[Block]:
-    """One optional field per declared step: ``None`` when the step's block is required to run
-    it (ingest, train, predict), else its defaults."""
-    from mlrecipes.steps import step_classes
-
-    fields: dict[str, Any] = {}
-    for name, cls in step_classes().items():
-        model = cls.config_model
-        if cls.config_required:
-            fields[name] = (model | None, None)
-        else:
-            fields[name] = (model, Field(default_factory=model))
-    # pydantic warns that "register" shadows BaseModel.register; the key is MLflow Recipes'.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message='Field name "register" in "StepsConfig"')
-        return create_model("StepsConfig", __base__=_StepsBase, **fields)
-
-
-StepsConfig = _steps_model()
+__all__ = ["Block", "RecipeConfig", "StepBlock", "with_steps"]
 
 
 class CustomMetric(Block):
@@ -92,7 +62,8 @@ class RecipeConfig(Block):
     target_col: str
     positive_class: str | int | float | bool | None = None
     primary_metric: str | None = None
-    steps: StepsConfig = Field(default_factory=StepsConfig)  # type: ignore[valid-type]
+    # typed by with_steps(); the base alone knows no step (an empty section)
+    steps: Any = Field(default_factory=Block)
     custom_metrics: list[CustomMetric] = Field(default_factory=list)
     experiment: ExperimentConfig = Field(default_factory=ExperimentConfig)
     model_registry: ModelRegistryConfig = Field(default_factory=ModelRegistryConfig)
@@ -147,3 +118,13 @@ class RecipeConfig(Block):
                 "or names from custom_metrics"
             )
         return self
+
+
+@functools.cache
+def with_steps(steps_model: type[Block]) -> type[RecipeConfig]:
+    """The recipe schema whose ``steps`` section is ``steps_model`` (see ``mlrecipes.steps``)."""
+    return create_model(
+        "RecipeConfig",
+        __base__=RecipeConfig,
+        steps=(steps_model, Field(default_factory=steps_model)),
+    )

@@ -28,7 +28,7 @@ def auc_of_version(
     import pyarrow as pa
     from sklearn.metrics import roc_auc_score
 
-    from mlrecipes.config.loader import load_recipe
+    from mlrecipes.execution.context import load_recipe
     from mlrecipes.features.recipe_store import store_for
     from mlrecipes.io.monitoring_table import window_batches
     from mlrecipes.tracking.client import Tracker

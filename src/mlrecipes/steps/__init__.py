@@ -1,7 +1,7 @@
 """The steps, discovered from their modules: every public module of this package defines one
 :class:`~mlrecipes.steps.base.Step` subclass (modules starting with ``_`` hold a step's private
-helpers). Adding a step is adding a module; the schema, DAG, ``inspect`` and ``get_artifact``
-read the declarations.
+helpers). Adding a step is adding a module; the schema's steps section (:func:`steps_model`), the
+DAG, ``inspect`` and ``get_artifact`` read the declarations.
 """
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ import functools
 import importlib
 import inspect
 import pkgutil
+import warnings
 from typing import Any
 
+from pydantic import Field, create_model, model_validator
+
+from mlrecipes.config.blocks import Block
 from mlrecipes.steps.base import Output, Step
 
 _NOT_STEPS = {"base"}
@@ -47,10 +51,41 @@ def step_classes() -> dict[str, type[Step]]:
     return found
 
 
+class _StepsBase(Block):
+    @model_validator(mode="before")
+    @classmethod
+    def _null_blocks_mean_defaults(cls, data: Any) -> Any:
+        # A block with only comments under it is YAML null; MLflow Recipes crashed on some of these.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+def steps_model() -> type[Block]:
+    """The schema's ``steps`` section: one optional field per declared step, ``None`` when the
+    step's block is required to run it (ingest, train, predict), else its defaults."""
+    return _steps_model_of(tuple(step_classes().items()))
+
+
+@functools.cache
+def _steps_model_of(classes: tuple[tuple[str, type[Step]], ...]) -> type[Block]:
+    fields: dict[str, Any] = {}
+    for name, cls in classes:
+        model = cls.config_model
+        if cls.config_required:
+            fields[name] = (model | None, None)
+        else:
+            fields[name] = (model, Field(default_factory=model))
+    # pydantic warns that "register" shadows BaseModel.register; the key is MLflow Recipes'.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message='Field name "register" in "StepsConfig"')
+        return create_model("StepsConfig", __base__=_StepsBase, **fields)
+
+
 def __getattr__(name: str) -> Any:
-    if name == "STEP_CLASSES":
-        return step_classes()
+    if name == "StepsConfig":  # lazy: building it imports every step module
+        return steps_model()
     raise AttributeError(f"module 'mlrecipes.steps' has no attribute {name!r}")
 
 
-__all__ = ["Output", "Step", "step_classes"]
+__all__ = ["Output", "Step", "StepsConfig", "step_classes", "steps_model"]
