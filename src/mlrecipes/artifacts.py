@@ -20,7 +20,7 @@ class ArtifactSpec:
 def artifacts() -> dict[str, ArtifactSpec]:
     """Every artifact name, from the steps' output declarations (in DAG order)."""
     from mlrecipes.execution.dag import all_steps
-    from mlrecipes.steps import step_classes
+    from mlrecipes.execution.declarations import step_classes
 
     classes = step_classes()
     found: dict[str, ArtifactSpec] = {}

@@ -103,7 +103,7 @@ class Recipe:
         raise ConfigError(message)
 
     def _run_locked(self, ws: Workspace, target: str, label: str, only: bool = False) -> RunReport:
-        from mlrecipes.steps import step_classes
+        from mlrecipes.execution.declarations import step_classes
 
         with profile_lock(ws.lock_path, on_wait=self.reporter.info):
             inputs = [fastpath.stat_entry(p) for p in _watched_inputs(self._loaded, target)]
@@ -141,7 +141,7 @@ class Recipe:
 
     def status(self, step: str | None = None, check_cache: bool = True) -> dict[str, Any]:
         """The machine-readable view behind ``inspect --json``."""
-        from mlrecipes.tracking.settings import resolve_tracking
+        from mlrecipes.config.tracking import resolve_tracking
 
         self._loaded = self._load()
         ws = self.workspace
@@ -161,7 +161,7 @@ class Recipe:
 
     def _listed_steps(self) -> list[str]:
         """Every step, less the optional ones this recipe does not configure (features)."""
-        from mlrecipes.steps import step_classes
+        from mlrecipes.execution.declarations import step_classes
 
         steps = self._loaded.config.steps
         return [
@@ -171,7 +171,7 @@ class Recipe:
         ]
 
     def _step_status(self, ws: Workspace, name: str, check_cache: bool) -> dict[str, Any]:
-        from mlrecipes.steps import step_classes
+        from mlrecipes.execution.declarations import step_classes
 
         state = ws.state(name)
         status = state.status if state.status in ("SUCCEEDED", "FAILED") else "NOT_RUN"
@@ -332,16 +332,17 @@ class Recipe:
                 yield tracker, name, deferred_signals
 
     def _tracker(self) -> Any:
+        from mlrecipes.config.tracking import resolve_tracking
         from mlrecipes.tracking.client import Tracker
 
-        return Tracker.for_recipe(self._loaded)
+        return Tracker(resolve_tracking(self._loaded))
 
     def __repr__(self) -> str:
         return f"Recipe(profile={self.profile!r}, root={str(self.root)!r})"
 
 
 def _manifest_allowed(ws: Workspace, report: RunReport) -> bool:
-    from mlrecipes.steps import step_classes
+    from mlrecipes.execution.declarations import step_classes
 
     for outcome in report.outcomes:
         if outcome.outcome not in ("cached", "ran") or step_classes()[outcome.step].always_run:
@@ -353,7 +354,7 @@ def _manifest_allowed(ws: Workspace, report: RunReport) -> bool:
 
 def _watched_inputs(loaded: LoadedRecipe, target: str) -> list[Path]:
     """Template files, everything under steps/, and the data sources of the plan's steps."""
-    from mlrecipes.steps import step_classes
+    from mlrecipes.execution.declarations import step_classes
 
     paths = [Path(f) for f in loaded.template_inputs.files]
     paths.extend(fastpath.tree_paths(loaded.root / "steps"))

@@ -180,7 +180,9 @@ def _tag_evaluation(recipe: Recipe, record: dict[str, Any]) -> None:
     from mlrecipes.tracking.settings import engine_environment
 
     with engine_environment():
-        tracker = Tracker.for_recipe(recipe._load())
+        from mlrecipes.config.tracking import resolve_tracking
+
+        tracker = Tracker(resolve_tracking(recipe._load()))
         monitoring = tracker.for_experiment(f"{tracker.settings.experiment_name}-monitoring")
         tags = {f"mlrecipes.trigger.{k}": str(v)[:5000] for k, v in record.items()}
         with monitoring.run(run_name=f"trigger {record['evaluated_at']}", tags=tags):

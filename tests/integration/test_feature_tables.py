@@ -31,7 +31,7 @@ def full_row_scores(root: Path, db: str, model: str, store: str, keys: pd.DataFr
     latest snapshot, read straight from the feature table)."""
     import mlflow.pyfunc
 
-    from mlrecipes.tracking.client import scoped_uris
+    from mlrecipes.tracking.uris import scoped_uris
 
     uri = f"sqlite:///{root / 'metadata/mlflow' / db}"
     table = DeltaTable(str(root / "data/feature_store" / store / "churn_features")).to_pandas()

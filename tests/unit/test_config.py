@@ -245,7 +245,7 @@ def test_empty_experiment_name_is_an_error(tmp_path: Path) -> None:
 
 
 def test_absent_experiment_name_is_the_folder_name(tmp_path: Path) -> None:
-    from mlrecipes.tracking.settings import resolve_tracking
+    from mlrecipes.config.tracking import resolve_tracking
 
     (tmp_path / "my_recipe").mkdir()
     root = make_root(tmp_path / "my_recipe")

@@ -46,12 +46,15 @@ def test_lower_is_better_metrics_rank_ascending() -> None:
 
 def test_leaderboard_queries_against_a_real_store(tmp_path) -> None:
     """The bounded MLflow searches (filters on status, run id and the metric) rank correctly."""
+    from mlrecipes.config.tracking import resolve_tracking
     from mlrecipes.execution.context import load_recipe
     from mlrecipes.steps._train_support import _leaderboard
     from mlrecipes.tracking.client import Tracker
     from tests.conftest import copy_template
 
-    tracker = Tracker.for_recipe(load_recipe(copy_template(tmp_path / "churn", rows=50), "local"))
+    tracker = Tracker(
+        resolve_tracking(load_recipe(copy_template(tmp_path / "churn", rows=50), "local"))
+    )
     client, experiment = tracker.client, tracker.experiment_id
 
     def new_run(value: float, finish: bool = True) -> str:
@@ -82,7 +85,9 @@ def test_a_failing_leaderboard_query_is_said_on_the_card(tmp_path) -> None:
     from tests.conftest import copy_template
 
     root = copy_template(tmp_path / "churn", rows=50)
-    tracker = Tracker.for_recipe(load_recipe(root, "local"))
+    from mlrecipes.config.tracking import resolve_tracking
+
+    tracker = Tracker(resolve_tracking(load_recipe(root, "local")))
     run_id = tracker.client.create_run(tracker.experiment_id).info.run_id
     (root / "metadata" / "mlflow" / "mlruns.db").write_bytes(b"not a database" * 100)
     tab = Tab("Leaderboard")

@@ -13,8 +13,8 @@ import mlrecipes.steps as steps_package
 from mlrecipes.artifacts import artifacts
 from mlrecipes.config.blocks import StepBlock
 from mlrecipes.execution import dag
-from mlrecipes.steps import StepsConfig, step_classes
-from mlrecipes.steps import steps_model as _steps_model
+from mlrecipes.execution.declarations import StepsConfig, step_classes
+from mlrecipes.execution.declarations import steps_model as _steps_model
 
 STEPS_DIR = Path(steps_package.__file__).parent
 READERS = {"read_frame", "read_json", "read_text", "input_path"}
@@ -138,7 +138,9 @@ def test_every_output_a_step_reads_or_writes_is_declared() -> None:
 def test_an_undeclared_output_is_refused_when_used(tmp_path: Path) -> None:
     from mlrecipes.steps.base import RunMemory, StepContext
 
-    ctx = StepContext("split", None, None, tmp_path, RunMemory(), print)  # type: ignore[arg-type]
+    ctx = StepContext(
+        "split", None, None, tmp_path, RunMemory(), print, declarations=step_classes()
+    )  # type: ignore[arg-type]
     with pytest.raises(LookupError, match="step 'split' declares no output named 'training'"):
         ctx.write_text("training", "x")
     assert ctx.output_path("train") == tmp_path / "train.parquet"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mlrecipes.config.tracking import resolve_tracking
 from mlrecipes.execution.context import load_recipe
-from mlrecipes.tracking.settings import resolve_tracking
 from tests.conftest import REPO
 
 PROFILES = ("local", "local_features", "dev", "staging", "prod")

@@ -40,7 +40,9 @@ def auc_of_version(
         location = Path(config.steps.predict.resolved_output.location)
         scores = root / location if not location.is_absolute() else location
         window = pa.Table.from_batches(list(window_batches(scores, scored_at))).to_pandas()
-        tracker = Tracker.for_recipe(loaded)
+        from mlrecipes.config.tracking import resolve_tracking
+
+        tracker = Tracker(resolve_tracking(loaded))
         model = tracker.load_model(f"models:/{tracker.settings.model_name}/{version}")
         inputs = model.metadata.get_input_schema().input_names()
         predicted = model.predict(window[inputs])["predicted_score"].to_numpy(dtype=float)

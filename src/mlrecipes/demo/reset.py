@@ -38,7 +38,7 @@ def _local(location: str, root: Path) -> Path | None:
 
 
 def reset_plan(recipe: Recipe) -> ResetPlan:
-    from mlrecipes.tracking.settings import resolve_tracking
+    from mlrecipes.config.tracking import resolve_tracking
 
     loaded = recipe._load()
     config = loaded.config
@@ -64,8 +64,9 @@ def reset_plan(recipe: Recipe) -> ResetPlan:
 
 def reset(recipe: Recipe, plan: ResetPlan) -> list[str]:
     """Remove everything in ``plan``; returns what was actually removed."""
+    from mlrecipes.config.tracking import resolve_tracking
     from mlrecipes.tracking.cleanup import remove_experiment, remove_registered_model
-    from mlrecipes.tracking.settings import engine_environment, resolve_tracking
+    from mlrecipes.tracking.settings import engine_environment
 
     removed = []
     with engine_environment():

@@ -12,7 +12,7 @@ from typing import Any
 from mlrecipes.config import schema
 from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.config.loader import load_recipe as _load_with_schema
-from mlrecipes.steps import steps_model
+from mlrecipes.execution.declarations import steps_model
 
 
 def recipe_schema() -> type[schema.RecipeConfig]:

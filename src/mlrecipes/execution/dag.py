@@ -8,7 +8,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from mlrecipes.errors import RecipeGraphError
-from mlrecipes.steps import step_classes
+from mlrecipes.execution.declarations import step_classes
 
 PIPELINES = ("training", "scoring")
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mlrecipes import __version__
+from mlrecipes._version import __version__
 from mlrecipes.execution.report import Reporter, RunReport, report_up_to_date
 from mlrecipes.execution.workspace import Workspace
 

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from mlrecipes import __version__
+from mlrecipes._version import __version__
 from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.errors import (
     Interrupted,
@@ -20,12 +20,12 @@ from mlrecipes.errors import (
     UserCodeError,
 )
 from mlrecipes.execution.cache import cache_key, hash_file, hash_tree
+from mlrecipes.execution.declarations import step_classes
 from mlrecipes.execution.report import Reporter, RunReport, StepOutcome
 from mlrecipes.execution.state import StepState, append_event, now_iso
 from mlrecipes.execution.workspace import Workspace
 from mlrecipes.io.user_code import helper_modules
 from mlrecipes.process.signals import deferred_signals, raise_if_interrupted, time_limit
-from mlrecipes.steps import step_classes
 from mlrecipes.steps.base import RunMemory, Step, StepContext
 
 
@@ -57,7 +57,7 @@ def step_cache_key(step: Step, recipe: LoadedRecipe, ws: Workspace) -> tuple[str
             source_part = f"volatile-{uuid.uuid4().hex}"
     config_part: dict[str, Any] = {"step": step.cache_config(config)}
     if step.uses_tracking:
-        from mlrecipes.tracking.settings import resolve_tracking
+        from mlrecipes.config.tracking import resolve_tracking
 
         settings = resolve_tracking(recipe)
         config_part["tracking"] = [settings.tracking_uri, settings.registry_uri]
@@ -205,6 +205,7 @@ def _execute(
         log=reporter.info,
         cache_key=key,
         critical_section=deferred_signals,
+        declarations=step_classes(),
     )
     try:
         with time_limit(step_timeout(recipe, name)):
@@ -287,7 +288,7 @@ def _as_step_failure(
             "ui, a notebook, another run on the same file); close it or wait, then run again",
         )
     if step.uses_tracking and _unreachable(exc):
-        from mlrecipes.tracking.settings import resolve_tracking
+        from mlrecipes.config.tracking import resolve_tracking
 
         uri = resolve_tracking(recipe).tracking_uri
         return StepError(
@@ -309,7 +310,8 @@ def _locked_sqlite(exc: BaseException, recipe: LoadedRecipe) -> str | None:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if "database is locked" in str(current):
-            from mlrecipes.tracking.settings import resolve_tracking, sqlite_path
+            from mlrecipes.config.tracking import resolve_tracking
+            from mlrecipes.tracking.settings import sqlite_path
 
             settings = resolve_tracking(recipe)
             path = sqlite_path(settings.tracking_uri) or sqlite_path(settings.registry_uri)
@@ -329,7 +331,9 @@ def _close_orphan_run(recipe: LoadedRecipe, run_id: str, reporter: Reporter) -> 
     from mlrecipes.tracking.client import Tracker
 
     try:
-        if Tracker.for_recipe(recipe).terminate_if_running(run_id, "KILLED"):
+        from mlrecipes.config.tracking import resolve_tracking
+
+        if Tracker(resolve_tracking(recipe)).terminate_if_running(run_id, "KILLED"):
             reporter.info(f"marked MLflow run {run_id} of the interrupted step as KILLED")
     except Exception as exc:  # the tracking server may be gone; never block the new run on it
         reporter.info(f"could not close MLflow run {run_id} of the interrupted step: {exc}")

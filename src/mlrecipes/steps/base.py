@@ -80,11 +80,9 @@ class RunMemory:
     tracker: Tracker | None = None
 
 
-def declared_output(step: str, name: str) -> Output:
+def declared_output(declarations: Mapping[str, type[Step]], step: str, name: str) -> Output:
     """The output ``name`` that ``step`` declares (an engine error if it declares none)."""
-    from mlrecipes.steps import step_classes
-
-    cls = step_classes().get(step)
+    cls = declarations.get(step)
     for output in cls.outputs if cls is not None else ():
         if output.name == name:
             return output
@@ -104,6 +102,8 @@ class StepContext:
     cache_key: str = ""
     # Signals wait while the body runs (registry writes); the engine passes its own.
     critical_section: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+    # every step's declaration by name (execution discovers them), for input and output paths
+    declarations: Mapping[str, type[Step]] = field(default_factory=dict)
 
     @property
     def config(self) -> RecipeConfig:
@@ -115,11 +115,11 @@ class StepContext:
 
     def input_path(self, step: str, name: str) -> Path:
         """Where upstream ``step`` wrote its output ``name``."""
-        return self.workspace.outputs(step) / declared_output(step, name).file
+        return self.workspace.outputs(step) / declared_output(self.declarations, step, name).file
 
     def output_path(self, name: str) -> Path:
         """Where this step writes its output ``name`` (inside the temporary outputs folder)."""
-        return self.out_dir / declared_output(self.step, name).file
+        return self.out_dir / declared_output(self.declarations, self.step, name).file
 
     def read_frame(self, step: str, name: str) -> pd.DataFrame:
         cached = self.memory.frames.get((step, name))
@@ -162,9 +162,10 @@ class StepContext:
     def tracker(self) -> Tracker:
         """The MLflow tracker of this run (imports MLflow on first use only)."""
         if self.memory.tracker is None:
+            from mlrecipes.config.tracking import resolve_tracking
             from mlrecipes.tracking.client import Tracker
 
-            self.memory.tracker = Tracker.for_recipe(self.recipe)
+            self.memory.tracker = Tracker(resolve_tracking(self.recipe))
         return self.memory.tracker
 
     @contextmanager
@@ -264,7 +265,8 @@ class Step(ABC):
         that they still exist): the SQLite stores of a step that logs to MLflow."""
         if not self.uses_tracking:
             return []
-        from mlrecipes.tracking.settings import resolve_tracking, sqlite_path
+        from mlrecipes.config.tracking import resolve_tracking
+        from mlrecipes.tracking.settings import sqlite_path
 
         settings = resolve_tracking(recipe)
         paths = [sqlite_path(settings.tracking_uri), sqlite_path(settings.registry_uri)]

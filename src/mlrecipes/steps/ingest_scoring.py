@@ -98,13 +98,14 @@ class IngestScoringStep(Step):
 def _scoring_model(recipe: Any) -> Any:
     """The model predict will use: ``predict.model_uri``, else the champion (else the register
     alias), resolved to one version."""
+    from mlrecipes.config.tracking import resolve_tracking
     from mlrecipes.tracking.client import Tracker
     from mlrecipes.tracking.models import resolve_scoring_model
 
     config = recipe.config
     predict = config.steps.predict
     return resolve_scoring_model(
-        Tracker.for_recipe(recipe),
+        Tracker(resolve_tracking(recipe)),
         predict.model_uri if predict is not None else None,
         config.model_name or "",
         config.steps.register.alias,

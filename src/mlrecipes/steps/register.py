@@ -125,7 +125,8 @@ class RegisterStep(Step):
     def external_outputs_problem(self, recipe: LoadedRecipe, state: Any) -> str | None:
         """The registered version must still exist: for a SQLite registry its file (no MLflow
         import), for a registry server the version itself."""
-        from mlrecipes.tracking.settings import resolve_tracking, sqlite_path
+        from mlrecipes.config.tracking import resolve_tracking
+        from mlrecipes.tracking.settings import sqlite_path
 
         problem = super().external_outputs_problem(recipe, state)
         settings = resolve_tracking(recipe)

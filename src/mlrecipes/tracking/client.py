@@ -9,8 +9,6 @@ puts the previous URIs back afterwards. Nothing here changes process state at im
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -20,42 +18,14 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.errors import Interrupted, TrackingError
 from mlrecipes.tracking.guard import GuardedClient
-from mlrecipes.tracking.settings import TrackingSettings, resolve_tracking
+from mlrecipes.tracking.settings import TrackingSettings
+from mlrecipes.tracking.uris import scoped_uris
 
 RECIPE_TAGS = {
     "mlflow.source.type": "RECIPE",
 }
-
-_URI_LOCK = threading.RLock()
-
-
-@contextmanager
-def scoped_uris(tracking_uri: str, registry_uri: str) -> Iterator[None]:
-    """Point MLflow's fluent API at these stores for the body only, then restore everything.
-
-    ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; restoring the module
-    globals and the environment leaves a notebook exactly as it was.
-    """
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    with _URI_LOCK:
-        saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-        saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
-        try:
-            mlflow.set_tracking_uri(tracking_uri)
-            mlflow.set_registry_uri(registry_uri)
-            yield
-        finally:
-            tracking_utils._tracking_uri, registry_utils._registry_uri = saved
-            for key, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
 class Tracker:
@@ -68,10 +38,6 @@ class Tracker:
         )
         self._experiment_id: str | None = None
         self._runs: list[str] = []  # this tracker's open runs, innermost last
-
-    @classmethod
-    def for_recipe(cls, recipe: LoadedRecipe) -> Tracker:
-        return cls(resolve_tracking(recipe))
 
     def for_experiment(self, name: str) -> Tracker:
         """A tracker on the same stores, logging to experiment ``name`` (created when missing)."""

@@ -81,7 +81,7 @@ def load_with_feature_spec(
     tables), from the given stores (default: MLflow's current ones)."""
     import contextlib
 
-    from mlrecipes.tracking.client import scoped_uris
+    from mlrecipes.tracking.uris import scoped_uris
 
     scope = (
         scoped_uris(tracking_uri, registry_uri or tracking_uri)
