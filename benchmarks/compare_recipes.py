@@ -173,7 +173,7 @@ def main() -> int:
         if REAL_DATA.is_file():
             data, data_note = REAL_DATA, f"real IBM Telco data ({REAL_DATA.name}, 7,043 rows)"
         else:
-            from mlrecipes.datasets.telco import write_sample
+            from mlrecipes.sample_data.telco import write_sample
 
             data = write_sample(work / "sample.csv", rows=7043, seed=42)
             data_note = "generated sample (7,043 rows; the real data was not found)"

@@ -94,7 +94,7 @@ def main() -> int:
         root, data, rows = args.child
         print("RESULT", json.dumps(step(Path(root), Path(data), int(rows))))
         return 0
-    from mlrecipes.datasets.telco import write_sample_parquet_in_chunks
+    from mlrecipes.sample_data.telco import write_sample_parquet_in_chunks
 
     work = Path(tempfile.mkdtemp(prefix="mlrecipes-bench-monitoring-"))
     results = []

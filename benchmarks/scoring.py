@@ -41,7 +41,7 @@ def train(work: Path) -> Path:
     for part in ("recipe.yaml", "profiles", "steps"):
         src = ROOT / part
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / part)
-    from mlrecipes.datasets.telco import write_sample
+    from mlrecipes.sample_data.telco import write_sample
     from mlrecipes.execution.runner import Reporter
     from mlrecipes.recipe import Recipe
 
@@ -134,7 +134,7 @@ def main() -> int:
     parser.add_argument("--spark-rows", type=int, default=1_000_000)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    from mlrecipes.datasets.telco import write_sample_parquet_in_chunks
+    from mlrecipes.sample_data.telco import write_sample_parquet_in_chunks
 
     work = Path(tempfile.mkdtemp(prefix="mlrecipes-bench-scoring-"))
     try:

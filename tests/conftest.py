@@ -54,7 +54,7 @@ def copy_template(dest: Path, rows: int = 3000, seed: int = 7) -> Path:
             shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, dest / part)
-    from mlrecipes.datasets.telco import write_sample
+    from mlrecipes.sample_data.telco import write_sample
 
     write_sample(dest / "data" / "telco_sample.csv", rows=rows, seed=seed)
     return dest

@@ -253,13 +253,13 @@ class Recipe:
 
     def artifact_names(self) -> list[str]:
         """The names ``get_artifact`` serves (declared by the steps' outputs)."""
-        from mlrecipes.artifacts import artifacts
+        from mlrecipes.execution.artifacts import artifacts
 
         return list(artifacts())
 
     def get_artifact(self, artifact_name: str) -> Any:
         """Load an artifact by its MLflow Recipes name; None (with a warning) if not produced yet."""
-        from mlrecipes.artifacts import load_artifact, spec_for
+        from mlrecipes.execution.artifacts import load_artifact, spec_for
 
         spec = spec_for(artifact_name)
         path = self.workspace.outputs(spec.step) / spec.file
@@ -276,7 +276,7 @@ class Recipe:
         return load_artifact(spec, path, self._tracker)
 
     def artifact_location(self, artifact_name: str) -> str | None:
-        from mlrecipes.artifacts import artifact_location, spec_for
+        from mlrecipes.execution.artifacts import artifact_location, spec_for
 
         spec = spec_for(artifact_name)
         path = self.workspace.outputs(spec.step) / spec.file

@@ -68,7 +68,7 @@ def test_summary_fails_a_cold_run_over_five_times_the_bare_script(compare) -> No
 @pytest.mark.slow
 def test_our_side_of_the_benchmark_runs_the_benchmark_recipe(compare, tmp_path: Path) -> None:
     """The harness's own Engine on benchmarks/recipes_churn: cold, cached, edit train.py."""
-    from mlrecipes.datasets.telco import write_sample
+    from mlrecipes.sample_data.telco import write_sample
 
     data = write_sample(tmp_path / "sample.csv", rows=1500, seed=3)
     _, ours = compare.engines(tmp_path / "work", data, tmp_path / "no-recipes2-venv")

@@ -142,7 +142,7 @@ def test_score_batch_from_python_matches_the_pipeline(trained: Path) -> None:
 
 
 def test_a_new_month_appends_a_snapshot_and_retrains_on_it(trained: Path) -> None:
-    from mlrecipes.datasets.telco import generate_snapshots
+    from mlrecipes.sample_data.telco import generate_snapshots
 
     months = generate_snapshots(2500, 3, seed=5)
     third = months[months["snapshot_date"] == months["snapshot_date"].max()]
@@ -205,8 +205,8 @@ def test_dev_profile_on_the_real_data(tmp_path: Path) -> None:
 def test_the_spark_engine_builds_the_same_tables_and_training_set(tmp_path: Path) -> None:
     """Featurization as a Spark job and the point-in-time join in Spark, on local[2]: the same
     rows and values as the pandas engine."""
-    from mlrecipes.datasets.telco import generate_snapshots
     from mlrecipes.features.delta_store import DeltaFeatureStore
+    from mlrecipes.sample_data.telco import generate_snapshots
 
     results = {}
     for engine in ("pandas", "spark"):

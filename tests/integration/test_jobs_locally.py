@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from mlrecipes.datasets.telco import write_snapshots
+from mlrecipes.sample_data.telco import write_snapshots
 from tests.conftest import cli, copy_template
 
 pytestmark = pytest.mark.slow

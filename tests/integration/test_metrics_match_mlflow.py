@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlrecipes.config.metrics import BUILTIN_METRICS
 from mlrecipes.modeling.evaluation import builtin_metric
-from mlrecipes.modeling.metrics import BUILTIN_METRICS
 
 # Metrics MLflow's evaluator does not report (it has one weighted F1 for multiclass).
 NOT_IN_MLFLOW = {"f1_score_macro", "f1_score_micro"}

@@ -14,8 +14,8 @@ import pytest
 from deltalake import DeltaTable
 from mlflow.tracking import MlflowClient
 
-from mlrecipes.datasets.telco import generate
-from mlrecipes.retraining import firings_of
+from mlrecipes.loop.retrain import firings_of
+from mlrecipes.sample_data.telco import generate
 from tests.conftest import cli, copy_template
 from tests.integration.test_card_in_browser import not_blank
 from tests.report_browser import CHROMIUM, opened_report

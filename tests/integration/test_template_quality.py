@@ -66,7 +66,7 @@ def test_real_data_validates_registers_and_beats_recipes_baseline(churn_recipe: 
 
 
 def test_staging_profile_runs_on_a_sample(churn_recipe: Path) -> None:
-    from mlrecipes.datasets.telco import write_sample
+    from mlrecipes.sample_data.telco import write_sample
 
     write_sample(churn_recipe / "data" / "telco_sample.csv", rows=7043, seed=42)
     data = {"CHURN_DATA_LOCATION": "data/telco_sample.csv"}  # required outside local

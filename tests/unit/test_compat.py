@@ -142,7 +142,7 @@ def test_registered_model_of_a_classifier_without_proba(estimator, classes, scor
 
 
 def test_output_keeps_every_input_column_or_only_the_ids() -> None:
-    from mlrecipes.scoring import kept_columns
+    from mlrecipes.scoring.frames import kept_columns
 
     columns = ["id", "x", "prediction", "model_name", "y"]
     assert kept_columns(columns, ["id"], True, ["prediction"]) == ["id", "x", "y"]
@@ -152,7 +152,7 @@ def test_output_keeps_every_input_column_or_only_the_ids() -> None:
 def test_output_schema_types_an_empty_first_batch_from_the_source() -> None:
     import pyarrow as pa
 
-    from mlrecipes.steps.predict import output_schema
+    from mlrecipes.scoring.pandas_engine import output_schema
 
     first = pd.DataFrame({"a": [None, None], "b": [None, None], "p": [0.1, 0.2]})
     source = pa.schema([("a", pa.float64()), ("b", pa.null())])

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
+from mlrecipes.config.metrics import check_criteria
 from mlrecipes.errors import UserCodeError
 from mlrecipes.modeling.evaluation import builtin_metric, custom_metric_values, eval_frame
-from mlrecipes.modeling.metrics import check_criteria
 
 
 def test_criteria_statuses() -> None:

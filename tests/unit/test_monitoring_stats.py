@@ -241,7 +241,7 @@ def test_a_retrain_that_died_after_it_started_still_counts_as_a_firing() -> None
     next evaluation fire again; a finished retrain's two rows are one firing."""
     import json
 
-    from mlrecipes.retraining import TRIGGER_SCHEMA, firings_of
+    from mlrecipes.loop.retrain import TRIGGER_SCHEMA, firings_of
 
     def row(at: str, run: dict | None, version: str = "", dry: bool = False) -> dict:
         return {

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import mlrecipes.steps as steps_package
-from mlrecipes.artifacts import artifacts
 from mlrecipes.config.blocks import StepBlock
 from mlrecipes.execution import dag
+from mlrecipes.execution.artifacts import artifacts
 from mlrecipes.execution.declarations import StepsConfig, step_classes
 from mlrecipes.execution.declarations import steps_model as _steps_model
 

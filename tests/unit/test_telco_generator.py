@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlrecipes.datasets.telco import COLUMNS, generate, write_sample
+from mlrecipes.sample_data.telco import COLUMNS, generate, write_sample
 from tests.conftest import REAL_DATA
 
 INTERNET_ADD_ONS = [

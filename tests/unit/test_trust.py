@@ -27,7 +27,7 @@ from mlrecipes.io.sources import IngestConfig
 from mlrecipes.modeling.data_checks import check_numeric_columns, delimiter_hint
 from mlrecipes.process.signals import signals_as_exceptions, time_limit
 from mlrecipes.process.supervisor import run_in_child
-from mlrecipes.scoring import coerce_frame, conversions, schema_problems
+from mlrecipes.scoring.frames import coerce_frame, conversions, schema_problems
 
 # --- state files ---------------------------------------------------------------------------
 

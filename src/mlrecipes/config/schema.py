@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, create_model, field_validator, model_validator
 
 from mlrecipes.config.blocks import Block, StepBlock
-from mlrecipes.modeling.metrics import BUILTIN_METRICS, DEFAULT_PRIMARY_METRIC
+from mlrecipes.config.metrics import BUILTIN_METRICS, DEFAULT_PRIMARY_METRIC
 
 __all__ = ["Block", "RecipeConfig", "StepBlock", "with_steps"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlrecipes.datasets.telco import (
+from mlrecipes.sample_data.telco import (
     COLUMNS,
     TARGET_CHURN_RATE,
     calibrate_intercept,

@@ -1,8 +1,9 @@
 """Read a dataset described by an ingest block: csv, parquet, delta, or a custom loader.
 
 Locations are local paths (relative to the recipe root), ``file:`` URIs, directories (globbed for
-``*.<using>``), lists of these, or anything ``mlflow.artifacts.download_artifacts`` accepts for
-custom loaders.
+``*.<using>``), lists of these, or remote URIs (http, s3, dbfs, ...) which the caller's
+``download`` function fetches (steps pass MLflow's downloader, through tracking: io never
+imports MLflow).
 
 As in MLflow Recipes, several files are read in the order of their file names (not the order they
 are listed in) and concatenated keeping each file's own index; the split hashes that index, so
@@ -12,7 +13,7 @@ both engines put every row in the same split.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -23,9 +24,15 @@ from mlrecipes.io.formats import data_format
 from mlrecipes.io.sources import IngestConfig
 
 
-def read_dataset(cfg: IngestConfig, root: Path, block: str) -> pd.DataFrame:
-    """Load the dataset into pandas; every failure names the block and the location."""
-    files = _local_copies(cfg, root, block)
+def read_dataset(
+    cfg: IngestConfig,
+    root: Path,
+    block: str,
+    download: Callable[[str], str] | None = None,
+) -> pd.DataFrame:
+    """Load the dataset into pandas; every failure names the block and the location.
+    ``download`` fetches a remote location to a local path (none: remote locations are refused)."""
+    files = _local_copies(cfg, root, block, download)
     if cfg.loader_method:
         frames = _read_custom(cfg, root, block, files)
     else:
@@ -75,13 +82,20 @@ def _read_custom(cfg: IngestConfig, root: Path, block: str, files: list[str]) ->
     return frames
 
 
-def _local_copies(cfg: IngestConfig, root: Path, block: str) -> list[str]:
+def _local_copies(
+    cfg: IngestConfig, root: Path, block: str, download: Callable[[str], str] | None
+) -> list[str]:
     """Local paths of the source, in MLflow Recipes' order: by file name when there are several
     (remote URIs are downloaded first: http, s3, dbfs, ...)."""
-    if any(is_remote(loc) for loc in cfg.locations):
-        from mlrecipes.tracking.models import download_artifacts
-
-        paths = [loc if not is_remote(loc) else download_artifacts(loc) for loc in cfg.locations]
+    remote = [loc for loc in cfg.locations if is_remote(loc)]
+    if remote and download is None:
+        raise DatasetError(
+            f"steps.{block}.location: {remote[0]} is a remote URI, which this reader cannot "
+            "fetch; give a local path or a file: URI"
+        )
+    if remote:
+        assert download is not None
+        paths = [loc if not is_remote(loc) else download(loc) for loc in cfg.locations]
     else:
         paths = [str(p) for p in resolve_sources(cfg, root, block).paths]
     if len(paths) > 1:

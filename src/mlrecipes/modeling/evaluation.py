@@ -199,7 +199,7 @@ def split_scores(
     """
     from sklearn import config_context
 
-    from mlrecipes.modeling.metrics import BUILTIN_METRICS, PROBABILITY_METRICS
+    from mlrecipes.config.metrics import BUILTIN_METRICS, PROBABILITY_METRICS
 
     X, y = data.drop(columns=[cfg.target_col]), data[cfg.target_col]
     y_pred = np.asarray(pipeline.predict(X.copy()))

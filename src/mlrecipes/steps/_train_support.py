@@ -52,9 +52,9 @@ def transformer_outputs_frame(transformer: Any, X_raw: pd.DataFrame) -> bool:
 def check_probability_metrics(config: Any, estimator: Any, calibrated: bool, method: str) -> None:
     """A metric that needs probabilities, asked of an estimator without them, is a config error
     (before anything is trained or logged), naming the key that asks for it."""
+    from mlrecipes.config.metrics import PROBABILITY_METRICS
     from mlrecipes.errors import ConfigError
     from mlrecipes.modeling.evaluation import no_proba_reason
-    from mlrecipes.modeling.metrics import PROBABILITY_METRICS
 
     if not config.is_classification or calibrated or hasattr(estimator, "predict_proba"):
         return

@@ -113,6 +113,13 @@ class StepContext:
     def root(self) -> Path:
         return self.recipe.root
 
+    def download(self, uri: str) -> str:
+        """A remote data location (http, s3, dbfs, ...) fetched to a local path, by MLflow's
+        downloader (imported on first use only)."""
+        from mlrecipes.tracking.models import download_artifacts
+
+        return download_artifacts(uri)
+
     def input_path(self, step: str, name: str) -> Path:
         """Where upstream ``step`` wrote its output ``name``."""
         return self.workspace.outputs(step) / declared_output(self.declarations, step, name).file

@@ -176,7 +176,9 @@ def _holdout(ctx: StepContext, cfg: DeployConfig) -> pd.DataFrame:
     else:
         from mlrecipes.io.datasets import read_dataset
 
-        frame = read_dataset(cfg.holdout, ctx.root, "deploy.holdout").reset_index(drop=True)
+        frame = read_dataset(cfg.holdout, ctx.root, "deploy.holdout", ctx.download).reset_index(
+            drop=True
+        )
         where = f"steps.deploy.holdout ({cfg.holdout.location})"
     if target not in frame.columns:
         raise DatasetError(f"{where} has no target column '{target}' to compare the models on")

@@ -54,9 +54,9 @@ class EvaluateStep(Step):
         return ("custom_metrics",) if config.custom_metrics else ()
 
     def run(self, ctx: StepContext) -> StepResult:
+        from mlrecipes.config.metrics import check_criteria
         from mlrecipes.io.user_code import custom_metric_functions, ensure_importable
         from mlrecipes.modeling.evaluation import split_scores
-        from mlrecipes.modeling.metrics import check_criteria
         from mlrecipes.tracking.models import load_pyfunc
 
         cfg = ctx.config

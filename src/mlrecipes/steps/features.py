@@ -97,9 +97,9 @@ class FeaturesStep(Step):
         stamp = _snapshot_time(cfg)
         featurize = _featurizer(ctx, cfg)
         if cfg.engine == "spark":
-            from mlrecipes.steps._features_spark import featurize_with_spark
+            from mlrecipes.features.spark_featurize import featurize_with_spark
 
-            batches = featurize_with_spark(ctx, cfg, featurize, label, stamp)
+            batches = featurize_with_spark(ctx.root, ctx.out_dir, cfg, featurize, label, stamp)
         else:
             batches = _pandas_batches(ctx, cfg, featurize, label, stamp)
         written = _write(store, cfg, batches, label)
@@ -150,52 +150,11 @@ def _featurizer(ctx: StepContext, cfg: FeaturesConfig) -> Any:
     return featurize
 
 
-def split_snapshot(
-    raw: pd.DataFrame,
-    featurize: Any,
-    keys: list[str],
-    timestamp_key: str,
-    label: str | None,
-    stamp: datetime,
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """One batch of the source as (feature rows, label rows), each with keys and the snapshot
-    time (the source's own column, else ``stamp``). Pure: both engines call it."""
-    import pandas as pd
-
-    missing = [k for k in keys if k not in raw.columns]
-    if missing:
-        raise DatasetError(
-            f"steps.features.source: primary key columns {missing} are not in the data "
-            f"(columns: {list(raw.columns)})"
-        )
-    if timestamp_key in raw.columns:
-        times = pd.to_datetime(raw[timestamp_key], utc=True, format="mixed")
-        if times.isna().any():
-            raise DatasetError(
-                f"steps.features.source: column '{timestamp_key}' has "
-                f"{int(times.isna().sum())} empty or unreadable timestamps"
-            )
-    else:
-        times = pd.Series(pd.Timestamp(stamp), index=raw.index)
-    labels = None
-    if label is not None and label in raw.columns:
-        labels = raw[keys].assign(**{timestamp_key: times, label: raw[label]})
-    inputs = raw.drop(columns=[c for c in (label, timestamp_key) if c and c in raw.columns])
-    features = featurize(inputs.reset_index(drop=True))
-    features = features.drop(columns=[timestamp_key], errors="ignore")
-    features.insert(len(keys), timestamp_key, times.to_numpy())
-    ordered = [
-        *keys,
-        timestamp_key,
-        *[c for c in features.columns if c not in (*keys, timestamp_key)],
-    ]
-    return features[ordered], labels.reset_index(drop=True) if labels is not None else None
-
-
 def _pandas_batches(
     ctx: StepContext, cfg: FeaturesConfig, featurize: Any, label: str, stamp: datetime
 ) -> Any:
     """(features, labels) per batch: parquet and delta stream; other formats are read whole."""
+    from mlrecipes.features.snapshot import split_snapshot
     from mlrecipes.io.formats import data_format
 
     source = cfg.source
@@ -211,7 +170,7 @@ def _pandas_batches(
         return
     from mlrecipes.io.datasets import read_dataset
 
-    raw = read_dataset(source, ctx.root, "features.source").reset_index(drop=True)
+    raw = read_dataset(source, ctx.root, "features.source", ctx.download).reset_index(drop=True)
     for start in range(0, len(raw), cfg.batch_size):
         yield split_snapshot(
             raw.iloc[start : start + cfg.batch_size],

@@ -77,7 +77,7 @@ class IngestStep(Step):
                         f"{count} spine rows found no snapshot in '{table}': their features are null"
                     )
         else:
-            df = read_dataset(cfg, ctx.root, self.name)
+            df = read_dataset(cfg, ctx.root, self.name, ctx.download)
         check_target(df, config.target_col, config.task, config.positive_class, "steps.ingest")
         check_numeric_columns(df, "steps.ingest", skip=(config.target_col,))
         with dataset_write_errors(df, self.name):

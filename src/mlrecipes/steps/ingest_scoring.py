@@ -75,7 +75,7 @@ class IngestScoringStep(Step):
         elif cfg.loader_method or cfg.sample_fraction is not None:
             from mlrecipes.io.datasets import dataset_write_errors, read_dataset
 
-            df = read_dataset(cfg, ctx.root, self.name).reset_index(drop=True)
+            df = read_dataset(cfg, ctx.root, self.name, ctx.download).reset_index(drop=True)
             with dataset_write_errors(df, self.name):
                 ctx.write_frame("dataset", df)
             head, rows = df, len(df)

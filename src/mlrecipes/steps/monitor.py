@@ -176,7 +176,7 @@ def _labels(ctx: StepContext, cfg: MonitorConfig, keys: list[str]) -> pd.DataFra
         except DatasetError:
             ctx.log(f"no labels at {cfg.labels.location} yet: performance is estimated only")
             return None
-        frame = read_dataset(cfg.labels, ctx.root, "monitor.labels")
+        frame = read_dataset(cfg.labels, ctx.root, "monitor.labels", ctx.download)
         where = str(cfg.labels.location)
     else:
         return None

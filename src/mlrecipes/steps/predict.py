@@ -84,7 +84,13 @@ class PredictStep(Step):
         import pandas as pd
 
         from mlrecipes.io.batches import parquet_rows, parquet_schema
-        from mlrecipes.scoring import conversions, schema_problems
+        from mlrecipes.scoring.frames import conversions, schema_problems
+        from mlrecipes.scoring.job import ScoringJob
+        from mlrecipes.scoring.pandas_engine import (
+            NullCounter,
+            check_convertible,
+            score_with_pandas,
+        )
         from mlrecipes.tracking.models import input_schema, resolve_scoring_model
 
         cfg = self.block(ctx.config)
@@ -136,20 +142,32 @@ class PredictStep(Step):
             raise DatasetError(
                 f"scoring data does not fit model {resolved.describe()}: {exc}. Nothing was written."
             ) from None
-        scored_at = _scoring_time(cfg.scoring_time)
-        partition = ["scoring_date"] if cfg.partition_by_date else None
+        job = ScoringJob(
+            model=model,
+            resolved=resolved,
+            source=source,
+            plan=plan,
+            scored_at=_scoring_time(cfg.scoring_time),
+            using=output.using,
+            location=location,
+            table=output.location if output.using == "table" else None,
+            save_mode=cfg.save_mode,
+            partition=["scoring_date"] if cfg.partition_by_date else None,
+            id_columns=cfg.id_columns,
+            keep_input_columns=cfg.keep_input_columns,
+            batch_size=cfg.batch_size,
+            result_type=cfg.result_type,
+            spark=cfg.spark,
+        )
+        scored_at = job.scored_at
         if cfg.engine == "spark":
-            from mlrecipes.steps._predict_spark import all_null_columns, score_with_spark
+            from mlrecipes.scoring.spark_engine import all_null_columns, score_with_spark
 
-            null_columns = all_null_columns(cfg, source, list(required))
-            rows, preview = score_with_spark(
-                ctx, cfg, resolved, model, source, location, scored_at, partition, plan
-            )
+            null_columns = all_null_columns(cfg.spark, source, list(required))
+            rows, preview = score_with_spark(job, tracker)
         else:
             nulls = NullCounter(list(required))
-            rows, preview = _score_with_pandas(
-                cfg, resolved, model, source, location, scored_at, partition, plan, nulls
-            )
+            rows, preview = score_with_pandas(job, nulls)
             null_columns = nulls.all_null()
         if null_columns:
             ctx.log(f"columns entirely empty in the scoring data: {', '.join(null_columns)}")
@@ -176,39 +194,6 @@ class PredictStep(Step):
         return StepResult(summary=info, card=card)
 
 
-class NullCounter:
-    """Counts missing values per model input column over the batches (for the summary)."""
-
-    def __init__(self, columns: list[str]):
-        self.columns = columns
-        self.rows = 0
-        self.nulls = dict.fromkeys(columns, 0)
-
-    def add(self, frame: Any) -> None:
-        self.rows += len(frame)
-        present = [c for c in self.columns if c in frame.columns]
-        for column, count in frame[present].isna().sum().items():
-            self.nulls[column] += int(count)
-
-    def all_null(self) -> list[str]:
-        return [c for c, n in self.nulls.items() if self.rows and n == self.rows]
-
-
-def check_convertible(source: Path, plan: dict[str, str], batch_rows: int) -> None:
-    """Parse every value that must be parsed before a single row is written (only the columns
-    whose conversion can fail are read)."""
-    from mlrecipes.io.batches import iter_parquet_frames
-    from mlrecipes.scoring import coerce_frame, parsed_columns
-
-    columns = parsed_columns(plan)
-    if not columns:
-        return
-    first_row = 0
-    for frame in iter_parquet_frames(source, batch_rows, columns=columns):
-        coerce_frame(frame, {c: plan[c] for c in columns}, first_row)
-        first_row += len(frame)
-
-
 def _scoring_time(configured: datetime | None) -> datetime:
     if configured is None:
         return datetime.now(UTC).replace(microsecond=0)
@@ -218,77 +203,6 @@ def _scoring_time(configured: datetime | None) -> datetime:
 def _output_path(location: str, root: Path) -> Path:
     path = Path(location).expanduser()
     return path if path.is_absolute() else (root / path)
-
-
-def _score_with_pandas(
-    cfg: PredictConfig,
-    resolved: Any,
-    model: Any,
-    source: Path,
-    location: Path | None,
-    scored_at: datetime,
-    partition: list[str] | None,
-    plan: dict[str, str],
-    nulls: NullCounter,
-) -> tuple[int, Any]:
-    import pyarrow as pa
-
-    from mlrecipes.io.batches import (
-        iter_parquet_frames,
-        parquet_schema,
-        write_batches,
-    )
-    from mlrecipes.process.memory import release_free_memory, returnable_memory
-    from mlrecipes.scoring import coerce_frame, output_frame
-
-    assert location is not None
-    frames = iter_parquet_frames(source, cfg.batch_size)
-    dated = bool(partition)
-
-    def score(frame: Any) -> Any:
-        nulls.add(frame)
-        inputs = coerce_frame(frame, plan)
-        predictions = model.predict(inputs)
-        return output_frame(
-            inputs,  # model inputs as the model's types, the other columns as read
-            predictions,
-            cfg.id_columns,
-            resolved,
-            scored_at,
-            dated,
-            cfg.keep_input_columns,
-        )
-
-    first_out = score(next(frames))
-    schema = output_schema(first_out, parquet_schema(source))
-
-    def batches():
-        yield pa.RecordBatch.from_pandas(first_out, schema=schema, preserve_index=False)
-        for frame in frames:
-            yield pa.RecordBatch.from_pandas(score(frame), schema=schema, preserve_index=False)
-            release_free_memory()
-
-    with returnable_memory():
-        rows = write_batches(
-            batches(), schema, cfg.resolved_output.using, location, cfg.save_mode, partition
-        )
-    return rows, first_out.head(10_000)
-
-
-def output_schema(first: Any, source: Any) -> Any:
-    """The output's Arrow schema, from the first scored batch. A column that batch holds only
-    nulls in takes the scoring data's type (later batches may hold values), or text when the
-    whole column is empty (Delta has no null type)."""
-    import pyarrow as pa
-
-    schema = pa.Schema.from_pandas(first, preserve_index=False).remove_metadata()
-    fields = []
-    for f in schema:
-        if pa.types.is_null(f.type):
-            known = source.field(f.name).type if f.name in source.names else pa.null()
-            f = f.with_type(pa.string() if pa.types.is_null(known) else known)
-        fields.append(f)
-    return pa.schema(fields)
 
 
 def _fill_card(card: Any, info: dict[str, Any], preview: Any) -> None:

@@ -92,9 +92,9 @@ class TrainStep(Step):
 
         from mlrecipes.cards.render import render_html
         from mlrecipes.io.user_code import ensure_importable, pickled_by_value
-        from mlrecipes.model_requirements import model_pip_requirements
         from mlrecipes.steps import _train_support as ts
         from mlrecipes.tracking.models import save_sklearn_model
+        from mlrecipes.tracking.requirements import model_pip_requirements
 
         cfg = ctx.config
         tcfg = cfg.steps.train

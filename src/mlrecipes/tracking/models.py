@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,23 @@ import mlflow.sklearn
 from mlflow.models import infer_signature
 
 from mlrecipes.tracking import pyfunc_model
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    uri: str
+    name: str | None
+    version: str | None
+    alias: str | None
+
+    def describe(self) -> str:
+        parts = [self.uri]
+        if self.name and self.version:
+            parts.append(
+                f"({self.name} version {self.version}"
+                + (f", alias {self.alias})" if self.alias else ")")
+            )
+        return " ".join(parts)
 
 
 def save_sklearn_model(pipeline: Any, path: Path, requirements: list[str]) -> None:
@@ -115,7 +133,6 @@ def resolve_scoring_model(
     from mlflow.exceptions import MlflowException
 
     from mlrecipes.errors import TrackingError
-    from mlrecipes.scoring import ResolvedModel
 
     client = tracker.client
     registry = tracker.settings.registry_uri

@@ -1,14 +1,17 @@
-"""Pure helpers of batch scoring: input checks against the model's schema, and output rows."""
+"""Pure helpers of batch scoring, shared by both engines: input checks against the model's
+schema, conversions to the model's types, and output rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from mlrecipes.tracking.models import ResolvedModel
 
 # MLflow signature types grouped by what a scoring column must hold.
 _KIND_OF_MLFLOW_TYPE = {
@@ -21,23 +24,6 @@ _KIND_OF_MLFLOW_TYPE = {
     "double": "floating",
     "datetime": "datetime",
 }
-
-
-@dataclass(frozen=True)
-class ResolvedModel:
-    uri: str
-    name: str | None
-    version: str | None
-    alias: str | None
-
-    def describe(self) -> str:
-        parts = [self.uri]
-        if self.name and self.version:
-            parts.append(
-                f"({self.name} version {self.version}"
-                + (f", alias {self.alias})" if self.alias else ")")
-            )
-        return " ".join(parts)
 
 
 def arrow_kind(dtype: pa.DataType) -> str:

@@ -1,4 +1,4 @@
-"""The Spark engine of predict: ``mlflow.pyfunc.spark_udf`` over a Spark DataFrame.
+"""The Spark engine of batch scoring: ``mlflow.pyfunc.spark_udf`` over a Spark DataFrame.
 
 Runs on ``local[*]`` unless ``predict.spark.master`` (classic) or ``predict.spark.remote`` (Spark
 Connect) says otherwise. Delta output: with Delta Lake on the cluster's classpath Spark writes it
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlrecipes.steps.base import StepContext
-    from mlrecipes.steps.predict import PredictConfig
+    from mlrecipes.io.sources import SparkConfig
+    from mlrecipes.scoring.job import ScoringJob
+    from mlrecipes.tracking.client import Tracker
 
 _SPARK_TYPES = {
     "double": "double",
@@ -29,10 +29,11 @@ _SPARK_TYPES = {
 }
 
 
-def spark_session(cfg: PredictConfig) -> Any:
+def spark_session(spark: SparkConfig | None) -> Any:
+    from mlrecipes.io.sources import SparkConfig
     from mlrecipes.io.spark import spark_session as session
 
-    return session(cfg.spark, "mlrecipes-predict")
+    return session(spark or SparkConfig(), "mlrecipes-predict")
 
 
 def result_type(model: Any, fallback: str) -> str:
@@ -54,12 +55,12 @@ def _converted(F: Any, column: str, mlflow_type: str) -> Any:
     return blank_as_null.cast(_SPARK_TYPES.get(mlflow_type, mlflow_type))
 
 
-def all_null_columns(cfg: PredictConfig, source: Path, columns: list[str]) -> list[str]:
+def all_null_columns(spark: SparkConfig | None, source: Path, columns: list[str]) -> list[str]:
     """Model input columns with no value at all, counted by one Spark aggregation (the rows
     stay on the executors)."""
     from pyspark.sql import functions as F
 
-    frame = spark_session(cfg).read.parquet(str(source))
+    frame = spark_session(spark).read.parquet(str(source))
     present = [c for c in columns if c in frame.columns]
     if not present:
         return []
@@ -67,29 +68,21 @@ def all_null_columns(cfg: PredictConfig, source: Path, columns: list[str]) -> li
     return [c for c in present if counts is not None and counts[c] == 0]
 
 
-def score_with_spark(
-    ctx: StepContext,
-    cfg: PredictConfig,
-    resolved: Any,
-    model: Any,
-    source: Path,
-    location: Path | None,
-    scored_at: datetime,
-    partition: list[str] | None,
-    plan: dict[str, str],
-) -> tuple[int, Any]:
+def score_with_spark(job: ScoringJob, tracker: Tracker) -> tuple[int, Any]:
+    """Score ``job.source`` on Spark into the output; the rows written and a preview."""
     from pyspark.sql import functions as F
 
     from mlrecipes.io.batches import write_batches
     from mlrecipes.io.spark import delta_on_classpath
-    from mlrecipes.scoring import kept_columns
+    from mlrecipes.scoring.frames import kept_columns
     from mlrecipes.tracking.models import input_schema
 
-    spark = spark_session(cfg)
+    source, plan, resolved, scored_at = job.source, job.plan, job.resolved, job.scored_at
+    spark = spark_session(job.spark)
     frame = spark.read.parquet(str(source))
-    rtype = result_type(model, cfg.result_type)
-    udf = ctx.tracker().spark_udf(spark, resolved.uri, rtype)
-    required = input_schema(model)
+    rtype = result_type(job.model, job.result_type)
+    udf = tracker.spark_udf(spark, resolved.uri, rtype)
+    required = input_schema(job.model)
     inputs = list(required) or frame.columns
     import pyarrow as pa
 
@@ -112,7 +105,7 @@ def score_with_spark(
     )
     produced = scored.select("_prediction.*").columns if struct_result else ["prediction"]
     by_name = dict(zip(inputs, converted, strict=True))
-    kept = kept_columns(frame.columns, cfg.id_columns, cfg.keep_input_columns, produced)
+    kept = kept_columns(frame.columns, job.id_columns, job.keep_input_columns, produced)
     out = scored.select(
         # an entirely empty column that is not a model input is written as text (no null type)
         *[
@@ -124,24 +117,26 @@ def score_with_spark(
         F.lit(resolved.version or "").alias("model_version"),
         F.lit(scored_at.replace(tzinfo=None)).cast("timestamp").alias("scored_at"),
     )
+    partition = job.partition
     if partition:
         out = out.withColumn("scoring_date", F.lit(scored_at.date().isoformat()))
-    output = cfg.resolved_output
-    mode = {"default": "error", "errorifexists": "error"}.get(cfg.save_mode, cfg.save_mode)
-    if output.using == "table":
+    mode = {"default": "error", "errorifexists": "error"}.get(job.save_mode, job.save_mode)
+    if job.using == "table":
+        assert job.table is not None
         fmt = "delta" if delta_on_classpath(spark) else "parquet"
         writer = out.write.mode(mode).format(fmt)
         if partition:
             writer = writer.partitionBy(*partition)
-        writer.saveAsTable(output.location)
+        writer.saveAsTable(job.table)
         rows = (
-            spark.table(output.location)
+            spark.table(job.table)
             .filter(F.col("scored_at") == F.lit(scored_at.replace(tzinfo=None)))
             .count()
         )
         return rows, out.limit(10_000).toPandas()
+    location = job.location
     assert location is not None
-    if output.using == "delta" and delta_on_classpath(spark):
+    if job.using == "delta" and delta_on_classpath(spark):
         writer = out.write.mode(mode).format("delta")
         if partition:
             writer = writer.partitionBy(*partition)
@@ -156,11 +151,11 @@ def score_with_spark(
 
         dataset = ds.dataset(str(staging), format="parquet")
         rows = write_batches(
-            dataset.to_batches(batch_size=cfg.batch_size),
+            dataset.to_batches(batch_size=job.batch_size),
             dataset.schema.remove_metadata(),
-            output.using,
+            job.using,
             location,
-            cfg.save_mode,
+            job.save_mode,
             partition,
         )
         preview = dataset.head(10_000).to_pandas()

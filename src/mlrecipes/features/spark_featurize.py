@@ -14,32 +14,31 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
-
-if TYPE_CHECKING:
-    from mlrecipes.steps.base import StepContext
 
 LABEL = "__mlrecipes_label__"
 
 
 def featurize_with_spark(
-    ctx: StepContext, cfg: Any, featurize: Any, label: str, stamp: datetime
+    root: Path, out_dir: Path, cfg: Any, featurize: Any, label: str, stamp: datetime
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame | None]]:
     """(features, labels) batches computed by a Spark job: the rows stay on the executors
-    until they stream into the Delta commit."""
+    until they stream into the Delta commit. ``cfg`` is the features step's block; Spark stages
+    its output under ``out_dir``."""
     import pyarrow as pa
     import pyarrow.dataset as ds
     from pyspark.sql.pandas.types import from_arrow_schema
 
+    from mlrecipes.features.snapshot import split_snapshot
     from mlrecipes.io.spark import read_source, spark_session
     from mlrecipes.io.user_code import pickled_by_value
-    from mlrecipes.steps.features import split_snapshot
 
     spark = spark_session(cfg.spark, "mlrecipes-features")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-    frame = read_source(spark, cfg.source, ctx.root, "features.source")
+    frame = read_source(spark, cfg.source, root, "features.source")
     keys, ts = cfg.feature_table.primary_keys, cfg.feature_table.timestamp_key
 
     def both(raw: pd.DataFrame) -> pd.DataFrame:
@@ -55,11 +54,11 @@ def featurize_with_spark(
         for raw in batches:
             yield both(raw)
 
-    staging = ctx.out_dir / f".spark-{uuid.uuid4().hex[:8]}"
+    staging = out_dir / f".spark-{uuid.uuid4().hex[:8]}"
     from pyspark import cloudpickle as spark_cloudpickle
 
     # the recipe's function travels to the workers by value (PySpark pickles with its own copy)
-    with pickled_by_value(ctx.root, (spark_cloudpickle,)):
+    with pickled_by_value(root, (spark_cloudpickle,)):
         frame.mapInPandas(per_partition, schema).write.mode("overwrite").parquet(str(staging))
     try:
         dataset = ds.dataset(str(staging), format="parquet")
