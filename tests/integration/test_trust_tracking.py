@@ -10,10 +10,10 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from mlrecipes.config.tracking import TrackingSettings
 from mlrecipes.io.user_code import load_function, package_name
 from mlrecipes.steps.register import REGISTRATION_TAG, recover_interrupted
 from mlrecipes.tracking.client import Tracker
-from mlrecipes.tracking.settings import TrackingSettings
 
 pytestmark = pytest.mark.slow
 

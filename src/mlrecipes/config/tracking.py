@@ -2,16 +2,32 @@
 
 Precedence: the profile's ``experiment.tracking_uri`` > ``MLFLOW_TRACKING_URI`` > a SQLite store
 under ``<root>/metadata/mlflow``. (MLflow Recipes ignored ``MLFLOW_TRACKING_URI``.) The result is
-a :class:`~mlrecipes.tracking.settings.TrackingSettings`: tracking never sees the recipe.
+a :class:`TrackingSettings`: tracking is handed these, never the recipe.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mlrecipes.config.loader import LoadedRecipe
-from mlrecipes.tracking.settings import TrackingSettings
+if TYPE_CHECKING:
+    from mlrecipes.config.loader import LoadedRecipe
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    tracking_uri: str
+    registry_uri: str
+    experiment_name: str | None
+    experiment_id: str | None
+    artifact_location: str | None
+    run_name_prefix: str | None
+    model_name: str
+    recipe_name: str
+    profile: str
+    root: Path
 
 
 def _absolute_sqlite(uri: str, root: Path) -> str:

@@ -7,8 +7,8 @@ import time
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from mlrecipes.config.tracking import TrackingSettings
 from mlrecipes.tracking.guard import GuardedClient
-from mlrecipes.tracking.settings import TrackingSettings
 
 
 def _client(settings: TrackingSettings) -> GuardedClient:

@@ -18,9 +18,9 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from mlrecipes.config.tracking import TrackingSettings
 from mlrecipes.errors import Interrupted, TrackingError
 from mlrecipes.tracking.guard import GuardedClient
-from mlrecipes.tracking.settings import TrackingSettings
 from mlrecipes.tracking.uris import scoped_uris
 
 RECIPE_TAGS = {

@@ -1,5 +1,6 @@
-"""Where a recipe's runs and models go (:class:`TrackingSettings`, resolved from the recipe by
-``mlrecipes.config.tracking``), and the helpers that read a store URI.
+"""Helpers that read a store URI, and the environment MLflow runs in while the engine works
+(the settings themselves, :class:`~mlrecipes.config.tracking.TrackingSettings`, are resolved
+from the recipe by config).
 
 Pure: no MLflow import, so ``inspect`` can report the tracking URI without paying for MLflow.
 """
@@ -9,22 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-
-
-@dataclass(frozen=True)
-class TrackingSettings:
-    tracking_uri: str
-    registry_uri: str
-    experiment_name: str | None
-    experiment_id: str | None
-    artifact_location: str | None
-    run_name_prefix: str | None
-    model_name: str
-    recipe_name: str
-    profile: str
-    root: Path
 
 
 def sqlite_path(uri: str) -> Path | None:

@@ -1,0 +1,112 @@
+"""The code's floors hold: no import cycle between modules of src/mlrecipes, counting imports
+inside functions and under TYPE_CHECKING too (import-linter's contracts in pyproject.toml check
+the floors themselves; `make lint` runs them)."""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def module_names(src: Path, package: str) -> dict[str, Path]:
+    names = {}
+    for path in (src / package).rglob("*.py"):
+        parts = list(path.relative_to(src).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names[".".join(parts)] = path
+    return names
+
+
+def imported_modules(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """Every module of ``known`` that ``name`` imports anywhere in its body (``from a import b``
+    counts ``a.b`` when b is a module, else ``a``)."""
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = name.split(".") if is_package else name.split(".")[:-1]
+                parts = parts[: len(parts) - (node.level - 1)]
+                base = ".".join([*parts, *([node.module] if node.module else [])])
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
+                for alias in node.names
+            ]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def import_cycle(src: Path, package: str) -> list[str] | None:
+    known = module_names(src, package)
+    graph = {name: imported_modules(name, path, known) for name, path in known.items()}
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        return list(exc.args[1])
+    return None
+
+
+def test_no_module_of_mlrecipes_is_in_an_import_cycle() -> None:
+    assert import_cycle(SRC, "mlrecipes") is None
+
+
+def test_the_cycle_check_sees_imports_inside_functions_and_type_checking(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("from pkg.sub import b\n")
+    (package / "sub" / "b.py").write_text(
+        textwrap.dedent(
+            """
+            from typing import TYPE_CHECKING
+
+            if TYPE_CHECKING:
+                from .. import a
+            """
+        )
+    )
+    cycle = import_cycle(tmp_path, "pkg")
+    assert cycle is not None and set(cycle) == {"pkg.a", "pkg.sub.b"}
+    (package / "sub" / "b.py").write_text("def f():\n    from pkg import c\n")
+    (package / "c.py").write_text("")
+    assert import_cycle(tmp_path, "pkg") is None
+    (package / "c.py").write_text("def g():\n    import pkg.a\n")
+    assert set(import_cycle(tmp_path, "pkg") or ()) == {"pkg.a", "pkg.sub.b", "pkg.c"}
+
+
+@pytest.mark.parametrize("home", ["deployment", "monitoring", "modeling", "access"])
+def test_the_pure_homes_import_no_mlflow_and_write_no_files(home: str) -> None:
+    """Decisions and statistics: pure functions, testable without MLflow or files."""
+    known = module_names(SRC, "mlrecipes")
+    for name, path in known.items():
+        if not name.startswith(f"mlrecipes.{home}"):
+            continue
+        tree = ast.parse(path.read_text())
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            (node.module or "").split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and not node.level
+        }
+        assert "mlflow" not in imported, name
+        assert not imported & {"shutil", "deltalake"}, name
