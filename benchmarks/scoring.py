@@ -41,9 +41,9 @@ def train(work: Path) -> Path:
     for part in ("recipe.yaml", "profiles", "steps"):
         src = ROOT / part
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / part)
-    from mlrecipes.sample_data.telco import write_sample
     from mlrecipes.execution.runner import Reporter
     from mlrecipes.recipe import Recipe
+    from mlrecipes.sample_data.telco import write_sample
 
     write_sample(root / "data" / "telco_sample.csv", rows=7043, seed=42)
     Recipe("local", root=root, reporter=Reporter()).run()

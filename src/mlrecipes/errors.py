@@ -61,8 +61,29 @@ class TrackingError(MlrecipesError):
     """MLflow tracking or registry could not be reached or refused a call."""
 
 
+class AccessDeniedError(TrackingError):
+    """The tracking server refused the current identity."""
+
+
+class MissingArtifactError(MlrecipesError):
+    """A run the tracking server answered for has no artifact at that path (unlike a
+    :class:`TrackingError`, the server was reached)."""
+
+
 class ArtifactError(MlrecipesError):
     """An unknown artifact name was asked for."""
+
+
+class FeatureTableError(DatasetError):
+    """A feature table that does not exist, or a write that does not fit it."""
+
+
+class DeploymentError(MlrecipesError):
+    """An approval, rejection or rollback that cannot be done as asked."""
+
+
+class DemoError(MlrecipesError):
+    """A command of the demo's story failed."""
 
 
 class Interrupted(BaseException):

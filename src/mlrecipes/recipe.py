@@ -10,7 +10,7 @@ from typing import Any
 
 from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.config.paths import find_recipe_root
-from mlrecipes.errors import ArtifactError
+from mlrecipes.errors import ArtifactError, MlrecipesError
 from mlrecipes.execution import dag, fastpath
 from mlrecipes.execution.context import load_recipe
 from mlrecipes.execution.lock import profile_lock
@@ -190,7 +190,7 @@ class Recipe:
             try:
                 key, _ = step_cache_key(step_classes()[name](), self._loaded, ws)
                 entry["up_to_date"] = key == state.cache_key
-            except Exception as exc:  # a missing data file makes the key uncomputable
+            except (MlrecipesError, OSError) as exc:  # a missing data file: no key
                 entry["up_to_date"] = False
                 entry["up_to_date_error"] = str(exc)
         if state.error:
@@ -361,7 +361,7 @@ def _watched_inputs(loaded: LoadedRecipe, target: str) -> list[Path]:
     for name in dag.plan(target, loaded.config):
         try:
             paths += step_classes()[name]().watched_paths(loaded)
-        except Exception:  # e.g. a missing data file: run_plan reports it, no manifest follows
+        except (MlrecipesError, OSError):  # a missing data file: run_plan reports it
             continue
     return paths
 

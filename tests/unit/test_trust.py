@@ -354,6 +354,6 @@ def test_a_signal_whose_exception_was_swallowed_is_raised_again() -> None:
             os.kill(os.getpid(), signal.SIGINT)
             for _ in range(1000):  # the handler runs at the next bytecodes
                 pass
-        except BaseException:  # what careless code does
+        except BaseException:  # noqa: BLE001  (what careless code does)
             pass
     raise_if_interrupted()  # nothing left over afterwards

@@ -13,7 +13,8 @@ def estimator_html(obj: Any) -> str:
 
     try:
         html = estimator_html_repr(obj)
-    except Exception:
+    except (AttributeError, TypeError, ValueError, NotImplementedError):
+        # a user estimator whose parameters do not render (a custom get_params or __repr__)
         from markupsafe import escape
 
         return f"<pre>{escape(repr(obj))}</pre>"

@@ -222,8 +222,8 @@ def source_lines(
             shadow.append(f"@@mlrecipes-line-{number}@@")
     try:
         text = env.from_string("\n".join(shadow)).render(**context)
-    except Exception:
-        return None
+    except (jinja2.TemplateError, TypeError, ValueError):
+        return None  # the shadow cannot stand in for this file: lines are reported unmapped
     out_lines = text.split("\n")
     if len(out_lines) != len(rendered.split("\n")):
         return None

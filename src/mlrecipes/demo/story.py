@@ -34,16 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlrecipes.errors import MlrecipesError
+from mlrecipes.errors import DemoError
 
 TEMPLATE_PARTS = ("recipe.yaml", "profiles", "steps", "access.yaml", "databricks.yml", "resources")
 ALTERNATIVE_TRAIN = Path(__file__).with_name("train_gbm.py")
 PROD, STAGING = "prod", "staging"
 RELEASE, CI, SCIENTIST = "prod-deployer", "ci-staging", "ds-alice"
-
-
-class DemoError(MlrecipesError):
-    """A command of the story failed."""
 
 
 @dataclass

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from mlrecipes.errors import MlrecipesError
+from mlrecipes.errors import DeploymentError
 
 CHAMPION = "champion"
 PREVIOUS = "previous_champion"
@@ -31,10 +31,6 @@ DECISION_TAG = "mlrecipes.deploy.decision"
 EVENT_PREFIX = "mlrecipes.deploy.event."
 
 
-class DeploymentError(MlrecipesError):
-    """An approval, rejection or rollback that cannot be done as asked."""
-
-
 def decider() -> str:
     """Who decides: the CI identity when there is one, else the user (audit tags)."""
     for name in ("MLRECIPES_DECIDER", "GITHUB_ACTOR", "MLFLOW_TRACKING_USERNAME"):
@@ -42,7 +38,7 @@ def decider() -> str:
             return os.environ[name]
     try:
         return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
+    except (KeyError, OSError):  # no passwd entry in some containers
         return "unknown"
 
 

@@ -335,7 +335,8 @@ def _close_orphan_run(recipe: LoadedRecipe, run_id: str, reporter: Reporter) -> 
 
         if Tracker(resolve_tracking(recipe)).terminate_if_running(run_id, "KILLED"):
             reporter.info(f"marked MLflow run {run_id} of the interrupted step as KILLED")
-    except Exception as exc:  # the tracking server may be gone; never block the new run on it
+    except (MlrecipesError, OSError) as exc:
+        # the tracking server may be gone; never block the new run on it
         reporter.info(f"could not close MLflow run {run_id} of the interrupted step: {exc}")
 
 

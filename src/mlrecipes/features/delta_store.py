@@ -20,15 +20,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from mlrecipes.errors import DatasetError
+from mlrecipes.errors import FeatureTableError
 
 META_FILE = "_mlrecipes_feature_table.json"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
 LOCK_TIMEOUT_S = 600.0
-
-
-class FeatureTableError(DatasetError):
-    """A feature table that does not exist, or a write that does not fit it."""
 
 
 @dataclass(frozen=True)

@@ -51,11 +51,13 @@ def delta_on_classpath(spark: Any) -> bool:
     jvm = getattr(spark, "_jvm", None)
     if jvm is None:
         return False
+    from py4j.protocol import Py4JError
+
     try:
         loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
         jvm.java.lang.Class.forName("io.delta.tables.DeltaTable", False, loader)
         return True
-    except Exception:
+    except Py4JError:  # ClassNotFoundException, raised through the gateway
         return False
 
 

@@ -48,8 +48,8 @@ def transformed_frame(transformer: Any, X: pd.DataFrame) -> pd.DataFrame:
         out = out.reshape(-1, 1)
     try:
         names = [str(n) for n in transformer.get_feature_names_out(columns)]
-    except Exception:
-        names = []
+    except (AttributeError, TypeError, ValueError, NotImplementedError):
+        names = []  # no names (e.g. a FunctionTransformer without feature_names_out): numbered
     if len(names) != out.shape[1]:
         width = len(str(out.shape[1] - 1))
         names = [f"f_{str(i).zfill(width)}" for i in range(out.shape[1])]
@@ -89,7 +89,7 @@ def flat_params(estimator: Any) -> dict[str, Any]:
     params = {}
     try:
         raw = estimator.get_params(deep=False)
-    except Exception:
+    except (AttributeError, TypeError):  # not a scikit-learn estimator: nothing to log
         return params
     for key, value in raw.items():
         if value is None or isinstance(value, bool | int | float | str):

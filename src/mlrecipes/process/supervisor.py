@@ -69,7 +69,8 @@ def run_in_child(
             code = work()
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except BaseException:
+        # the top level of the child, as the interpreter's own: traceback printed, exit status 1
+        except BaseException:  # noqa: BLE001
             import traceback
 
             traceback.print_exc()

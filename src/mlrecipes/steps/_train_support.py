@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlrecipes.errors import UserCodeError
+from mlrecipes.errors import TrackingError, UserCodeError
 from mlrecipes.io.user_code import call_user_function, custom_metric_functions, load_function
 from mlrecipes.modeling.estimators import (
     check_estimator,
@@ -494,7 +494,7 @@ def leaderboard_tab(tab: Any, tracker: Any, primary: str, greater: bool, run_id:
     """The Leaderboard tab; a failed MLflow query is said as such, not shown as "no runs"."""
     try:
         leaderboard = _leaderboard(tracker, primary, greater, run_id)
-    except Exception as exc:  # the card says so; the model itself is fine
+    except TrackingError as exc:  # the card says so; the model itself is fine
         tab.text(
             f"The leaderboard query to MLflow failed ({type(exc).__name__}: {exc}); "
             "the runs could not be ranked."

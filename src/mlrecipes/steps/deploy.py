@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import Field, PositiveInt
 
 from mlrecipes.config.blocks import StepBlock
-from mlrecipes.errors import DatasetError
+from mlrecipes.errors import DatasetError, MissingArtifactError
 from mlrecipes.io.sources import IngestConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
@@ -209,13 +209,13 @@ def _champion_rows(tracker: Any, name: str, version: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = tracker.download_run_artifact(run_id, "train/training_rows.npz", Path(tmp))
-        except Exception as exc:
+        except MissingArtifactError as exc:
             raise DeploymentError(
                 f"champion v{version} of {name} has no record of the rows it trained on "
                 f"(train/training_rows.npz in run {run_id}: {exc}); the holdout cannot be proven "
                 "clean against it. Retrain it with this version of mlrecipes, or move the "
                 "champion alias by hand after checking"
-            ) from None
+            ) from exc
         return _load_rows(path)
 
 

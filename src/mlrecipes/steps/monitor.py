@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, PositiveInt, StrictBool, model_validator
 
 from mlrecipes.config.blocks import Block, StepBlock
-from mlrecipes.errors import DatasetError
+from mlrecipes.errors import DatasetError, MissingArtifactError
 from mlrecipes.io.sources import IngestConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
@@ -220,12 +220,12 @@ def _reference(tracker: Any, name: str, version: str) -> dict[str, Any]:
             path = tracker.download_run_artifact(
                 run_id, "evaluate/monitoring_reference.json", Path(tmp)
             )
-        except Exception as exc:
+        except MissingArtifactError as exc:
             raise DatasetError(
                 f"{name} version {version} has no monitoring reference "
                 f"(evaluate/monitoring_reference.json in run {run_id}: {exc}); retrain it with "
                 "this version of mlrecipes (binary classifiers with probabilities)"
-            ) from None
+            ) from exc
         return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import StrictBool, field_validator
 
 from mlrecipes.config.blocks import StepBlock
-from mlrecipes.errors import ValidationFailedError
+from mlrecipes.errors import MlrecipesError, ValidationFailedError
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
@@ -217,7 +217,9 @@ class RegisterStep(Step):
                 tracker.set_alias(name, rcfg.alias, version)
                 tracker.set_version_tag(name, version, REGISTRATION_TAG, "complete")
         except BaseException:
-            with contextlib.suppress(Exception):
+            # best effort: the original error is re-raised; a cleanup that fails too (the server
+            # gone) leaves pending versions, which the next register removes
+            with contextlib.suppress(MlrecipesError, OSError):
                 _remove_unaliased(tracker, name, owner)
             raise
         summary = {

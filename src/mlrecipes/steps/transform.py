@@ -76,7 +76,7 @@ class TransformStep(Step):
             transformer = identity_transformer()
         check_transformer(transformer, where)
         # Non-sklearn transformers cannot be cloned; they are used as given.
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(TypeError, RuntimeError, AttributeError):
             transformer = clone(transformer)
         call_user_function(transformer.fit, f"{where} .fit()", X_train, y_train)
         t_train = call_user_function(

@@ -19,7 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from mlrecipes.config.tracking import TrackingSettings
-from mlrecipes.errors import Interrupted, TrackingError
+from mlrecipes.errors import Interrupted, MissingArtifactError, MlrecipesError, TrackingError
 from mlrecipes.tracking.guard import GuardedClient
 from mlrecipes.tracking.uris import scoped_uris
 
@@ -147,7 +147,10 @@ class Tracker:
             return False
         if run.info.status != "RUNNING":
             return False
-        self.client.set_terminated(run_id, status=status)
+        try:
+            self.client.set_terminated(run_id, status=status)
+        except MlflowException as exc:
+            raise self._fail(f"marking run {run_id} {status}", exc) from exc
         return True
 
     def log_child_run(self, params: dict[str, Any], metrics: dict[str, float]) -> str:
@@ -289,7 +292,7 @@ class Tracker:
         except MlflowException as exc:
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return []
-            raise
+            raise self._fail(f"searching the versions of {name}", exc) from exc
         matching = [mv for mv in found if all(mv.tags.get(k) == v for k, v in tags.items())]
         if not matching:
             return []
@@ -309,7 +312,10 @@ class Tracker:
         self.client.set_registered_model_alias(name, alias, version)
 
     def delete_version(self, name: str, version: str) -> None:
-        self.client.delete_model_version(name, version)
+        try:
+            self.client.delete_model_version(name, version)
+        except MlflowException as exc:
+            raise self._fail(f"deleting version {version} of {name}", exc) from exc
 
     def get_alias_version(self, name: str, alias: str) -> str | None:
         try:
@@ -343,7 +349,19 @@ class Tracker:
         return self.versions_tagged(name, {})
 
     def download_run_artifact(self, run_id: str, path: str, dst: Path) -> Path:
-        """A run's artifact file, downloaded into ``dst``."""
+        """A run's artifact file, downloaded into ``dst``.
+
+        :class:`MissingArtifactError` when the server answered and the run has no such file;
+        :class:`TrackingError` when the server could not be reached or refused (never mistaken
+        for a missing artifact: "retrain it" is the wrong advice for a server that is down).
+        """
+        parent = path.rpartition("/")[0] or None
+        try:
+            listed = {a.path for a in self.client.list_artifacts(run_id, parent)}
+        except (MlflowException, OSError) as exc:
+            raise self._fail(f"listing the artifacts of run {run_id}", exc) from exc
+        if path not in listed:
+            raise MissingArtifactError(f"run {run_id} has no artifact {path}")
         try:
             local = self.client.download_artifacts(run_id, path, str(dst))
         except (MlflowException, OSError) as exc:
@@ -361,13 +379,16 @@ class Tracker:
         self, order_by: list[str], max_results: int = 100, filter_string: str = ""
     ) -> Any:
         """Runs of this recipe's experiment as a DataFrame (MLflow's search syntax)."""
-        with self.scoped():
-            return mlflow.search_runs(
-                experiment_ids=[self.experiment_id],
-                filter_string=filter_string,
-                order_by=order_by,
-                max_results=max_results,
-            )
+        try:
+            with self.scoped():
+                return mlflow.search_runs(
+                    experiment_ids=[self.experiment_id],
+                    filter_string=filter_string,
+                    order_by=order_by,
+                    max_results=max_results,
+                )
+        except (MlflowException, OSError) as exc:
+            raise self._fail(f"searching runs ({filter_string or 'all'})", exc) from exc
 
 
 def _quote(value: str) -> str:
@@ -376,7 +397,7 @@ def _quote(value: str) -> str:
 
 def _quietly(fn: Any, *args: Any) -> None:
     """Best effort on a failure path: the original error matters more than this one."""
-    with suppress(Exception):
+    with suppress(MlflowException, MlrecipesError, OSError):
         fn(*args)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from mlflow.exceptions import MlflowException
 
-from mlrecipes.errors import TrackingError
+from mlrecipes.errors import AccessDeniedError
 
 EXPERIMENT, MODEL = "experiment", "registered model"
 
@@ -39,10 +39,6 @@ CALLS: dict[str, tuple[str, str, str]] = {
     "delete_model_version": ("delete a version of", MODEL, "MANAGE"),
 }
 REFUSALS = ("PERMISSION_DENIED", "UNAUTHENTICATED")
-
-
-class AccessDeniedError(TrackingError):
-    """The tracking server refused the current identity."""
 
 
 def current_user() -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 import cloudpickle
 import mlflow.pyfunc
 import mlflow.sklearn
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from mlrecipes.tracking import pyfunc_model
@@ -114,7 +115,7 @@ def load_with_feature_spec(
 def feature_spec_of(model: Any) -> str | None:
     try:
         inner = model.unwrap_python_model()
-    except Exception:  # not a python-function model (e.g. a plain sklearn flavor)
+    except (MlflowException, AttributeError):  # not a python-function model (a sklearn flavor)
         return None
     return getattr(inner, "feature_spec", None)
 

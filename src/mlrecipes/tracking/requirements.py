@@ -51,7 +51,7 @@ def _walk(obj: Any, depth: int = 0) -> list[Any]:
         return found
     try:
         params = obj.get_params(deep=False)
-    except Exception:
+    except (AttributeError, TypeError):  # a get_params that is not scikit-learn's
         return found
     for value in params.values():
         if isinstance(value, list | tuple):
