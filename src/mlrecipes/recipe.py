@@ -285,28 +285,28 @@ class Recipe:
     def approve(self, version: str) -> str | None:
         """Complete a ``pending_approval`` deploy decision: ``version`` becomes champion (the
         replaced champion, returned, becomes ``previous_champion``)."""
-        from mlrecipes.deployment import registry
+        from mlrecipes.tracking import aliases as registry
 
         with self._registry_action() as (tracker, name, critical):
             return registry.approve(tracker, name, str(version), critical)
 
     def reject(self, version: str, reason: str) -> None:
         """Record a refusal of a ``pending_approval`` decision."""
-        from mlrecipes.deployment import registry
+        from mlrecipes.tracking import aliases as registry
 
         with self._registry_action() as (tracker, name, _):
             registry.reject(tracker, name, str(version), reason)
 
     def rollback(self, reason: str) -> tuple[str, str]:
         """Move ``champion`` back to ``previous_champion``; returns (champion, previous)."""
-        from mlrecipes.deployment import registry
+        from mlrecipes.tracking import aliases as registry
 
         with self._registry_action() as (tracker, name, critical):
             return registry.rollback(tracker, name, reason, critical)
 
     def champion(self) -> dict[str, Any]:
         """The model's aliases and every deploy decision (who, when, why, which version)."""
-        from mlrecipes.deployment import registry
+        from mlrecipes.tracking import aliases as registry
 
         with self._registry_action() as (tracker, name, _):
             return {
@@ -318,8 +318,8 @@ class Recipe:
     @contextlib.contextmanager
     def _registry_action(self) -> Iterator[tuple[Any, str, Any]]:
         """The tracker and model name, under the profile lock (a deploy may be deciding)."""
-        from mlrecipes.deployment.registry import settle_interrupted
         from mlrecipes.process.signals import deferred_signals
+        from mlrecipes.tracking.aliases import settle_interrupted
         from mlrecipes.tracking.settings import engine_environment
 
         with engine_environment():

@@ -88,9 +88,10 @@ class DeployStep(Step):
         }
 
     def run(self, ctx: StepContext) -> StepResult:
-        from mlrecipes.deployment import registry as reg
+        from mlrecipes.deployment.audit import iter_audit_tags
         from mlrecipes.deployment.decision import decide
         from mlrecipes.deployment.holdout import fingerprint
+        from mlrecipes.tracking import aliases as reg
 
         cfg: DeployConfig = self.block(ctx.config)
         config = ctx.config
@@ -126,10 +127,10 @@ class DeployStep(Step):
         audit = _audit(decision, comparison, champion, version, holdout, cfg, fingerprint)
         event = {"event": "decision", "decision": decision.outcome, "reason": decision.reason}
         with ctx.critical_section():
-            tracker.set_version_tags(name, version, dict(reg.iter_audit_tags("", audit)))
+            tracker.set_version_tags(name, version, dict(iter_audit_tags("", audit)))
             if champion is not None and champion != version:
                 # the champion carries the same audit record, one tag per challenge
-                record = dict(reg.iter_audit_tags("", audit))
+                record = dict(iter_audit_tags("", audit))
                 tracker.set_version_tags(
                     name,
                     champion,
@@ -203,7 +204,7 @@ def _local_rows(ctx: StepContext) -> dict[str, Any]:
 
 
 def _champion_rows(tracker: Any, name: str, version: str) -> dict[str, Any]:
-    from mlrecipes.deployment.registry import DeploymentError
+    from mlrecipes.errors import DeploymentError
 
     run_id = tracker.version(name, version).run_id
     with tempfile.TemporaryDirectory() as tmp:
@@ -345,11 +346,12 @@ def _audit(
     cfg: DeployConfig,
     fingerprint: Any,
 ) -> dict[str, Any]:
-    from mlrecipes.deployment import registry as reg
+    from mlrecipes.deployment.audit import decider, now
+    from mlrecipes.tracking.aliases import DECISION_TAG
 
     prefix = "mlrecipes.deploy."
     audit = {
-        reg.DECISION_TAG: decision.outcome,
+        DECISION_TAG: decision.outcome,
         f"{prefix}reason": decision.reason[:4000],
         f"{prefix}champion_version": champion if champion != version else None,
         f"{prefix}challenger_version": version,
@@ -357,8 +359,8 @@ def _audit(
         f"{prefix}min_improvement": cfg.min_improvement,
         f"{prefix}holdout": fingerprint(holdout),
         f"{prefix}holdout_rows": len(holdout),
-        f"{prefix}decided_by": reg.decider(),
-        f"{prefix}decided_at": reg.now(),
+        f"{prefix}decided_by": decider(),
+        f"{prefix}decided_at": now(),
     }
     if comparison is not None:
         audit.update(

@@ -1,4 +1,5 @@
-"""Applying decisions to the registry: alias moves with a journal, approval, rollback, history.
+"""Applying deploy decisions to the registry: alias moves with a journal, approval, rollback,
+history (the decisions themselves are pure, in ``mlrecipes.deployment``).
 
 The ``champion`` alias is the commit point of a promotion: one registry call moves it (aliases
 are unique per model), so at every instant it points at exactly one version, the old or the new
@@ -13,48 +14,31 @@ Every decision and alias change is also written as an event tag on the versions 
 
 from __future__ import annotations
 
-import getpass
-import json
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mlrecipes.deployment.audit import decider, event_tag, events_of
 from mlrecipes.errors import DeploymentError
+
+if TYPE_CHECKING:
+    from mlrecipes.tracking.client import Tracker
 
 CHAMPION = "champion"
 PREVIOUS = "previous_champion"
 STATE_TAG = "mlrecipes.deploy.state"  # moving | done
 REPLACES_TAG = "mlrecipes.deploy.replaces"
 DECISION_TAG = "mlrecipes.deploy.decision"
-EVENT_PREFIX = "mlrecipes.deploy.event."
 
 
-def decider() -> str:
-    """Who decides: the CI identity when there is one, else the user (audit tags)."""
-    for name in ("MLRECIPES_DECIDER", "GITHUB_ACTOR", "MLFLOW_TRACKING_USERNAME"):
-        if os.environ.get(name):
-            return os.environ[name]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        return "unknown"
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def record_event(tracker: Any, name: str, version: str, event: dict[str, Any]) -> None:
-    at = datetime.now(UTC)
-    body = {"at": at.isoformat(timespec="microseconds"), "by": decider(), "version": version}
-    key = EVENT_PREFIX + at.strftime("%Y%m%dT%H%M%S.%fZ")  # tag keys allow no "+"
-    tracker.set_version_tags(name, version, {key: json.dumps({**body, **event}, default=str)})
+def record_event(tracker: Tracker, name: str, version: str, event: dict[str, Any]) -> None:
+    key, value = event_tag(version, event, datetime.now(UTC), decider())
+    tracker.set_version_tags(name, version, {key: value})
 
 
 def move_champion(
-    tracker: Any,
+    tracker: Tracker,
     name: str,
     version: str,
     event: dict[str, Any],
@@ -71,13 +55,13 @@ def move_champion(
     return replaced
 
 
-def _finish_move(tracker: Any, name: str, version: str, replaced: str | None) -> None:
+def _finish_move(tracker: Tracker, name: str, version: str, replaced: str | None) -> None:
     if replaced and replaced != version:
         tracker.set_alias(name, PREVIOUS, replaced)
     tracker.set_version_tags(name, version, {STATE_TAG: "done"})
 
 
-def settle_interrupted(tracker: Any, name: str, log: Callable[[str], None]) -> None:
+def settle_interrupted(tracker: Tracker, name: str, log: Callable[[str], None]) -> None:
     """Finish or abandon a move that a killed process left ``moving``."""
     aliases = tracker.aliases(name)
     for mv in tracker.versions_tagged(name, {STATE_TAG: "moving"}):
@@ -91,7 +75,7 @@ def settle_interrupted(tracker: Any, name: str, log: Callable[[str], None]) -> N
             log(f"an interrupted promotion of version {version} of {name} had not happened")
 
 
-def _pending(tracker: Any, name: str, version: str) -> Any:
+def _pending(tracker: Tracker, name: str, version: str) -> Any:
     mv = tracker.version(name, version)
     if mv.tags.get(DECISION_TAG) != "pending_approval":
         raise DeploymentError(
@@ -101,7 +85,12 @@ def _pending(tracker: Any, name: str, version: str) -> Any:
     return mv
 
 
-def approve(tracker: Any, name: str, version: str, critical: Any = nullcontext) -> str | None:
+def approve(
+    tracker: Tracker,
+    name: str,
+    version: str,
+    critical: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> str | None:
     """Complete a ``pending_approval`` decision: the version becomes champion. Refused when the
     champion changed since the comparison (it compared against another model)."""
     mv = _pending(tracker, name, version)
@@ -119,7 +108,7 @@ def approve(tracker: Any, name: str, version: str, critical: Any = nullcontext) 
     return replaced
 
 
-def reject(tracker: Any, name: str, version: str, reason: str) -> None:
+def reject(tracker: Tracker, name: str, version: str, reason: str) -> None:
     _pending(tracker, name, version)
     tracker.set_version_tags(
         name, version, {DECISION_TAG: "rejected", "mlrecipes.deploy.reason": reason}
@@ -127,7 +116,12 @@ def reject(tracker: Any, name: str, version: str, reason: str) -> None:
     record_event(tracker, name, version, {"event": "rejected", "reason": reason})
 
 
-def rollback(tracker: Any, name: str, reason: str, critical: Any = nullcontext) -> tuple[str, str]:
+def rollback(
+    tracker: Tracker,
+    name: str,
+    reason: str,
+    critical: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> tuple[str, str]:
     """``champion`` goes back to ``previous_champion``, which now names the version rolled back
     from (a second rollback undoes the first). Returns (new champion, previous)."""
     aliases = tracker.aliases(name)
@@ -146,22 +140,7 @@ def rollback(tracker: Any, name: str, reason: str, critical: Any = nullcontext) 
     return previous, current
 
 
-def history(tracker: Any, name: str) -> list[dict[str, Any]]:
+def history(tracker: Tracker, name: str) -> list[dict[str, Any]]:
     """Every deploy event of ``name``, oldest first."""
-    events = []
-    for mv in tracker.versions(name):
-        for key, value in mv.tags.items():
-            if key.startswith(EVENT_PREFIX):
-                try:
-                    events.append(json.loads(value))
-                except ValueError:
-                    continue
+    events = [event for mv in tracker.versions(name) for event in events_of(mv.tags)]
     return sorted(events, key=lambda e: e.get("at", ""))
-
-
-def iter_audit_tags(prefix: str, values: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for key, value in values.items():
-        if value is None:
-            continue
-        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-        yield f"{prefix}{key}", shown
