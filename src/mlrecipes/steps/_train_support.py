@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,10 @@ from mlrecipes.modeling.evaluation import (
     split_scores,
 )
 from mlrecipes.steps.base import StepContext
+
+if TYPE_CHECKING:
+    from mlrecipes.tracking.client import Tracker
+
 
 SNAPSHOT_DIR = "recipe_snapshot"  # the folder inside the run's artifacts
 
@@ -145,7 +149,7 @@ def run_name(prefix: str | None) -> str | None:
 
 def tune(
     ctx: StepContext,
-    tracker: Any,
+    tracker: Tracker,
     build: Callable[[dict[str, Any]], Any],
     X: pd.DataFrame,
     y: pd.Series,
@@ -213,7 +217,7 @@ def logged_params(
 
 
 def log_recipe_model(
-    tracker: Any,
+    tracker: Tracker,
     ctx: StepContext,
     pipeline: Any,
     feature_columns: list[str],
@@ -250,7 +254,7 @@ class TrainEvaluation:
 
 def evaluate_train_and_validation(
     ctx: StepContext,
-    tracker: Any,
+    tracker: Tracker,
     pipeline: Any,
     train_raw: pd.DataFrame,
     val_raw: pd.DataFrame,
@@ -317,7 +321,7 @@ def uncalibrated_scores(pipeline: Any, X: pd.DataFrame, positive: Any) -> np.nda
     return np.mean(probabilities, axis=0)
 
 
-def log_snapshot(tracker: Any, ctx: StepContext) -> None:
+def log_snapshot(tracker: Tracker, ctx: StepContext) -> None:
     """recipe.yaml, profiles, steps/*.py, requirements.txt and the rendered config, as run artifacts."""
     import yaml
 
@@ -344,7 +348,7 @@ def log_snapshot(tracker: Any, ctx: StepContext) -> None:
 
 def record_training_rows(
     ctx: StepContext,
-    tracker: Any,
+    tracker: Tracker,
     parts: list[pd.DataFrame],
     feature_columns: list[str],
     key_columns: list[str],
@@ -422,7 +426,7 @@ def worst_predictions(
 def fill_card(
     card: Any,
     ctx: StepContext,
-    tracker: Any,
+    tracker: Tracker,
     pipeline: Any,
     metrics: dict[str, dict[str, float]],
     images: dict[str, bytes],
@@ -490,7 +494,7 @@ def fill_card(
     )
 
 
-def leaderboard_tab(tab: Any, tracker: Any, primary: str, greater: bool, run_id: str) -> None:
+def leaderboard_tab(tab: Any, tracker: Tracker, primary: str, greater: bool, run_id: str) -> None:
     """The Leaderboard tab; a failed MLflow query is said as such, not shown as "no runs"."""
     try:
         leaderboard = _leaderboard(tracker, primary, greater, run_id)
@@ -507,7 +511,7 @@ def leaderboard_tab(tab: Any, tracker: Any, primary: str, greater: bool, run_id:
 
 
 def _leaderboard(
-    tracker: Any, primary: str, greater: bool, current_run: str, top_n: int = 10, cap: int = 100
+    tracker: Tracker, primary: str, greater: bool, current_run: str, top_n: int = 10, cap: int = 100
 ) -> pd.DataFrame | None:
     """The experiment's best finished runs by validation metric, plus this run with its rank.
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from mlrecipes.config.schema import RecipeConfig
     from mlrecipes.deployment.bootstrap import PairedDifference, Scored
+    from mlrecipes.tracking.client import Tracker
 
 
 class DeployConfig(StepBlock):
@@ -203,7 +204,7 @@ def _local_rows(ctx: StepContext) -> dict[str, Any]:
     return _load_rows(ctx.input_path("train", "training_rows"))
 
 
-def _champion_rows(tracker: Any, name: str, version: str) -> dict[str, Any]:
+def _champion_rows(tracker: Tracker, name: str, version: str) -> dict[str, Any]:
     from mlrecipes.errors import DeploymentError
 
     run_id = tracker.version(name, version).run_id
@@ -233,7 +234,7 @@ def _check_clean(holdout: pd.DataFrame, trained_on: dict, key_columns: list[str]
         )
 
 
-def _score(tracker: Any, config: RecipeConfig, name: str, version: str, holdout: Any) -> Scored:
+def _score(tracker: Tracker, config: RecipeConfig, name: str, version: str, holdout: Any) -> Scored:
     """The registered pyfunc's predictions on the holdout, as arrays."""
     import pandas as pd
 

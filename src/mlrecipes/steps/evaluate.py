@@ -57,7 +57,7 @@ class EvaluateStep(Step):
         from mlrecipes.config.metrics import check_criteria
         from mlrecipes.io.user_code import custom_metric_functions, ensure_importable
         from mlrecipes.modeling.evaluation import split_scores
-        from mlrecipes.tracking.models import load_pyfunc
+        from mlrecipes.tracking.loading import load_pyfunc
 
         cfg = ctx.config
         info = ctx.read_json("train", "model_info")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from mlrecipes.config.schema import RecipeConfig
     from mlrecipes.monitoring.counts import WindowCounts
+    from mlrecipes.tracking.client import Tracker
 
 MIN_LABELLED_ROWS = 30
 
@@ -210,7 +211,7 @@ def _outcomes_for(
     return labels[keys].assign(**{LABEL: (labels[target] == positive).astype(float)})
 
 
-def _reference(tracker: Any, name: str, version: str) -> dict[str, Any]:
+def _reference(tracker: Tracker, name: str, version: str) -> dict[str, Any]:
     import json
     import tempfile
 
@@ -293,7 +294,7 @@ def _late_labels(
     scores_path: Path,
     labels: pd.DataFrame | None,
     keys: list[str],
-    tracker: Any,
+    tracker: Tracker,
     engine: str,
 ) -> list[dict[str, Any]]:
     """Measured performance of earlier windows that had no labels when they were monitored."""
@@ -350,7 +351,7 @@ def _record(info: dict[str, Any], rows: int, row: Any) -> dict[str, Any]:
     }
 
 
-def _log_window(tracker: Any, info: dict[str, Any], rows: list[Any], report: Path) -> None:
+def _log_window(tracker: Tracker, info: dict[str, Any], rows: list[Any], report: Path) -> None:
     """One MLflow run per window, in the experiment ``<experiment>-monitoring``."""
     import math
 

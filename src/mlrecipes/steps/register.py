@@ -20,6 +20,7 @@ from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 if TYPE_CHECKING:
     from mlrecipes.config.loader import LoadedRecipe
     from mlrecipes.config.schema import RecipeConfig
+    from mlrecipes.tracking.client import Tracker
 
 _ALIAS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -48,7 +49,7 @@ REGISTRATION_TAG = "mlrecipes.registration"
 
 
 def recover_interrupted(
-    tracker: Any, name: str, workspace: str, run_id: str, log: Any
+    tracker: Tracker, name: str, workspace: str, run_id: str, log: Any
 ) -> str | None:
     """Settle versions that an interrupted register of this execution directory left behind.
 
@@ -77,7 +78,7 @@ def recover_interrupted(
     return adopted
 
 
-def _remove_unaliased(tracker: Any, name: str, owner: dict[str, str]) -> None:
+def _remove_unaliased(tracker: Tracker, name: str, owner: dict[str, str]) -> None:
     """After a failure in register: delete this run's pending versions that no alias points at.
 
     By tags, not only by ``version``: interrupted inside the registry call, the version may
@@ -88,7 +89,7 @@ def _remove_unaliased(tracker: Any, name: str, owner: dict[str, str]) -> None:
             tracker.delete_version(name, str(mv.version))
 
 
-def _identical_versions(tracker: Any, name: str, content_key: str | None) -> list[str]:
+def _identical_versions(tracker: Tracker, name: str, content_key: str | None) -> list[str]:
     """Complete versions of ``name`` trained from the same inputs (oldest first)."""
     if not content_key:
         return []

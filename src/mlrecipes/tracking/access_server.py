@@ -8,7 +8,8 @@ registered models. Runs as the admin named by ``MLFLOW_TRACKING_USERNAME`` /
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -17,10 +18,14 @@ from mlrecipes.access.plan import EXPERIMENT, Change, ServerState
 from mlrecipes.access.spec import AccessSpec
 from mlrecipes.errors import TrackingError
 
+if TYPE_CHECKING:
+    from mlflow.store.entities.paged_list import PagedList
+
+
 LIST_USERS = "/api/2.0/mlflow/users/list"
 
 
-def _every(search: Any, **kwargs: Any) -> list[Any]:
+def _every(search: Callable[..., PagedList], **kwargs: object) -> list[Any]:
     """Every page of an MLflow search."""
     found: list[Any] = []
     token = None

@@ -23,6 +23,8 @@ from mlrecipes.deployment.audit import decider, event_tag, events_of
 from mlrecipes.errors import DeploymentError
 
 if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+
     from mlrecipes.tracking.client import Tracker
 
 CHAMPION = "champion"
@@ -75,7 +77,7 @@ def settle_interrupted(tracker: Tracker, name: str, log: Callable[[str], None]) 
             log(f"an interrupted promotion of version {version} of {name} had not happened")
 
 
-def _pending(tracker: Tracker, name: str, version: str) -> Any:
+def _pending(tracker: Tracker, name: str, version: str) -> ModelVersion:
     mv = tracker.version(name, version)
     if mv.tags.get(DECISION_TAG) != "pending_approval":
         raise DeploymentError(

@@ -9,10 +9,10 @@ puts the previous URIs back afterwards. Nothing here changes process state at im
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 from mlflow.exceptions import MlflowException
@@ -22,6 +22,14 @@ from mlrecipes.config.tracking import TrackingSettings
 from mlrecipes.errors import Interrupted, MissingArtifactError, MlrecipesError, TrackingError
 from mlrecipes.tracking.guard import GuardedClient
 from mlrecipes.tracking.uris import scoped_uris
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow.entities.model_registry import ModelVersion
+    from mlflow.models import ModelSignature
+    from mlflow.pyfunc import PyFuncModel, PythonModel
+    from pyspark.sql import Column, SparkSession
+
 
 RECIPE_TAGS = {
     "mlflow.source.type": "RECIPE",
@@ -45,7 +53,7 @@ class Tracker:
 
         return Tracker(dataclasses.replace(self.settings, experiment_name=name, experiment_id=None))
 
-    def scoped(self) -> Any:
+    def scoped(self) -> AbstractContextManager[None]:
         return scoped_uris(self.settings.tracking_uri, self.settings.registry_uri)
 
     def _fail(self, what: str, exc: Exception) -> TrackingError:
@@ -210,9 +218,9 @@ class Tracker:
 
     def log_pyfunc_model(
         self,
-        python_model: Any,
+        python_model: PythonModel,
         name: str,
-        signature: Any,
+        signature: ModelSignature,
         code_paths: list[str],
         pip_requirements: list[str],
         artifacts: dict[str, str] | None = None,
@@ -249,14 +257,16 @@ class Tracker:
             )
         return info.model_uri, info.model_id
 
-    def load_model(self, uri: str) -> Any:
+    def load_model(self, uri: str) -> PyFuncModel:
         """A pyfunc model by URI (``models:/name@alias``, ``runs:/``) from this tracker's stores."""
-        from mlrecipes.tracking.models import load_pyfunc
+        from mlrecipes.tracking.loading import load_pyfunc
 
         with self.scoped():
             return load_pyfunc(uri)
 
-    def spark_udf(self, spark: Any, model_uri: str, result_type: str) -> Any:
+    def spark_udf(
+        self, spark: SparkSession, model_uri: str, result_type: str
+    ) -> Callable[..., Column]:
         """The model as a Spark UDF, run in the executors' own Python (no per-run virtualenv)."""
         import mlflow.pyfunc
 
@@ -336,7 +346,7 @@ class Tracker:
     def delete_alias(self, name: str, alias: str) -> None:
         self.client.delete_registered_model_alias(name, alias)
 
-    def version(self, name: str, version: str) -> Any:
+    def version(self, name: str, version: str) -> ModelVersion:
         """The model version (tags, run_id, source)."""
         return self.client.get_model_version(name, version)
 
@@ -377,7 +387,7 @@ class Tracker:
 
     def search_runs(
         self, order_by: list[str], max_results: int = 100, filter_string: str = ""
-    ) -> Any:
+    ) -> pd.DataFrame:
         """Runs of this recipe's experiment as a DataFrame (MLflow's search syntax)."""
         try:
             with self.scoped():
@@ -395,13 +405,13 @@ def _quote(value: str) -> str:
     return value.replace("'", "\\'")
 
 
-def _quietly(fn: Any, *args: Any) -> None:
+def _quietly(fn: Callable[..., object], *args: object) -> None:
     """Best effort on a failure path: the original error matters more than this one."""
     with suppress(MlflowException, MlrecipesError, OSError):
         fn(*args)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> bool:
     try:
         f = float(value)
     except (TypeError, ValueError):

@@ -8,7 +8,7 @@ neither the user nor what was missing. The tracker's client is wrapped so that a
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
 
@@ -39,6 +39,10 @@ CALLS: dict[str, tuple[str, str, str]] = {
     "delete_model_version": ("delete a version of", MODEL, "MANAGE"),
 }
 REFUSALS = ("PERMISSION_DENIED", "UNAUTHENTICATED")
+
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 
 def current_user() -> str | None:
@@ -76,17 +80,18 @@ def denial(
 class GuardedClient:
     """An ``MlflowClient`` whose refusals name the user, the resource and the permission."""
 
-    def __init__(self, client: Any, uri: str, experiment: str | None):
+    def __init__(self, client: MlflowClient, uri: str, experiment: str | None):
         self._client = client
         self._uri = uri
         self._experiment = experiment
 
-    def __getattr__(self, name: str) -> Any:
+    # a transparent proxy: each attribute has the MlflowClient's own type
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
         attribute = getattr(self._client, name)
         if not callable(attribute):
             return attribute
 
-        def call(*args: Any, **kwargs: Any) -> Any:
+        def call(*args: object, **kwargs: object) -> Any:  # noqa: ANN401
             try:
                 return attribute(*args, **kwargs)
             except MlflowException as exc:

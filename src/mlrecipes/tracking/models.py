@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 import mlflow.pyfunc
@@ -14,6 +14,14 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from mlrecipes.tracking import pyfunc_model
+from mlrecipes.tracking.loading import load_pyfunc
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow.pyfunc import PyFuncModel
+    from sklearn.base import BaseEstimator
+
+    from mlrecipes.tracking.client import Tracker
 
 
 @dataclass(frozen=True)
@@ -33,7 +41,7 @@ class ResolvedModel:
         return " ".join(parts)
 
 
-def save_sklearn_model(pipeline: Any, path: Path, requirements: list[str]) -> None:
+def save_sklearn_model(pipeline: BaseEstimator, path: Path, requirements: list[str]) -> None:
     """The fitted pipeline in MLflow's sklearn format (``sk_model``, as MLflow Recipes wrote it):
     what evaluate loads when train ran in an earlier process."""
     if path.exists():
@@ -43,22 +51,13 @@ def save_sklearn_model(pipeline: Any, path: Path, requirements: list[str]) -> No
     )
 
 
-def load_pyfunc(uri_or_path: str | Path) -> Any:
-    import warnings
-
-    with warnings.catch_warnings():
-        # Unpickling the recipe model re-creates its class, and MLflow advises type hints again.
-        warnings.simplefilter("ignore", UserWarning)
-        return mlflow.pyfunc.load_model(str(uri_or_path))
-
-
 def recipe_model(
-    pipeline: Any,
+    pipeline: BaseEstimator,
     feature_columns: list[str],
     is_classifier: bool,
     scores: bool,
     prefix: str,
-    positive_class: Any = None,
+    positive_class: str | int | float | bool | None = None,
     decision_threshold: float | None = None,
     feature_spec: str | None = None,
 ) -> pyfunc_model.RecipeModel:
@@ -75,9 +74,9 @@ def recipe_model(
 
 
 def log_recipe_model(
-    tracker: Any,
+    tracker: Tracker,
     model: pyfunc_model.RecipeModel,
-    sample: Any,
+    sample: pd.DataFrame,
     code_paths: list[str],
     requirements: list[str],
     artifacts: dict[str, str] | None = None,
@@ -112,7 +111,7 @@ def load_with_feature_spec(
     return model, feature_spec_of(model)
 
 
-def feature_spec_of(model: Any) -> str | None:
+def feature_spec_of(model: PyFuncModel) -> str | None:
     try:
         inner = model.unwrap_python_model()
     except (MlflowException, AttributeError):  # not a python-function model (a sklearn flavor)
@@ -127,8 +126,8 @@ def download_artifacts(uri: str) -> str:
 
 
 def resolve_scoring_model(
-    tracker: Any, explicit_uri: str | None, model_name: str, fallback_alias: str
-) -> Any:
+    tracker: Tracker, explicit_uri: str | None, model_name: str, fallback_alias: str
+) -> ResolvedModel:
     """Which model predict uses: an explicit ``model_uri`` always wins; otherwise the version
     behind ``@champion``, or behind the register step's alias when there is no champion yet."""
     from mlflow.exceptions import MlflowException
@@ -175,7 +174,7 @@ def resolve_scoring_model(
     )
 
 
-def input_schema(model: Any) -> dict[str, str]:
+def input_schema(model: PyFuncModel) -> dict[str, str]:
     """Column → MLflow type of the model's input signature ({} when it has none)."""
     schema = model.metadata.get_input_schema()
     if schema is None or not schema.has_input_names():
@@ -186,7 +185,7 @@ def input_schema(model: Any) -> dict[str, str]:
     }
 
 
-def output_columns(model: Any) -> list[tuple[str, str]]:
+def output_columns(model: PyFuncModel) -> list[tuple[str, str]]:
     """(name, MLflow type) of a DataFrame output, [] for a single unnamed output."""
     schema = model.metadata.get_output_schema()
     if schema is None or not schema.has_input_names():

@@ -6,9 +6,12 @@ scikit-learn and the recipe's ``steps/`` code (shipped in the model's ``code/``)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import mlflow.pyfunc
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
 
 
 class RecipeModel(mlflow.pyfunc.PythonModel):
@@ -32,12 +35,12 @@ class RecipeModel(mlflow.pyfunc.PythonModel):
 
     def __init__(
         self,
-        pipeline: Any,
+        pipeline: BaseEstimator,
         feature_columns: list[str],
         is_classifier: bool,
         scores_for_all_classes: bool = True,
         prefix: str = "predicted_",
-        positive_class: Any = None,
+        positive_class: str | int | float | bool | None = None,
         decision_threshold: float | None = None,
         feature_spec: str | None = None,
     ):

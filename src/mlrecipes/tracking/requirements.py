@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 _ALWAYS = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
 _KNOWN_ROOTS = {
     "sklearn": "scikit-learn",
@@ -18,7 +16,7 @@ _KNOWN_ROOTS = {
 _NOT_DISTRIBUTIONS = {"steps", "builtins", "__main__", "mlrecipes"}
 
 
-def model_pip_requirements(model: Any) -> list[str]:
+def model_pip_requirements(model: object) -> list[str]:
     """Pinned requirements: the core set plus the distributions of every class inside ``model``.
 
     Explicit requirements avoid MLflow's slow, subprocess-based inference (which also picks up
@@ -45,7 +43,7 @@ def model_pip_requirements(model: Any) -> list[str]:
     return pins
 
 
-def _walk(obj: Any, depth: int = 0) -> list[Any]:
+def _walk(obj: object, depth: int = 0) -> list[object]:
     found = [obj]
     if depth > 6 or not hasattr(obj, "get_params"):
         return found
