@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
+
+from mlrecipes.stats.auc import roc_auc_rows
 
 EPS = 1e-15
 Resampled = Callable[[np.ndarray, "Scored"], np.ndarray]
@@ -26,16 +27,6 @@ class Scored:
     labels: np.ndarray
     scores: np.ndarray | None = None
     classes: tuple | None = None  # the columns of a (rows, classes) score matrix
-
-
-def _auc(truth: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """ROC AUC of each row of (B, n) arrays, truth boolean: Mann-Whitney with mid-ranks, equal
-    to ``sklearn.metrics.roc_auc_score`` row by row."""
-    ranks = rankdata(scores, axis=1)
-    n_pos = truth.sum(axis=1)
-    n_neg = truth.shape[1] - n_pos
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return ((ranks * truth).sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def _f1(t: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -60,7 +51,7 @@ def _log_loss(t: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 
 BINARY_BY_SCORE = {
-    "roc_auc": _auc,
+    "roc_auc": roc_auc_rows,
     "log_loss": _log_loss,
     "brier_score": lambda t, s: ((s - t) ** 2).mean(axis=1),
 }

@@ -17,6 +17,11 @@ class Decision:
     reason: str
     moves_champion: bool  # the challenger becomes champion (now, or on approval)
 
+    @property
+    def moves_now(self) -> bool:
+        """The champion moves in this deploy (a move under approval waits for ``approve``)."""
+        return self.moves_champion and self.outcome != "pending_approval"
+
 
 def decide(
     validation_status: str,

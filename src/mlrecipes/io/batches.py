@@ -22,8 +22,6 @@ from mlrecipes.io.formats import data_format, parquet_reader
 from mlrecipes.io.sources import IngestConfig
 from mlrecipes.process.memory import release_free_memory
 
-DEFAULT_BATCH_ROWS = 100_000
-
 
 def iter_source_batches(
     cfg: IngestConfig, root: Path, block: str, batch_rows: int

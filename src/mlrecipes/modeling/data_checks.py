@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from mlrecipes.errors import DatasetError
+from mlrecipes.stats.text_numbers import numbers_in_text
 
 
 def check_target(df: pd.DataFrame, target: str, task: str, positive_class: Any, where: str) -> None:
@@ -91,21 +92,6 @@ def check_numeric_columns(df: pd.DataFrame, where: str, skip: tuple[str, ...] = 
                 f"{where}: column '{column}' holds numbers except {n_bad} value(s) ({examples}); "
                 f"first at data row {int(row) + 1} ({text[first]!r}); fix or blank them"
             )
-
-
-def numbers_in_text(series: pd.Series) -> pd.Series | None:
-    """A text column that holds numbers (``TotalCharges`` read as strings: "29.85", " "), as
-    floats with blanks as missing; None when the column is not text or not all numbers."""
-    if not pd.api.types.is_object_dtype(series) and not pd.api.types.is_string_dtype(series):
-        return None
-    text = series.astype("string").str.strip()
-    blank = series.isna() | (text == "")
-    if blank.all():
-        return None
-    parsed = pd.to_numeric(text.where(~blank), errors="coerce")
-    if parsed[~blank].isna().any():
-        return None
-    return parsed.astype(float)
 
 
 def is_identifier(series: pd.Series) -> bool:

@@ -146,14 +146,12 @@ def roc_auc_by_block(is_positive: np.ndarray, scores: np.ndarray) -> np.ndarray:
     The Mann-Whitney identity with average ranks for ties, so each value equals
     ``sklearn.metrics.roc_auc_score(is_positive, row)``; one ranking call for all rows.
     """
-    from scipy.stats import rankdata
+    from mlrecipes.stats.auc import roc_auc_rows
 
     positive = np.asarray(is_positive, dtype=bool)
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    if n_pos == 0 or n_neg == 0:
+    if positive.all() or not positive.any():
         raise ValueError("ROC AUC needs both classes among the true labels")
-    ranks = rankdata(scores, axis=1)
-    return (ranks[:, positive].sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return roc_auc_rows(positive, scores)
 
 
 def accuracy_by_block(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:

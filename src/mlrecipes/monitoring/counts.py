@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mlrecipes.monitoring.drift import UNSEEN, ColumnSummary, Drift, column_drift
+from mlrecipes.stats.auc import roc_auc_from_counts
 
 GRID = 1000  # cells of the score grid over [0, 1]
 CALIBRATION_BINS = 10  # equal-width bins of the calibration error (unions of grid cells)
@@ -102,7 +103,7 @@ class ScoreGrid:
         out = _classification(s, n - s)
         out["positive_rate"] = float(s.sum() / total) if total else math.nan
         if total and 0 < s.sum() < total:
-            out["roc_auc"] = _auc(s, n - s)
+            out["roc_auc"] = roc_auc_from_counts(s, n - s)
             out["lift_top_decile"] = _lift(n, s)
         return out
 
@@ -114,7 +115,7 @@ class ScoreGrid:
         out["positive_rate"] = float(y.sum() / total) if total else math.nan
         out["calibration_error"] = self._calibration_error()
         if 0 < y.sum() < total:
-            out["roc_auc"] = _auc(y, m - y)
+            out["roc_auc"] = roc_auc_from_counts(y, m - y)
         if y.sum() > 0:
             out["lift_top_decile"] = _lift(m, y)
         return out
@@ -138,13 +139,6 @@ def _classification(positive: np.ndarray, negative: np.ndarray) -> dict[str, flo
     tp, fp = positive[above].sum(), negative[above].sum()
     fn = positive[~above].sum()
     return {"f1_score": float(2 * tp / (2 * tp + fp + fn)) if (tp + fp + fn) > 0 else 0.0}
-
-
-def _auc(positive: np.ndarray, negative: np.ndarray) -> float:
-    """P(a positive outscores a negative), ties within a cell counted half."""
-    higher = positive.sum() - np.cumsum(positive)  # positives in cells above each cell
-    pairs = positive.sum() * negative.sum()
-    return float(np.sum(negative * (higher + 0.5 * positive)) / pairs)
 
 
 def _lift(rows: np.ndarray, positives: np.ndarray) -> float:
@@ -209,11 +203,6 @@ def _levels(column: pa.Array | pa.ChunkedArray) -> dict[str, int]:
         for v, c in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
         if v is not None
     }  # fmt: skip
-
-
-def numeric_values(values: pd.Series) -> np.ndarray:
-    """A pandas column as floats (see ``_numbers``)."""
-    return _numbers(pa.array(values, from_pandas=True))
 
 
 def bin_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlrecipes.stats import text_numbers
+
 EPSILON = 1e-4  # share given to an empty bin, so PSI stays finite (a common convention)
 UNSEEN = "__unseen__"
 
@@ -65,18 +67,8 @@ def is_numeric(values: pd.Series) -> bool:
 
 
 def numbers_in_text(values: pd.Series) -> pd.Series | None:
-    """A text column holding numbers (TotalCharges), as numbers with blanks missing; None when
-    it is real text (fewer than 99% of its non-blank values parse)."""
-    if is_numeric(values) or not (
-        pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
-    ):
-        return None
-    text = values.astype("string").str.strip()
-    filled = text.notna() & (text != "")
-    parsed = pd.to_numeric(text.where(filled), errors="coerce")
-    if filled.sum() == 0 or parsed.notna().sum() < 0.99 * filled.sum():
-        return None
-    return parsed.astype(float).rename(values.name)
+    """A text column holding numbers, as numbers; monitoring tolerates 1% of stray values."""
+    return text_numbers.numbers_in_text(values, min_share=0.99)
 
 
 def summarize(values: pd.Series, bins: int = 10, max_levels: int = 50) -> ColumnSummary:

@@ -21,7 +21,7 @@ from mlrecipes.monitoring.drift import ColumnSummary
 
 
 def _numeric(F: Any, frame: Any, name: str) -> Any:
-    """The Spark form of ``counts.numeric_values``: text trimmed and parsed, junk as null."""
+    """The Spark form of ``counts._numbers``: text trimmed and parsed, junk as null."""
     column = F.col(f"`{name}`")
     kind = dict(frame.dtypes)[name]
     if kind in ("string", "boolean"):

@@ -57,7 +57,6 @@ REPORTED = {
     "regression": ("root_mean_squared_error", "mean_absolute_error", "r2_score"),
 }
 # smaller is better; the rest of the reported metrics follow the recipe's directions
-LOWER_IS_BETTER = {"brier_score"}
 
 
 class DeployStep(Step):
@@ -137,7 +136,7 @@ class DeployStep(Step):
                     champion,
                     {f"mlrecipes.deploy.challenged_by.v{version}": json.dumps(record)},
                 )
-            if decision.outcome in ("promoted", "first_champion"):
+            if decision.moves_now:
                 reg.move_champion(tracker, name, version, event, ctx.critical_section)
             else:
                 reg.record_event(tracker, name, version, event)
