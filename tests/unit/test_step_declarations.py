@@ -211,3 +211,43 @@ def test_a_step_module_with_two_steps_is_refused(
     finally:
         monkeypatch.undo()
         step_classes.cache_clear()
+
+
+def test_outputs_read_from_a_models_run_are_declared_logged_by_their_step() -> None:
+    """deploy and monitor read another run's training rows and monitoring reference by name:
+    each name is an output its step declares ``logged`` and logs with ``ctx.log_output``."""
+    classes = step_classes()
+    owner = {cls.__module__.rsplit(".", 1)[1]: name for name, cls in classes.items()}
+    logged_by_steps: set[tuple[str, str]] = set()
+    read_from_runs: set[tuple[str, str]] = set()
+    for path in sorted(STEPS_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            literals = [
+                a.value
+                for a in node.args
+                if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            ]
+            if node.func.attr == "log_output":
+                step = owner.get(path.stem) or "train"  # _train_support logs for train
+                logged_by_steps.add((step, literals[0]))
+            elif node.func.attr == "logged_output_of":
+                read_from_runs.add((literals[0], literals[1]))
+    assert read_from_runs == {("train", "training_rows"), ("evaluate", "monitoring_reference")}
+    assert read_from_runs <= logged_by_steps
+    for step, name in read_from_runs:
+        (output,) = [o for o in classes[step].outputs if o.name == name]
+        assert output.logged, f"{step}.{name} is read from MLflow but not declared logged"
+
+
+def test_a_context_refuses_to_log_or_fetch_an_output_not_declared_logged(tmp_path: Path) -> None:
+    from mlrecipes.steps.base import RunMemory, StepContext
+
+    ctx = StepContext(
+        "split", None, None, tmp_path, RunMemory(), print, declarations=step_classes()
+    )  # type: ignore[arg-type]
+    with pytest.raises(LookupError, match="step 'split' does not log its output 'train'"):
+        ctx.log_output("train")
+    with pytest.raises(LookupError, match="step 'train' does not log its output 'model_info'"):
+        ctx.logged_output_of("churn", "1", "train", "model_info", tmp_path)

@@ -362,9 +362,8 @@ def record_training_rows(
     present = [c for c in key_columns if c in seen.columns]
     if present and len(present) == len(key_columns):
         arrays.update(row_set(seen, key_columns, "keys").to_arrays())
-    path = ctx.output_path("training_rows")
-    np.savez_compressed(path, **arrays)
-    tracker.log_artifact(path, "train")
+    np.savez_compressed(ctx.output_path("training_rows"), **arrays)
+    ctx.log_output("training_rows")
 
 
 def best_parameters_yaml(estimator: Any, hardcoded: dict[str, Any], tuning: Any) -> str:

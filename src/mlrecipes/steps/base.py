@@ -43,12 +43,20 @@ class Output:
     """A file (or folder) a step writes in its outputs, by the name other steps read it by.
 
     ``artifacts`` maps the ``get_artifact`` names served from it (MLflow Recipes' names) to how
-    they are loaded (artifacts.py).
+    they are loaded (execution/artifacts.py). ``logged``: the step also logs it to the model's
+    MLflow run as ``<step>/<file>``, where a later run reads it by model version
+    (:meth:`StepContext.logged_output_of`): deploy the champion's training rows, monitor the
+    scoring model's reference.
     """
 
     name: str
     file: str
     artifacts: Mapping[str, ArtifactKind] = field(default_factory=lambda: MappingProxyType({}))
+    logged: bool = False
+
+    def run_path(self, step: str) -> str:
+        """Where the output is logged in the MLflow run."""
+        return f"{step}/{self.file}"
 
 
 class StepFiles(Protocol):
@@ -112,6 +120,25 @@ class StepContext:
     @property
     def root(self) -> Path:
         return self.recipe.root
+
+    def log_output(self, name: str) -> None:
+        """Log this step's output ``name`` (declared ``logged``) to the open MLflow run."""
+        self._logged(self.step, name)  # refuses an output not declared logged
+        self.tracker().log_artifact(self.output_path(name), self.step)  # as <step>/<file>
+
+    def logged_output_of(self, model: str, version: str, step: str, name: str, into: Path) -> Path:
+        """Output ``name`` that ``step`` logged in the run that trained version ``version`` of
+        ``model``, downloaded into ``into`` (MissingArtifactError when that run has none)."""
+        output = self._logged(step, name)
+        tracker = self.tracker()
+        run_id = tracker.version(model, version).run_id
+        return tracker.download_run_artifact(run_id, output.run_path(step), into)
+
+    def _logged(self, step: str, name: str) -> Output:
+        output = declared_output(self.declarations, step, name)
+        if not output.logged:
+            raise LookupError(f"step '{step}' does not log its output '{name}' to MLflow")
+        return output
 
     def download(self, uri: str) -> str:
         """A remote data location (http, s3, dbfs, ...) fetched to a local path, by MLflow's

@@ -109,7 +109,7 @@ class DeployStep(Step):
         challenger = _score(tracker, config, name, version, holdout)
         comparison = champion_scored = None
         if champion is not None and champion != version:
-            rows = _champion_rows(tracker, name, champion)
+            rows = _champion_rows(ctx, name, champion)
             _check_clean(holdout, rows, cfg.key_columns, f"champion v{champion}")
             champion_scored = _score(tracker, config, name, champion, holdout)
             comparison = _compare(ctx, cfg, holdout, champion_scored, challenger)
@@ -203,19 +203,17 @@ def _local_rows(ctx: StepContext) -> dict[str, Any]:
     return _load_rows(ctx.input_path("train", "training_rows"))
 
 
-def _champion_rows(tracker: Tracker, name: str, version: str) -> dict[str, Any]:
+def _champion_rows(ctx: StepContext, name: str, version: str) -> dict[str, Any]:
     from mlrecipes.errors import DeploymentError
 
-    run_id = tracker.version(name, version).run_id
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = tracker.download_run_artifact(run_id, "train/training_rows.npz", Path(tmp))
+            path = ctx.logged_output_of(name, version, "train", "training_rows", Path(tmp))
         except MissingArtifactError as exc:
             raise DeploymentError(
                 f"champion v{version} of {name} has no record of the rows it trained on "
-                f"(train/training_rows.npz in run {run_id}: {exc}); the holdout cannot be proven "
-                "clean against it. Retrain it with this version of mlrecipes, or move the "
-                "champion alias by hand after checking"
+                f"({exc}); the holdout cannot be proven clean against it. Retrain it with this "
+                "version of mlrecipes, or move the champion alias by hand after checking"
             ) from exc
         return _load_rows(path)
 

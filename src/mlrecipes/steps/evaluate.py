@@ -35,7 +35,7 @@ class EvaluateStep(Step):
         Output("metrics", "metrics.json"),
         Output("plots", "plots"),
         # binary classifiers with scores: what monitoring compares each scoring window with
-        Output("monitoring_reference", "monitoring_reference.json"),
+        Output("monitoring_reference", "monitoring_reference.json", logged=True),
     )
     user_code_modules = ("custom_metrics",)
     uses_tracking = True
@@ -96,7 +96,7 @@ class EvaluateStep(Step):
             reference = _monitoring_reference(ctx, info, scores)
             if reference is not None:
                 ctx.write_json("monitoring_reference", reference)
-                tracker.log_artifact(ctx.output_path("monitoring_reference"), "evaluate")
+                ctx.log_output("monitoring_reference")
 
             ctx.write_text("model_validation_status", status)
             ctx.write_json("metrics", {"validation": val_metrics, "test": scores.metrics})

@@ -10,6 +10,7 @@ A window is one predict run (its ``scored_at``). The statistics are pure functio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from pydantic import Field, PositiveInt, StrictBool, model_validator
 
 from mlrecipes.config.blocks import Block, StepBlock
 from mlrecipes.errors import DatasetError, MissingArtifactError
-from mlrecipes.io.sources import IngestConfig
+from mlrecipes.io.sources import IngestConfig, SparkConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
@@ -80,6 +81,31 @@ class MonitorConfig(StepBlock):
     log_to_mlflow: StrictBool = True
 
 
+@dataclass(frozen=True)
+class ScoresSource:
+    """Where predict wrote the scores and how to read them, from its declared output
+    ``prediction_info`` only (monitor reads nothing of predict's configuration)."""
+
+    path: Path
+    engine: str
+    id_columns: list[str]
+    spark: SparkConfig
+
+    @classmethod
+    def of(cls, info: dict[str, Any]) -> ScoresSource:
+        if "id_columns" not in info:
+            raise DatasetError(
+                "predict's prediction_info was written by an older mlrecipes (no id_columns); "
+                "run predict again before monitor"
+            )
+        return cls(
+            path=Path(info["output_path"]),
+            engine=info["engine"],
+            id_columns=list(info["id_columns"]),
+            spark=SparkConfig.model_validate(info.get("spark") or {}),
+        )
+
+
 class MonitorStep(Step):
     name = "monitor"
     config_model = MonitorConfig
@@ -107,15 +133,14 @@ class MonitorStep(Step):
                 "steps.monitor reads the scores from a Delta or parquet output "
                 "(steps.predict.output.using: delta | parquet), not a metastore table"
             )
-        scores_path = Path(info["output_path"])
-        keys = cfg.key_columns or list(ctx.config.steps.predict.id_columns)
+        scores = ScoresSource.of(info)
+        scores_path = scores.path
+        keys = cfg.key_columns or scores.id_columns
         table = _table_path(ctx.root, cfg.output.location)
         tracker = ctx.tracker()
         labels = _labels(ctx, cfg, keys)
-        reference = _reference(tracker, info["model_name"], info["model_version"])
-        counts = _counts(
-            ctx, info["engine"], scores_path, info["scored_at"], reference, labels, keys
-        )
+        reference = _reference(ctx, info["model_name"], info["model_version"])
+        counts = _counts(ctx, scores, info["scored_at"], reference, labels, keys)
         if counts.rows == 0:
             raise DatasetError(f"no rows scored at {info['scored_at']} in {scores_path}")
         rows = _window_rows_stats(cfg, reference, counts)
@@ -127,7 +152,7 @@ class MonitorStep(Step):
         if seen:
             ctx.log(f"window {info['scored_at']} is in the monitoring table already")
         # windows scored before whose labels have arrived since
-        late = _late_labels(ctx, cfg, table, scores_path, labels, keys, tracker, info["engine"])
+        late = _late_labels(ctx, cfg, table, scores, labels, keys, tracker)
         version = append_rows(table, new + late)
         window_alerts = alerts(rows)
         from mlrecipes.cards.monitoring_report import write
@@ -211,20 +236,18 @@ def _outcomes_for(
     return labels[keys].assign(**{LABEL: (labels[target] == positive).astype(float)})
 
 
-def _reference(tracker: Tracker, name: str, version: str) -> dict[str, Any]:
+def _reference(ctx: StepContext, name: str, version: str) -> dict[str, Any]:
     import json
     import tempfile
 
-    run_id = tracker.version(name, version).run_id
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = tracker.download_run_artifact(
-                run_id, "evaluate/monitoring_reference.json", Path(tmp)
+            path = ctx.logged_output_of(
+                name, version, "evaluate", "monitoring_reference", Path(tmp)
             )
         except MissingArtifactError as exc:
             raise DatasetError(
-                f"{name} version {version} has no monitoring reference "
-                f"(evaluate/monitoring_reference.json in run {run_id}: {exc}); retrain it with "
+                f"{name} version {version} has no monitoring reference ({exc}); retrain it with "
                 "this version of mlrecipes (binary classifiers with probabilities)"
             ) from exc
         return json.loads(path.read_text(encoding="utf-8"))
@@ -232,8 +255,7 @@ def _reference(tracker: Tracker, name: str, version: str) -> dict[str, Any]:
 
 def _counts(
     ctx: StepContext,
-    engine: str,
-    scores_path: Path,
+    scores: ScoresSource,
     scored_at: str,
     reference: dict[str, Any],
     labels: pd.DataFrame | None,
@@ -252,11 +274,12 @@ def _counts(
     outcomes = None
     if labels is not None:
         outcomes = _outcomes_for(labels, keys, scored_at, target, positive)
-    if engine == "spark":
+    scores_path = scores.path
+    if scores.engine == "spark":
         from mlrecipes.io.spark import spark_session
         from mlrecipes.monitoring.spark_counts import window_counts
 
-        spark = spark_session(ctx.config.steps.predict.spark, "mlrecipes-monitor")
+        spark = spark_session(scores.spark, "mlrecipes-monitor")
         frame = spark_window(spark, scores_path, scored_at)
         joined = None if outcomes is None else spark.createDataFrame(outcomes)
         return window_counts(frame, columns, score_summary, threshold, joined, keys)
@@ -291,11 +314,10 @@ def _late_labels(
     ctx: StepContext,
     cfg: MonitorConfig,
     table: Path,
-    scores_path: Path,
+    scores: ScoresSource,
     labels: pd.DataFrame | None,
     keys: list[str],
     tracker: Tracker,
-    engine: str,
 ) -> list[dict[str, Any]]:
     """Measured performance of earlier windows that had no labels when they were monitored."""
     if labels is None:
@@ -310,10 +332,8 @@ def _late_labels(
     pending = history[~history["window"].isin(measured)].drop_duplicates("window")
     rows: list[dict[str, Any]] = []
     for item in pending.itertuples(index=False):
-        reference = _reference(tracker, item.model_name, item.model_version)
-        counts = _counts(
-            ctx, engine, scores_path, item.window, reference, labels, keys, scores_only=True
-        )
+        reference = _reference(ctx, item.model_name, item.model_version)
+        counts = _counts(ctx, scores, item.window, reference, labels, keys, scores_only=True)
         if not _has_labels(counts):
             continue
         info = {

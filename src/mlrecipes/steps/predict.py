@@ -91,7 +91,7 @@ class PredictStep(Step):
             check_convertible,
             score_with_pandas,
         )
-        from mlrecipes.tracking.models import input_schema, resolve_scoring_model
+        from mlrecipes.tracking.models import ResolvedModel, input_schema, resolve_scoring_model
 
         cfg = self.block(ctx.config)
         output = cfg.resolved_output
@@ -99,13 +99,11 @@ class PredictStep(Step):
         tracker = ctx.tracker()
         by_key = ctx.input_path("ingest_scoring", "scoring_model")
         if cfg.model_uri is None and by_key.is_file():
-            # rows looked up by a model's feature spec are scored by that very version
+            # rows looked up by a model's feature spec are scored by that very version, as
+            # ingest_scoring resolved it (the model is resolved once per scoring run)
             pinned = ctx.read_json("ingest_scoring", "scoring_model")
-            import dataclasses
-
-            resolved = dataclasses.replace(
-                resolve_scoring_model(tracker, pinned["model_uri"], "", ""),
-                alias=pinned.get("alias"),
+            resolved = ResolvedModel(
+                pinned["model_uri"], pinned["name"], pinned["version"], pinned.get("alias")
             )
         else:
             resolved = resolve_scoring_model(
@@ -183,6 +181,9 @@ class PredictStep(Step):
             "model_alias": resolved.alias,
             "scored_at": scored_at.isoformat(),
             "engine": cfg.engine,
+            # what monitor needs to read the scores back (it reads no predict configuration)
+            "id_columns": list(cfg.id_columns),
+            "spark": dump(cfg.spark),
             "save_mode": cfg.save_mode,
             "converted_columns": plan,
             "all_null_columns": null_columns,

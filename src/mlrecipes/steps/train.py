@@ -66,7 +66,7 @@ class TrainStep(Step):
         ),
         Output("recipe_snapshot", "recipe_snapshot"),
         # hashes of the rows the model saw (train + validation): deploy proves a holdout clean
-        Output("training_rows", "training_rows.npz"),
+        Output("training_rows", "training_rows.npz", logged=True),
     )
     user_code_modules = ("train", "custom_metrics")
     uses_tracking = True
