@@ -121,6 +121,7 @@ def test_the_result_line_says_status_metric_version_and_next_command(tmp_path) -
             "primary_metric": "rmse",
             "metrics": {"test": {"rmse": 12.5}},
             "validation_results": ["rmse = 12.5 (needs <= 10): failed"],
+            "criteria": [{"metric": "rmse", "threshold": 10.0, "greater_is_better": False}],
         },
         "register": {
             "registered_model_name": "m",

@@ -60,41 +60,18 @@ def report_up_to_date(ws: Workspace, plan: list[str], reporter: Reporter) -> Run
 def result_line(ws: Workspace, plan: list[str], profile: str) -> str | None:
     """The run's result in one line, from the states the plan's steps left (no MLflow query):
     ``VALIDATED: roc_auc 0.852 ≥ 0.80 · registered churn v3 @challenger · champion v3
-    (promoted) · next: mlrecipes inspect ...``. None when the plan has none of those steps."""
-    parts: list[str] = []
-    summary = {name: ws.state(name).summary for name in plan}
-    evaluate = summary.get("evaluate")
-    if evaluate:
-        status = evaluate.get("model_validation_status", "")
-        primary = evaluate.get("primary_metric")
-        value = (evaluate.get("metrics", {}).get("test") or {}).get(primary)
-        checks = evaluate.get("validation_results") or []
-        shown = f"{primary} {value:.3f}" if isinstance(value, float) else ""
-        criterion = next((c for c in checks if c.startswith(f"{primary} ")), None)
-        if criterion and "needs " in criterion:
-            op, threshold = criterion.split("needs ", 1)[1].split(")")[0].split(" ", 1)
-            shown += f" {'≥' if op == '>=' else '≤'} {threshold}"
-        parts.append(f"{status}: {shown}".strip().rstrip(":"))
-    register = summary.get("register")
-    if register:
-        alias = "".join(f" @{a}" for a in register.get("aliases", []))
-        parts.append(
-            f"registered {register.get('registered_model_name')} "
-            f"v{register.get('registered_model_version')}{alias}"
-        )
-    deploy = summary.get("deploy")
-    if deploy:
-        champion = deploy.get("champion_version")
-        parts.append(
-            f"champion v{champion} ({deploy.get('decision')})"
-            if champion
-            else f"no champion ({deploy.get('decision')})"
-        )
-    predict = summary.get("predict")
-    if predict:
-        parts.append(f"scored {predict.get('rows_scored')} rows → {predict.get('output_path')}")
+    (promoted) · next: mlrecipes inspect ...``; each step phrases its own part
+    (``Step.result_phrase``). None when no step of the plan has anything to say."""
+    from mlrecipes.execution.declarations import step_classes
+
+    classes = step_classes()
+    parts = []
+    for name in plan:
+        summary = ws.state(name).summary
+        phrase = classes[name].result_phrase(summary) if summary and name in classes else None
+        if phrase:
+            parts.append(phrase)
     if not parts:
         return None
-    last = plan[-1]
-    parts.append(f"next: mlrecipes inspect --profile {profile} --step {last}")
+    parts.append(f"next: mlrecipes inspect --profile {profile} --step {plan[-1]}")
     return " · ".join(parts)

@@ -306,6 +306,12 @@ class Step(ABC):
         paths = [sqlite_path(settings.tracking_uri), sqlite_path(settings.registry_uri)]
         return list(dict.fromkeys(p for p in paths if p is not None))
 
+    @classmethod
+    def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
+        """This step's part of the run's one-line result, from the summary it left (None: the
+        step says nothing there). The step that wrote the summary is the one that reads it."""
+        return None
+
     @abstractmethod
     def run(self, ctx: StepContext) -> StepResult:
         """Do the work, writing outputs under ``ctx.out_dir``."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -167,6 +168,11 @@ class DeployStep(Step):
         with ctx.card_work():
             _fill_card(card, config, summary, holdout, champion_scored, challenger, comparison)
         return StepResult(summary=summary, card=card)
+
+    @classmethod
+    def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
+        champion, decision = summary.get("champion_version"), summary.get("decision")
+        return f"champion v{champion} ({decision})" if champion else f"no champion ({decision})"
 
 
 def _holdout(ctx: StepContext, cfg: DeployConfig) -> pd.DataFrame:

@@ -5,6 +5,7 @@ Writes ``model_validation_status`` (VALIDATED / REJECTED / UNKNOWN); register ac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -129,8 +130,30 @@ class EvaluateStep(Step):
             "primary_metric": cfg.primary,
             "model_validation_status": status,
             "validation_results": [c.describe() for c in checks],
+            "criteria": [
+                {
+                    "metric": c.metric,
+                    "threshold": c.threshold,
+                    "greater_is_better": c.greater_is_better,
+                }
+                for c in checks
+            ],
         }
         return StepResult(summary=summary, card=card)
+
+    @classmethod
+    def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
+        """``VALIDATED: roc_auc 0.852 ≥ 0.8``: the status, the primary metric on the test split
+        and its criterion."""
+        primary = summary.get("primary_metric")
+        value = (summary.get("metrics", {}).get("test") or {}).get(primary)
+        shown = f"{primary} {value:.3f}" if isinstance(value, float) else ""
+        for criterion in summary.get("criteria") or []:
+            if criterion["metric"] == primary:
+                op = "≥" if criterion["greater_is_better"] else "≤"
+                shown += f" {op} {criterion['threshold']:g}"
+                break
+        return f"{summary.get('model_validation_status', '')}: {shown}".strip().rstrip(":")
 
 
 def _monitoring_reference(ctx: StepContext, info: dict[str, Any], scores: Any) -> Any:

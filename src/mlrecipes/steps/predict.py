@@ -7,6 +7,7 @@ back to the alias the register step sets. Two engines: ``pandas`` (batch by batc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -193,6 +194,10 @@ class PredictStep(Step):
         with ctx.card_work():
             _fill_card(card, info, preview if isinstance(preview, pd.DataFrame) else None)
         return StepResult(summary=info, card=card)
+
+    @classmethod
+    def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
+        return f"scored {summary.get('rows_scored')} rows → {summary.get('output_path')}"
 
 
 def _scoring_time(configured: datetime | None) -> datetime:

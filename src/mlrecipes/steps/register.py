@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import StrictBool, field_validator
@@ -230,6 +231,14 @@ class RegisterStep(Step):
             "model_uri": result["model_uri"],
         }
         return StepResult(summary=summary, card=card)
+
+    @classmethod
+    def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
+        aliases = "".join(f" @{a}" for a in summary.get("aliases", []))
+        return (
+            f"registered {summary.get('registered_model_name')} "
+            f"v{summary.get('registered_model_version')}{aliases}"
+        )
 
 
 def _refusal(status: str, checks: list[dict[str, Any]], info: dict[str, Any]) -> str:
