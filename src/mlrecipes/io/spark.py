@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrecipes.process.environment import environment_defaults
+
 if TYPE_CHECKING:
     from mlrecipes.io.sources import IngestConfig, SparkConfig
 
@@ -21,9 +23,7 @@ def spark_session(cfg: SparkConfig, app: str = "mlrecipes") -> Any:
         "PYSPARK_PYTHON": sys.executable,
         "PYARROW_IGNORE_TIMEZONE": "1",
     }
-    added = [k for k in defaults if k not in os.environ]
-    os.environ.update({k: defaults[k] for k in added})
-    try:
+    with environment_defaults(defaults):
         from pyspark.sql import SparkSession
 
         builder = SparkSession.builder.appName(app)
@@ -41,9 +41,6 @@ def spark_session(cfg: SparkConfig, app: str = "mlrecipes") -> Any:
         for key, value in cfg.conf.items():
             builder = builder.config(key, value)
         return builder.getOrCreate()
-    finally:
-        for key in added:
-            os.environ.pop(key, None)
 
 
 def delta_on_classpath(spark: Any) -> bool:

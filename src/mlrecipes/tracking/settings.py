@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mlrecipes.process.environment import environment_defaults
+
 
 def sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:///`` store URI (None for other stores)."""
@@ -88,19 +90,14 @@ def engine_environment() -> Iterator[None]:
     # MLflow configures its logger when first imported, from MLFLOW_LOGGING_LEVEL.
     defaults = {**ENGINE_ENV_DEFAULTS, "MLFLOW_LOGGING_LEVEL": quiet}
     mlflow_default_level = os.environ.get("MLFLOW_LOGGING_LEVEL", "INFO").upper()
-    added = [k for k in defaults if k not in os.environ]
-    for key in added:
-        os.environ[key] = defaults[key]
     logger = logging.getLogger("mlflow")
     level = logger.level
     logger.setLevel(quiet)
     try:
-        with warnings.catch_warnings():
+        with environment_defaults(defaults), warnings.catch_warnings():
             for pattern in QUIET_WARNINGS:
                 warnings.filterwarnings("ignore", message=f".*{pattern}")
             yield
     finally:
         # As it was; or, if MLflow was first imported here, as MLflow itself would have set it.
         logger.setLevel(level if mlflow_loaded else mlflow_default_level)
-        for key in added:
-            os.environ.pop(key, None)

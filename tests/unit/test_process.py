@@ -1,0 +1,56 @@
+"""The process floor changes process state only for a block, and puts it back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from mlrecipes.process.environment import environment_defaults
+
+
+def test_environment_defaults_fill_only_what_is_unset_and_remove_only_that(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLRECIPES_TEST_KEEP", "mine")
+    monkeypatch.delenv("MLRECIPES_TEST_ADD", raising=False)
+    with environment_defaults(
+        {"MLRECIPES_TEST_KEEP": "default", "MLRECIPES_TEST_ADD": "default"}
+    ) as added:
+        assert added == ["MLRECIPES_TEST_ADD"]
+        assert os.environ["MLRECIPES_TEST_KEEP"] == "mine"
+        assert os.environ["MLRECIPES_TEST_ADD"] == "default"
+    assert os.environ["MLRECIPES_TEST_KEEP"] == "mine"
+    assert "MLRECIPES_TEST_ADD" not in os.environ
+    with pytest.raises(RuntimeError), environment_defaults({"MLRECIPES_TEST_ADD": "x"}):
+        raise RuntimeError("the block fails")
+    assert "MLRECIPES_TEST_ADD" not in os.environ
+
+
+def test_leave_runs_every_atexit_handler_and_joins_threads_before_ending(tmp_path) -> None:
+    """The quick exit is still a normal exit up to the module teardown: a library's atexit
+    handler and a non-daemon thread finish, a report runs last, the status is the code's."""
+    log = tmp_path / "log.txt"
+    script = textwrap.dedent(
+        f"""
+        import atexit, threading, time
+        from mlrecipes.process.exit import exit_quickly_at_end, leave
+
+        exit_quickly_at_end()
+        log = open({str(log)!r}, "a")
+        atexit.register(lambda: (log.write("library atexit\\n"), log.flush()))
+
+        def work():
+            time.sleep(0.3)
+            log.write("thread done\\n"); log.flush()
+
+        threading.Thread(target=work).start()
+        leave(3, report=lambda: (log.write("report\\n"), log.flush()))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], timeout=60)
+    assert done.returncode == 3
+    assert log.read_text().splitlines() == ["thread done", "library atexit", "report"]
