@@ -100,7 +100,7 @@ def test_classifiers_without_predict_proba_get_the_label_metrics(estimator) -> N
 
 
 def test_probability_metric_asked_of_a_hinge_classifier_names_the_key() -> None:
-    from mlrecipes.steps._train_support import check_probability_metrics
+    from mlrecipes.steps._train_fit import check_probability_metrics
 
     config = _config(criteria=("f1_score", "roc_auc"), primary="log_loss")
     with pytest.raises(ConfigError) as info:

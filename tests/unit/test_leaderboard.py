@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlrecipes.steps._train_support import leaderboard_table
+from mlrecipes.steps._train_card import leaderboard_table
 
 COL = "metrics.val_roc_auc"
 
@@ -48,7 +48,7 @@ def test_leaderboard_queries_against_a_real_store(tmp_path) -> None:
     """The bounded MLflow searches (filters on status, run id and the metric) rank correctly."""
     from mlrecipes.config.tracking import resolve_tracking
     from mlrecipes.execution.context import load_recipe
-    from mlrecipes.steps._train_support import _leaderboard
+    from mlrecipes.steps._train_card import _leaderboard
     from mlrecipes.tracking.client import Tracker
     from tests.conftest import copy_template
 
@@ -80,7 +80,7 @@ def test_leaderboard_queries_against_a_real_store(tmp_path) -> None:
 def test_a_failing_leaderboard_query_is_said_on_the_card(tmp_path) -> None:
     from mlrecipes.cards.model import Tab
     from mlrecipes.execution.context import load_recipe
-    from mlrecipes.steps._train_support import leaderboard_tab
+    from mlrecipes.steps._train_card import leaderboard_tab
     from mlrecipes.tracking.client import Tracker
     from tests.conftest import copy_template
 

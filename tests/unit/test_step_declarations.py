@@ -230,7 +230,7 @@ def test_outputs_read_from_a_models_run_are_declared_logged_by_their_step() -> N
                 if isinstance(a, ast.Constant) and isinstance(a.value, str)
             ]
             if node.func.attr == "log_output":
-                step = owner.get(path.stem) or "train"  # _train_support logs for train
+                step = owner.get(path.stem) or "train"  # _train_log logs for train
                 logged_by_steps.add((step, literals[0]))
             elif node.func.attr == "logged_output_of":
                 read_from_runs.add((literals[0], literals[1]))

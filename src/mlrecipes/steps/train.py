@@ -92,7 +92,9 @@ class TrainStep(Step):
 
         from mlrecipes.cards.render import render_html
         from mlrecipes.io.user_code import ensure_importable, pickled_by_value
-        from mlrecipes.steps import _train_support as ts
+        from mlrecipes.steps import _train_card as train_card
+        from mlrecipes.steps import _train_fit as train_fit
+        from mlrecipes.steps import _train_log as train_log
         from mlrecipes.tracking.models import save_sklearn_model
         from mlrecipes.tracking.requirements import model_pip_requirements
 
@@ -112,7 +114,7 @@ class TrainStep(Step):
         X, y = t_train.drop(columns=[target]), t_train[target]
         X_val, y_val = t_val.drop(columns=[target]), t_val[target]
 
-        build = ts.estimator_builder(ctx.root, tcfg.estimator_method)
+        build = train_fit.estimator_builder(ctx.root, tcfg.estimator_method)
         hardcoded = dict(tcfg.estimator_params)
 
         class_weight = None
@@ -128,34 +130,40 @@ class TrainStep(Step):
             X, y, class_weight = rebalance(X, y, tcfg.resampling_minority_percentage)
             rebalanced = len(X) != n_before
             ctx.log(f"rebalanced training data: {n_before} -> {len(X)} rows")
-        if not ts.transformer_outputs_frame(transformer, train_raw.drop(columns=[target])):
+        if not train_fit.transformer_outputs_frame(transformer, train_raw.drop(columns=[target])):
             # Inside the pipeline the estimator will see arrays: fit it on arrays too.
             X, X_val = X.to_numpy(), X_val.to_numpy()
 
-        ts.check_probability_metrics(
+        train_fit.check_probability_metrics(
             cfg,
-            ts.make_estimator(build, hardcoded, class_weight, tcfg.estimator_method),
+            train_fit.make_estimator(build, hardcoded, class_weight, tcfg.estimator_method),
             tcfg.calibrate_proba is not None,
             tcfg.estimator_method,
         )
         tracker = ctx.tracker()
         settings = tracker.settings
-        run_name = ts.run_name(settings.run_name_prefix)
+        run_name = train_log.run_name(settings.run_name_prefix)
         with tracker.run(run_name=run_name, tags=tracker.base_tags(self.name)) as run_id:
             ctx.note_active_run(run_id)
             tuning_outcome = None
             params = hardcoded
             if tcfg.tuning_enabled:
-                tuning_outcome = ts.tune(
+                tuning_outcome = train_fit.tune(
                     ctx, tracker, build, X, y, X_val, y_val, hardcoded, class_weight
                 )
                 params = tuning_outcome.best_params
-            estimator = ts.make_estimator(build, params, class_weight, tcfg.estimator_method)
-            fitted = ts.fit_estimator(estimator, X, y, tcfg.calibrate_proba, tcfg.estimator_method)
-            fitted, threshold = ts.apply_decision_threshold(cfg, tcfg, fitted, X, y, X_val, y_val)
+            estimator = train_fit.make_estimator(build, params, class_weight, tcfg.estimator_method)
+            fitted = train_fit.fit_estimator(
+                estimator, X, y, tcfg.calibrate_proba, tcfg.estimator_method
+            )
+            fitted, threshold = train_fit.apply_decision_threshold(
+                cfg, tcfg, fitted, X, y, X_val, y_val
+            )
             pipeline = Pipeline([("transformer", transformer), ("estimator", fitted)])
 
-            model_params = ts.logged_params(estimator, params, class_weight, rebalanced, len(X))
+            model_params = train_log.logged_params(
+                estimator, params, class_weight, rebalanced, len(X)
+            )
             tracker.log_params(model_params)
             tracker.set_tags(
                 {
@@ -168,32 +176,32 @@ class TrainStep(Step):
             requirements = model_pip_requirements(pipeline)
             spec_path = ctx.input_path("ingest", "feature_spec")
             spec_path = spec_path if spec_path.is_file() else None
-            feature_tags = ts.feature_table_tags(spec_path)
+            feature_tags = train_log.feature_table_tags(spec_path)
             tracker.set_tags(feature_tags)
             with pickled_by_value(ctx.root):  # the model must load without the recipe's code
                 save_sklearn_model(pipeline, ctx.output_path("sk_model"), requirements)
-                model_uri, model_id = ts.log_recipe_model(
+                model_uri, model_id = train_log.log_recipe_model(
                     tracker, ctx, pipeline, feature_columns, train_raw, requirements, threshold,
                     spec_path,
                 )  # fmt: skip
 
-            evaluation = ts.evaluate_train_and_validation(
+            evaluation = train_fit.evaluate_train_and_validation(
                 ctx, tracker, pipeline, train_raw, val_raw, model_id
             )
-            ts.log_snapshot(tracker, ctx)
-            ts.record_training_rows(
+            train_log.log_snapshot(tracker, ctx)
+            train_log.record_training_rows(
                 ctx, tracker, [train_raw, val_raw], feature_columns, _key_columns(cfg)
             )
-            best_parameters = ts.best_parameters_yaml(estimator, hardcoded, tuning_outcome)
+            best_parameters = train_card.best_parameters_yaml(estimator, hardcoded, tuning_outcome)
             ctx.write_text("best_parameters", best_parameters)
             tracker.log_text(best_parameters, "train/best_parameters.yaml")
 
-            predicted_train = ts.predicted_training_data(
+            predicted_train = train_card.predicted_training_data(
                 train_raw, evaluation.training, cfg.positive_class
             )
             ctx.write_frame("predicted_training_data", predicted_train)
             with ctx.card_work():
-                worst = ts.worst_predictions(
+                worst = train_card.worst_predictions(
                     val_raw, target, cfg.positive_class, evaluation.validation
                 )
 
@@ -222,13 +230,13 @@ class TrainStep(Step):
 
             card = ctx.new_card()
             with ctx.card_work():
-                ts.fill_card(
+                train_card.fill_card(
                     card,
                     ctx,
                     tracker,
                     pipeline,
                     metrics,
-                    ts.card_images(ctx, pipeline, val_raw, evaluation.validation),
+                    train_card.card_images(ctx, pipeline, val_raw, evaluation.validation),
                     worst,
                     tuning_outcome,
                     best_parameters,
