@@ -6,6 +6,7 @@ One MLflow run per execution. The model logged (and later registered) is a pyfun
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, StrictBool, field_validator
@@ -15,7 +16,10 @@ from mlrecipes.modeling.tuning import TuningConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mlrecipes.config.schema import RecipeConfig
+    from mlrecipes.tracking.client import Tracker
 
 REBALANCE_MIN_ROWS = 5000
 
@@ -87,173 +91,254 @@ class TrainStep(Step):
         return ("train", "custom_metrics") if config.custom_metrics else ("train",)
 
     def run(self, ctx: StepContext) -> StepResult:
-        import cloudpickle
-        from sklearn.pipeline import Pipeline
-
-        from mlrecipes.cards.render import render_html
-        from mlrecipes.io.user_code import ensure_importable, pickled_by_value
-        from mlrecipes.steps import _train_card as train_card
-        from mlrecipes.steps import _train_fit as train_fit
         from mlrecipes.steps import _train_log as train_log
-        from mlrecipes.tracking.models import save_sklearn_model
-        from mlrecipes.tracking.requirements import model_pip_requirements
 
-        cfg = ctx.config
-        tcfg = cfg.steps.train
+        tcfg = ctx.config.steps.train
         assert tcfg is not None
-        target = cfg.target_col
-        train_raw = ctx.read_frame("split", "train")
-        val_raw = ctx.read_frame("split", "validation")
-        t_train = ctx.read_frame("transform", "transformed_training_data")
-        t_val = ctx.read_frame("transform", "transformed_validation_data")
-        transformer = ctx.memory.frames.get(("transform", "transformer"))
-        if transformer is None:
-            ensure_importable(ctx.root)
-            transformer = cloudpickle.loads(ctx.input_path("transform", "transformer").read_bytes())
-
-        X, y = t_train.drop(columns=[target]), t_train[target]
-        X_val, y_val = t_val.drop(columns=[target]), t_val[target]
-
-        build = train_fit.estimator_builder(ctx.root, tcfg.estimator_method)
-        hardcoded = dict(tcfg.estimator_params)
-
-        class_weight = None
-        rebalanced = False
-        if (
-            cfg.task == "classification/binary"
-            and tcfg.rebalance_training_data
-            and len(X) > REBALANCE_MIN_ROWS
-        ):
-            from mlrecipes.modeling.estimators import rebalance
-
-            n_before = len(X)
-            X, y, class_weight = rebalance(X, y, tcfg.resampling_minority_percentage)
-            rebalanced = len(X) != n_before
-            ctx.log(f"rebalanced training data: {n_before} -> {len(X)} rows")
-        if not train_fit.transformer_outputs_frame(transformer, train_raw.drop(columns=[target])):
-            # Inside the pipeline the estimator will see arrays: fit it on arrays too.
-            X, X_val = X.to_numpy(), X_val.to_numpy()
-
-        train_fit.check_probability_metrics(
-            cfg,
-            train_fit.make_estimator(build, hardcoded, class_weight, tcfg.estimator_method),
-            tcfg.calibrate_proba is not None,
-            tcfg.estimator_method,
-        )
+        data = _training_data(ctx, tcfg)
         tracker = ctx.tracker()
-        settings = tracker.settings
-        run_name = train_log.run_name(settings.run_name_prefix)
+        run_name = train_log.run_name(tracker.settings.run_name_prefix)
         with tracker.run(run_name=run_name, tags=tracker.base_tags(self.name)) as run_id:
             ctx.note_active_run(run_id)
-            tuning_outcome = None
-            params = hardcoded
-            if tcfg.tuning_enabled:
-                tuning_outcome = train_fit.tune(
-                    ctx, tracker, build, X, y, X_val, y_val, hardcoded, class_weight
-                )
-                params = tuning_outcome.best_params
-            estimator = train_fit.make_estimator(build, params, class_weight, tcfg.estimator_method)
-            fitted = train_fit.fit_estimator(
-                estimator, X, y, tcfg.calibrate_proba, tcfg.estimator_method
-            )
-            fitted, threshold = train_fit.apply_decision_threshold(
-                cfg, tcfg, fitted, X, y, X_val, y_val
-            )
-            pipeline = Pipeline([("transformer", transformer), ("estimator", fitted)])
-
-            model_params = train_log.logged_params(
-                estimator, params, class_weight, rebalanced, len(X)
-            )
-            tracker.log_params(model_params)
-            tracker.set_tags(
-                {
-                    "estimator_name": type(estimator).__name__,
-                    "estimator_class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
-                }
-            )
-
-            feature_columns = [c for c in train_raw.columns if c != target]
-            requirements = model_pip_requirements(pipeline)
-            spec_path = ctx.input_path("ingest", "feature_spec")
-            spec_path = spec_path if spec_path.is_file() else None
-            feature_tags = train_log.feature_table_tags(spec_path)
-            tracker.set_tags(feature_tags)
-            with pickled_by_value(ctx.root):  # the model must load without the recipe's code
-                save_sklearn_model(pipeline, ctx.output_path("sk_model"), requirements)
-                model_uri, model_id = train_log.log_recipe_model(
-                    tracker, ctx, pipeline, feature_columns, train_raw, requirements, threshold,
-                    spec_path,
-                )  # fmt: skip
-
-            evaluation = train_fit.evaluate_train_and_validation(
-                ctx, tracker, pipeline, train_raw, val_raw, model_id
-            )
-            train_log.log_snapshot(tracker, ctx)
-            train_log.record_training_rows(
-                ctx, tracker, [train_raw, val_raw], feature_columns, _key_columns(cfg)
-            )
-            best_parameters = train_card.best_parameters_yaml(estimator, hardcoded, tuning_outcome)
-            ctx.write_text("best_parameters", best_parameters)
-            tracker.log_text(best_parameters, "train/best_parameters.yaml")
-
-            predicted_train = train_card.predicted_training_data(
-                train_raw, evaluation.training, cfg.positive_class
-            )
-            ctx.write_frame("predicted_training_data", predicted_train)
-            with ctx.card_work():
-                worst = train_card.worst_predictions(
-                    val_raw, target, cfg.positive_class, evaluation.validation
-                )
-
-            metrics = {
-                "training": evaluation.training.metrics,
-                "validation": evaluation.validation.metrics,
-            }
-            ctx.write_json("metrics", metrics)
-            info = {
-                "run_id": run_id,
-                "model_uri": model_uri,
-                "model_id": model_id,
-                "tracking_uri": settings.tracking_uri,
-                "experiment_id": tracker.experiment_id,
-                "feature_columns": feature_columns,
-                "estimator_class": type(estimator).__name__,
-                "decision_threshold": threshold,
-                "feature_tables": feature_tags,  # lineage tags, copied to the model version
-                # the content hash of what the model was trained from (config, code, data):
-                # equal for a retrain of the same inputs, e.g. after `clean`
-                "content_key": ctx.cache_key,
-            }
-            ctx.write_json("model_info", info)
-            ctx.write_text("run_id", run_id)
-            ctx.pending[(self.name, "pipeline")] = pipeline
-
-            card = ctx.new_card()
-            with ctx.card_work():
-                train_card.fill_card(
-                    card,
-                    ctx,
-                    tracker,
-                    pipeline,
-                    metrics,
-                    train_card.card_images(ctx, pipeline, val_raw, evaluation.validation),
-                    worst,
-                    tuning_outcome,
-                    best_parameters,
-                    info,
-                )
-                card_html = render_html(card)
-                tracker.log_text(card_html, "train/card.html")
-
+            fitted = _fit(ctx, tracker, tcfg, data)
+            logged = _log_model(ctx, tracker, data, fitted)
+            metrics, card = _record(ctx, tracker, data, fitted, logged, run_id)
         summary = {
             "run_id": run_id,
-            "model_uri": model_uri,
-            "estimator": type(estimator).__name__,
+            "model_uri": logged.model_uri,
+            "estimator": type(fitted.estimator).__name__,
             "metrics": metrics,
-            "tuned": tuning_outcome is not None,
-            "decision_threshold": threshold,
+            "tuned": fitted.tuning is not None,
+            "decision_threshold": fitted.threshold,
         }
         return StepResult(summary=summary, card=card)
+
+
+@dataclass
+class _TrainingData:
+    """The split's rows as read, and what the estimator is fitted on (rebalanced, arrays when
+    the transformer outputs arrays)."""
+
+    train_raw: pd.DataFrame
+    val_raw: pd.DataFrame
+    transformer: Any
+    X: Any
+    y: Any
+    X_val: Any
+    y_val: Any
+    target: str
+    class_weight: Any = None
+    rebalanced: bool = False
+
+    @property
+    def feature_columns(self) -> list[str]:
+        return [c for c in self.train_raw.columns if c != self.target]
+
+
+@dataclass
+class _Fitted:
+    estimator: Any
+    params: dict[str, Any]
+    hardcoded: dict[str, Any]
+    pipeline: Any
+    threshold: float | None
+    tuning: Any
+
+
+@dataclass
+class _Logged:
+    model_uri: str
+    model_id: str
+    feature_tags: dict[str, str]
+
+
+def _training_data(ctx: StepContext, tcfg: TrainConfig) -> _TrainingData:
+    import cloudpickle
+
+    from mlrecipes.io.user_code import ensure_importable
+    from mlrecipes.steps import _train_fit as train_fit
+
+    cfg = ctx.config
+    target = cfg.target_col
+    train_raw = ctx.read_frame("split", "train")
+    t_train = ctx.read_frame("transform", "transformed_training_data")
+    t_val = ctx.read_frame("transform", "transformed_validation_data")
+    transformer = ctx.memory.frames.get(("transform", "transformer"))
+    if transformer is None:
+        ensure_importable(ctx.root)
+        transformer = cloudpickle.loads(ctx.input_path("transform", "transformer").read_bytes())
+    data = _TrainingData(
+        train_raw=train_raw,
+        val_raw=ctx.read_frame("split", "validation"),
+        transformer=transformer,
+        X=t_train.drop(columns=[target]),
+        y=t_train[target],
+        X_val=t_val.drop(columns=[target]),
+        y_val=t_val[target],
+        target=target,
+    )
+    if (
+        cfg.task == "classification/binary"
+        and tcfg.rebalance_training_data
+        and len(data.X) > REBALANCE_MIN_ROWS
+    ):
+        from mlrecipes.modeling.estimators import rebalance
+
+        n_before = len(data.X)
+        data.X, data.y, data.class_weight = rebalance(
+            data.X, data.y, tcfg.resampling_minority_percentage
+        )
+        data.rebalanced = len(data.X) != n_before
+        ctx.log(f"rebalanced training data: {n_before} -> {len(data.X)} rows")
+    if not train_fit.transformer_outputs_frame(transformer, train_raw.drop(columns=[target])):
+        # Inside the pipeline the estimator will see arrays: fit it on arrays too.
+        data.X, data.X_val = data.X.to_numpy(), data.X_val.to_numpy()
+    return data
+
+
+def _fit(ctx: StepContext, tracker: Tracker, tcfg: TrainConfig, data: _TrainingData) -> _Fitted:
+    """The estimator (tuned when configured), calibrated, with its decision threshold, in the
+    pipeline behind the transformer; its parameters logged."""
+    from sklearn.pipeline import Pipeline
+
+    from mlrecipes.steps import _train_fit as train_fit
+    from mlrecipes.steps import _train_log as train_log
+
+    build = train_fit.estimator_builder(ctx.root, tcfg.estimator_method)
+    hardcoded = dict(tcfg.estimator_params)
+    train_fit.check_probability_metrics(
+        ctx.config,
+        train_fit.make_estimator(build, hardcoded, data.class_weight, tcfg.estimator_method),
+        tcfg.calibrate_proba is not None,
+        tcfg.estimator_method,
+    )
+    tuning, params = None, hardcoded
+    if tcfg.tuning_enabled:
+        tuning = train_fit.tune(
+            ctx, tracker, build, data.X, data.y, data.X_val, data.y_val, hardcoded,
+            data.class_weight,
+        )  # fmt: skip
+        params = tuning.best_params
+    estimator = train_fit.make_estimator(build, params, data.class_weight, tcfg.estimator_method)
+    fitted = train_fit.fit_estimator(
+        estimator, data.X, data.y, tcfg.calibrate_proba, tcfg.estimator_method
+    )
+    fitted, threshold = train_fit.apply_decision_threshold(
+        ctx.config, tcfg, fitted, data.X, data.y, data.X_val, data.y_val
+    )
+    tracker.log_params(
+        train_log.logged_params(estimator, params, data.class_weight, data.rebalanced, len(data.X))
+    )
+    tracker.set_tags(
+        {
+            "estimator_name": type(estimator).__name__,
+            "estimator_class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        }
+    )
+    pipeline = Pipeline([("transformer", data.transformer), ("estimator", fitted)])
+    return _Fitted(estimator, params, hardcoded, pipeline, threshold, tuning)
+
+
+def _log_model(ctx: StepContext, tracker: Tracker, data: _TrainingData, fitted: _Fitted) -> _Logged:
+    """The pipeline saved as an sklearn model (evaluate reads it) and logged as the recipe's
+    pyfunc model, with its feature-table lineage."""
+    from mlrecipes.io.user_code import pickled_by_value
+    from mlrecipes.steps import _train_log as train_log
+    from mlrecipes.tracking.models import save_sklearn_model
+    from mlrecipes.tracking.requirements import model_pip_requirements
+
+    requirements = model_pip_requirements(fitted.pipeline)
+    spec_path = ctx.input_path("ingest", "feature_spec")
+    spec_path = spec_path if spec_path.is_file() else None
+    feature_tags = train_log.feature_table_tags(spec_path)
+    tracker.set_tags(feature_tags)
+    with pickled_by_value(ctx.root):  # the model must load without the recipe's code
+        save_sklearn_model(fitted.pipeline, ctx.output_path("sk_model"), requirements)
+        model_uri, model_id = train_log.log_recipe_model(
+            tracker, ctx, fitted.pipeline, data.feature_columns, data.train_raw, requirements,
+            fitted.threshold, spec_path,
+        )  # fmt: skip
+    return _Logged(model_uri, model_id, feature_tags)
+
+
+def _record(
+    ctx: StepContext,
+    tracker: Tracker,
+    data: _TrainingData,
+    fitted: _Fitted,
+    logged: _Logged,
+    run_id: str,
+) -> tuple[dict[str, Any], Any]:
+    """Scores on train and validation, the snapshot, the training rows, the outputs and the
+    card; returns (metrics, card)."""
+    from mlrecipes.steps import _train_fit as train_fit
+    from mlrecipes.steps import _train_log as train_log
+
+    cfg = ctx.config
+    evaluation = train_fit.evaluate_train_and_validation(
+        ctx, tracker, fitted.pipeline, data.train_raw, data.val_raw, logged.model_id
+    )
+    train_log.log_snapshot(tracker, ctx)
+    train_log.record_training_rows(
+        ctx, tracker, [data.train_raw, data.val_raw], data.feature_columns, _key_columns(cfg)
+    )
+    metrics = {"training": evaluation.training.metrics, "validation": evaluation.validation.metrics}
+    ctx.write_json("metrics", metrics)
+    info = {
+        "run_id": run_id,
+        "model_uri": logged.model_uri,
+        "model_id": logged.model_id,
+        "tracking_uri": tracker.settings.tracking_uri,
+        "experiment_id": tracker.experiment_id,
+        "feature_columns": data.feature_columns,
+        "estimator_class": type(fitted.estimator).__name__,
+        "decision_threshold": fitted.threshold,
+        "feature_tables": logged.feature_tags,  # lineage tags, copied to the model version
+        # the content hash of what the model was trained from (config, code, data):
+        # equal for a retrain of the same inputs, e.g. after `clean`
+        "content_key": ctx.cache_key,
+    }
+    ctx.write_json("model_info", info)
+    ctx.write_text("run_id", run_id)
+    ctx.pending[("train", "pipeline")] = fitted.pipeline
+    return metrics, _card(ctx, tracker, data, fitted, evaluation, metrics, info)
+
+
+def _card(
+    ctx: StepContext,
+    tracker: Tracker,
+    data: _TrainingData,
+    fitted: _Fitted,
+    evaluation: Any,
+    metrics: dict[str, Any],
+    info: dict[str, Any],
+) -> Any:
+    """The best parameters and predicted training data (outputs), and the step card."""
+    from mlrecipes.cards.render import render_html
+    from mlrecipes.steps import _train_card as train_card
+
+    cfg = ctx.config
+    best_parameters = train_card.best_parameters_yaml(
+        fitted.estimator, fitted.hardcoded, fitted.tuning
+    )
+    ctx.write_text("best_parameters", best_parameters)
+    tracker.log_text(best_parameters, "train/best_parameters.yaml")
+    predicted_train = train_card.predicted_training_data(
+        data.train_raw, evaluation.training, cfg.positive_class
+    )
+    ctx.write_frame("predicted_training_data", predicted_train)
+    card = ctx.new_card()
+    with ctx.card_work():
+        worst = train_card.worst_predictions(
+            data.val_raw, data.target, cfg.positive_class, evaluation.validation
+        )
+        images = train_card.card_images(ctx, fitted.pipeline, data.val_raw, evaluation.validation)
+        train_card.fill_card(
+            card, ctx, tracker, fitted.pipeline, metrics, images, worst, fitted.tuning,
+            best_parameters, info,
+        )  # fmt: skip
+        tracker.log_text(render_html(card), "train/card.html")
+    return card
 
 
 def _key_columns(config: RecipeConfig) -> list[str]:
