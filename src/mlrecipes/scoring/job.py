@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 class ScoringJob:
     """Everything an engine needs; built once per run by the predict step.
 
-    ``plan`` maps the columns that need converting to the model's types (``frames.conversions``);
+    ``plan`` maps the columns that need converting to the model's types (``frames.conversions``),
+    ``input_columns`` lists every input column of the model's signature;
     ``location`` is the output folder (None for a metastore table, named by ``table``).
     """
 
@@ -24,6 +25,7 @@ class ScoringJob:
     resolved: ResolvedModel
     source: Path
     plan: dict[str, str]
+    input_columns: tuple[str, ...]  # the model's input columns, in its signature's order
     scored_at: datetime
     using: str
     location: Path | None

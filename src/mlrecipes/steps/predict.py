@@ -21,6 +21,8 @@ from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
     from mlrecipes.config.schema import RecipeConfig
+    from mlrecipes.scoring.job import ScoringJob
+    from mlrecipes.tracking.models import ResolvedModel
 
 
 class PredictOutput(Block):
@@ -84,109 +86,43 @@ class PredictStep(Step):
     def run(self, ctx: StepContext) -> StepResult:
         import pandas as pd
 
-        from mlrecipes.io.batches import parquet_rows, parquet_schema
-        from mlrecipes.scoring.frames import conversions, schema_problems
-        from mlrecipes.scoring.job import ScoringJob
-        from mlrecipes.scoring.pandas_engine import (
-            NullCounter,
-            check_convertible,
-            score_with_pandas,
-        )
-        from mlrecipes.tracking.models import ResolvedModel, input_schema, resolve_scoring_model
+        from mlrecipes.io.batches import parquet_rows
 
         cfg = self.block(ctx.config)
-        output = cfg.resolved_output
-        location = _output_path(output.location, ctx.root) if output.using != "table" else None
         tracker = ctx.tracker()
-        by_key = ctx.input_path("ingest_scoring", "scoring_model")
-        if cfg.model_uri is None and by_key.is_file():
-            # rows looked up by a model's feature spec are scored by that very version, as
-            # ingest_scoring resolved it (the model is resolved once per scoring run)
-            pinned = ctx.read_json("ingest_scoring", "scoring_model")
-            resolved = ResolvedModel(
-                pinned["model_uri"], pinned["name"], pinned["version"], pinned.get("alias")
-            )
-        else:
-            resolved = resolve_scoring_model(
-                tracker, cfg.model_uri, ctx.config.model_name or "", ctx.config.steps.register.alias
-            )
-        ctx.log(f"scoring with {resolved.describe()}")
-        if cfg.model_uri is None and resolved.alias not in ("champion", None):
-            ctx.log(
-                f"warning: {ctx.config.model_name} has no champion yet; scoring with "
-                f"@{resolved.alias} (run deploy to choose a champion)"
-            )
-        model = tracker.load_model(resolved.uri)
-
-        source = ctx.input_path("ingest_scoring", "dataset")
-        schema = parquet_schema(source)
-        required = input_schema(model)
-        problems = schema_problems(schema, required)
-        missing_ids = [c for c in cfg.id_columns if c not in schema.names]
-        if missing_ids:
-            problems.insert(0, f"id columns {missing_ids} (steps.predict.id_columns) are missing")
-        if problems:
-            from mlrecipes.modeling.data_checks import delimiter_hint
-
-            raise DatasetError(
-                f"scoring data does not fit model {resolved.describe()}: "
-                + "; ".join(problems)
-                + delimiter_hint(schema.names)
-                + ". Nothing was written."
-            )
-        plan = conversions(schema, required)
-        try:
-            check_convertible(source, plan, cfg.batch_size)
-        except DatasetError as exc:
-            raise DatasetError(
-                f"scoring data does not fit model {resolved.describe()}: {exc}. Nothing was written."
-            ) from None
-        job = ScoringJob(
-            model=model,
-            resolved=resolved,
-            source=source,
-            plan=plan,
-            scored_at=_scoring_time(cfg.scoring_time),
-            using=output.using,
-            location=location,
-            table=output.location if output.using == "table" else None,
-            save_mode=cfg.save_mode,
-            partition=["scoring_date"] if cfg.partition_by_date else None,
-            id_columns=cfg.id_columns,
-            keep_input_columns=cfg.keep_input_columns,
-            batch_size=cfg.batch_size,
-            result_type=cfg.result_type,
-            spark=cfg.spark,
-        )
-        scored_at = job.scored_at
+        resolved = _scoring_model(ctx, cfg)
+        job = _scoring_job(ctx, cfg, resolved, tracker.load_model(resolved.uri))
+        required = list(job.input_columns)
         if cfg.engine == "spark":
             from mlrecipes.scoring.spark_engine import all_null_columns, score_with_spark
 
-            null_columns = all_null_columns(cfg.spark, source, list(required))
+            null_columns = all_null_columns(cfg.spark, job.source, required)
             rows, preview = score_with_spark(job, tracker)
         else:
-            nulls = NullCounter(list(required))
+            from mlrecipes.scoring.pandas_engine import NullCounter, score_with_pandas
+
+            nulls = NullCounter(required)
             rows, preview = score_with_pandas(job, nulls)
             null_columns = nulls.all_null()
         if null_columns:
             ctx.log(f"columns entirely empty in the scoring data: {', '.join(null_columns)}")
-
+        output = cfg.resolved_output
         info = {
             "output": {"using": output.using, "location": output.location},
-            "output_path": str(location) if location else output.location,
+            "output_path": str(job.location) if job.location else output.location,
             "rows_scored": rows,
-            "rows_in_scoring_data": parquet_rows(source),
+            "rows_in_scoring_data": parquet_rows(job.source),
             "model_uri": resolved.uri,
             "model_name": resolved.name,
             "model_version": resolved.version,
             "model_alias": resolved.alias,
-            "scored_at": scored_at.isoformat(),
+            "scored_at": job.scored_at.isoformat(),
             "engine": cfg.engine,
             # what monitor needs to read the scores back (it reads no predict configuration)
             "id_columns": list(cfg.id_columns),
             "spark": dump(cfg.spark),
             "save_mode": cfg.save_mode,
-            "converted_columns": plan,
+            "converted_columns": job.plan,
             "all_null_columns": null_columns,
         }
         ctx.write_json("prediction_info", info)
@@ -198,6 +134,89 @@ class PredictStep(Step):
     @classmethod
     def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
         return f"scored {summary.get('rows_scored')} rows → {summary.get('output_path')}"
+
+
+def _scoring_model(ctx: StepContext, cfg: PredictConfig) -> ResolvedModel:
+    """The one model this scoring run uses: the version ingest_scoring looked features up for,
+    else ``model_uri``, else the champion (the register alias before there is one)."""
+    from mlrecipes.tracking.models import ResolvedModel, resolve_scoring_model
+
+    if cfg.model_uri is None and ctx.input_path("ingest_scoring", "scoring_model").is_file():
+        # rows looked up by a model's feature spec are scored by that very version, as
+        # ingest_scoring resolved it (the model is resolved once per scoring run)
+        pinned = ctx.read_json("ingest_scoring", "scoring_model")
+        resolved = ResolvedModel(
+            pinned["model_uri"], pinned["name"], pinned["version"], pinned.get("alias")
+        )
+    else:
+        resolved = resolve_scoring_model(
+            ctx.tracker(),
+            cfg.model_uri,
+            ctx.config.model_name or "",
+            ctx.config.steps.register.alias,
+        )
+    ctx.log(f"scoring with {resolved.describe()}")
+    if cfg.model_uri is None and resolved.alias not in ("champion", None):
+        ctx.log(
+            f"warning: {ctx.config.model_name} has no champion yet; scoring with "
+            f"@{resolved.alias} (run deploy to choose a champion)"
+        )
+    return resolved
+
+
+def _scoring_job(
+    ctx: StepContext, cfg: PredictConfig, resolved: ResolvedModel, model: Any
+) -> ScoringJob:
+    """The scoring data checked against the model's signature (every value that must be
+    converted is converted once before anything is written), as one job for either engine."""
+    from mlrecipes.io.batches import parquet_schema
+    from mlrecipes.scoring.frames import conversions, schema_problems
+    from mlrecipes.scoring.job import ScoringJob
+    from mlrecipes.scoring.pandas_engine import check_convertible
+    from mlrecipes.tracking.models import input_schema
+
+    source = ctx.input_path("ingest_scoring", "dataset")
+    schema = parquet_schema(source)
+    required = input_schema(model)
+    problems = schema_problems(schema, required)
+    missing_ids = [c for c in cfg.id_columns if c not in schema.names]
+    if missing_ids:
+        problems.insert(0, f"id columns {missing_ids} (steps.predict.id_columns) are missing")
+    if problems:
+        from mlrecipes.modeling.data_checks import delimiter_hint
+
+        raise DatasetError(
+            f"scoring data does not fit model {resolved.describe()}: "
+            + "; ".join(problems)
+            + delimiter_hint(schema.names)
+            + ". Nothing was written."
+        )
+    plan = conversions(schema, required)
+    try:
+        check_convertible(source, plan, cfg.batch_size)
+    except DatasetError as exc:
+        raise DatasetError(
+            f"scoring data does not fit model {resolved.describe()}: {exc}. Nothing was written."
+        ) from None
+    output = cfg.resolved_output
+    return ScoringJob(
+        model=model,
+        resolved=resolved,
+        source=source,
+        plan=plan,
+        input_columns=tuple(required),
+        scored_at=_scoring_time(cfg.scoring_time),
+        using=output.using,
+        location=_output_path(output.location, ctx.root) if output.using != "table" else None,
+        table=output.location if output.using == "table" else None,
+        save_mode=cfg.save_mode,
+        partition=["scoring_date"] if cfg.partition_by_date else None,
+        id_columns=cfg.id_columns,
+        keep_input_columns=cfg.keep_input_columns,
+        batch_size=cfg.batch_size,
+        result_type=cfg.result_type,
+        spark=cfg.spark,
+    )
 
 
 def _scoring_time(configured: datetime | None) -> datetime:
