@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlrecipes.config.schema import RecipeConfig
-    from mlrecipes.deployment.bootstrap import PairedDifference, Scored
+    from mlrecipes.deployment.bootstrap import PairedDifference
     from mlrecipes.tracking.client import Tracker
+from mlrecipes.steps._deploy_card import _fill_card
+from mlrecipes.steps._deploy_scoring import _compare, _reported, _score
 
 
 class DeployConfig(StepBlock):
@@ -50,14 +52,6 @@ class DeployConfig(StepBlock):
     key_columns: list[str] = Field(default_factory=list)
     # a labelled dataset to compare on (default: the challenger's test split)
     holdout: IngestConfig | None = None
-
-
-REPORTED = {
-    "classification/binary": ("roc_auc", "log_loss", "brier_score", "precision_recall_auc"),
-    "classification/multiclass": ("accuracy_score", "f1_score_macro", "log_loss"),
-    "regression": ("root_mean_squared_error", "mean_absolute_error", "r2_score"),
-}
-# smaller is better; the rest of the reported metrics follow the recipe's directions
 
 
 class DeployStep(Step):
@@ -89,7 +83,6 @@ class DeployStep(Step):
         }
 
     def run(self, ctx: StepContext) -> StepResult:
-        from mlrecipes.deployment.audit import iter_audit_tags
         from mlrecipes.deployment.decision import decide
         from mlrecipes.deployment.holdout import fingerprint
         from mlrecipes.tracking import aliases as reg
@@ -113,7 +106,9 @@ class DeployStep(Step):
             rows = _champion_rows(ctx, name, champion)
             _check_clean(holdout, rows, cfg.key_columns, f"champion v{champion}")
             champion_scored = _score(tracker, config, name, champion, holdout)
-            comparison = _compare(ctx, cfg, holdout, champion_scored, challenger)
+            comparison = _compare(
+                ctx, (cfg.resamples, cfg.confidence, cfg.seed), holdout, champion_scored, challenger
+            )
         decision = decide(
             status,
             comparison,
@@ -126,43 +121,11 @@ class DeployStep(Step):
             "champion": _reported(ctx, holdout, champion_scored) if champion_scored else {},
         }
         audit = _audit(decision, comparison, champion, version, holdout, cfg, fingerprint)
-        event = {"event": "decision", "decision": decision.outcome, "reason": decision.reason}
-        with ctx.critical_section():
-            tracker.set_version_tags(name, version, dict(iter_audit_tags("", audit)))
-            if champion is not None and champion != version:
-                # the champion carries the same audit record, one tag per challenge
-                record = dict(iter_audit_tags("", audit))
-                tracker.set_version_tags(
-                    name,
-                    champion,
-                    {f"mlrecipes.deploy.challenged_by.v{version}": json.dumps(record)},
-                )
-            if decision.moves_now:
-                reg.move_champion(tracker, name, version, event, ctx.critical_section)
-            else:
-                reg.record_event(tracker, name, version, event)
-        aliases = tracker.aliases(name)
-        summary = {
-            "decision": decision.outcome,
-            "reason": decision.reason,
-            "champion_version": aliases.get(reg.CHAMPION),
-            "challenger_version": version,
-            "previous_champion_version": aliases.get(reg.PREVIOUS),
-            "compared_with": champion if champion != version else None,
-            "metric": config.primary,
-            "champion_score": comparison.champion if comparison else None,
-            "challenger_score": (
-                comparison.challenger if comparison else metrics["challenger"].get(config.primary)
-            ),
-            "difference": comparison.improvement if comparison else None,
-            "ci_low": comparison.ci_low if comparison else None,
-            "ci_high": comparison.ci_high if comparison else None,
-            "confidence": cfg.confidence,
-            "min_improvement": cfg.min_improvement,
-            "approval": cfg.approval,
-            "holdout": {"rows": len(holdout), "fingerprint": audit["mlrecipes.deploy.holdout"]},
-            "metrics": metrics,
-        }
+        _apply(ctx, tracker, name, version, champion, decision, audit)
+        summary = _summary(
+            tracker.aliases(name), decision, cfg, config.primary, version, champion, comparison,
+            metrics, holdout, audit,
+        )  # fmt: skip
         ctx.write_json("decision", summary)
         card = ctx.new_card()
         with ctx.card_work():
@@ -173,6 +136,72 @@ class DeployStep(Step):
     def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
         champion, decision = summary.get("champion_version"), summary.get("decision")
         return f"champion v{champion} ({decision})" if champion else f"no champion ({decision})"
+
+
+def _apply(
+    ctx: StepContext,
+    tracker: Tracker,
+    name: str,
+    version: str,
+    champion: str | None,
+    decision: Any,
+    audit: dict[str, Any],
+) -> None:
+    """The decision into the registry: the audit tags on both versions, then the champion moved
+    (or the event recorded); signals wait until all of it is written."""
+    from mlrecipes.deployment.audit import iter_audit_tags
+    from mlrecipes.tracking import aliases
+
+    event = {"event": "decision", "decision": decision.outcome, "reason": decision.reason}
+    record = dict(iter_audit_tags("", audit))
+    with ctx.critical_section():
+        tracker.set_version_tags(name, version, record)
+        if champion is not None and champion != version:
+            # the champion carries the same audit record, one tag per challenge
+            tracker.set_version_tags(
+                name, champion, {f"mlrecipes.deploy.challenged_by.v{version}": json.dumps(record)}
+            )
+        if decision.moves_now:
+            aliases.move_champion(tracker, name, version, event, ctx.critical_section)
+        else:
+            aliases.record_event(tracker, name, version, event)
+
+
+def _summary(
+    aliases: dict[str, str],
+    decision: Any,
+    cfg: DeployConfig,
+    primary: str,
+    version: str,
+    champion: str | None,
+    comparison: PairedDifference | None,
+    metrics: dict[str, Any],
+    holdout: pd.DataFrame,
+    audit: dict[str, Any],
+) -> dict[str, Any]:
+    from mlrecipes.tracking.aliases import CHAMPION, PREVIOUS
+
+    return {
+        "decision": decision.outcome,
+        "reason": decision.reason,
+        "champion_version": aliases.get(CHAMPION),
+        "challenger_version": version,
+        "previous_champion_version": aliases.get(PREVIOUS),
+        "compared_with": champion if champion != version else None,
+        "metric": primary,
+        "champion_score": comparison.champion if comparison else None,
+        "challenger_score": (
+            comparison.challenger if comparison else metrics["challenger"].get(primary)
+        ),
+        "difference": comparison.improvement if comparison else None,
+        "ci_low": comparison.ci_low if comparison else None,
+        "ci_high": comparison.ci_high if comparison else None,
+        "confidence": cfg.confidence,
+        "min_improvement": cfg.min_improvement,
+        "approval": cfg.approval,
+        "holdout": {"rows": len(holdout), "fingerprint": audit["mlrecipes.deploy.holdout"]},
+        "metrics": metrics,
+    }
 
 
 def _holdout(ctx: StepContext, cfg: DeployConfig) -> pd.DataFrame:
@@ -237,110 +266,6 @@ def _check_clean(holdout: pd.DataFrame, trained_on: dict, key_columns: list[str]
         )
 
 
-def _score(tracker: Tracker, config: RecipeConfig, name: str, version: str, holdout: Any) -> Scored:
-    """The registered pyfunc's predictions on the holdout, as arrays."""
-    import pandas as pd
-
-    from mlrecipes.deployment.bootstrap import Scored
-
-    model = tracker.load_model(f"models:/{name}/{version}")
-    out = model.predict(holdout.drop(columns=[config.target_col]))
-    if not config.is_classification:
-        values = out.iloc[:, 0] if isinstance(out, pd.DataFrame) else out
-        return Scored(np.asarray(values, dtype=float).reshape(-1))
-    frame = out if isinstance(out, pd.DataFrame) else pd.DataFrame({"label": np.asarray(out)})
-    label = next((c for c in frame.columns if str(c).endswith("label")), frame.columns[0])
-    labels = frame[label].to_numpy()
-    if config.task == "classification/binary":
-        column = next(
-            (c for c in frame.columns if str(c).endswith(f"score_{config.positive_class}")), None
-        )
-        scores = None if column is None else frame[column].to_numpy(dtype=float)
-        return Scored(labels, scores)
-    columns = [c for c in frame.columns if "score_" in str(c)]
-    classes = tuple(str(c).split("score_", 1)[1] for c in columns)
-    matrix = frame[columns].to_numpy(dtype=float) if columns else None
-    return Scored(labels, matrix, classes or None)
-
-
-def _metric_fn(ctx: StepContext, holdout: Any, name: str) -> Any:
-    """The resampled form of metric ``name`` on the holdout (deployment/bootstrap.py)."""
-    import pandas as pd
-
-    from mlrecipes.deployment.bootstrap import resampled_metric
-    from mlrecipes.io.user_code import custom_metric_functions
-    from mlrecipes.modeling.evaluation import builtin_metric, eval_frame
-
-    config = ctx.config
-    truth = holdout[config.target_col].to_numpy()
-    custom = {m.name for m in config.custom_metrics}
-    functions = custom_metric_functions(ctx.root, config) if name in custom else {}
-
-    truth_classes = sorted(pd.unique(truth).tolist(), key=str)
-
-    def one(rows: np.ndarray, s: Scored) -> float:
-        y = pd.Series(truth[rows])
-        proba, classes = _proba(s, rows, truth_classes, config.positive_class)
-        if name in functions:
-            from mlrecipes.modeling.evaluation import custom_metric_values
-
-            frame = eval_frame(y, s.labels[rows], proba, classes, config.positive_class)
-            return custom_metric_values({name: functions[name]}, frame, {})[name]
-        if name == "precision_recall_auc" and s.scores is not None and s.scores.ndim == 1:
-            from sklearn.metrics import average_precision_score
-
-            return float(average_precision_score(y == config.positive_class, s.scores[rows]))
-        return builtin_metric(
-            name, config.task, y, s.labels[rows], proba, classes, config.positive_class
-        )
-
-    return resampled_metric(name, config.task, truth, config.positive_class, fallback=one)
-
-
-def _proba(s: Scored, rows: np.ndarray, classes: list, positive: Any) -> tuple[Any, Any]:
-    """Class probabilities of ``rows`` as builtin_metric takes them (None: the model has none)."""
-    if s.scores is None:
-        return None, None
-    if s.scores.ndim == 1:  # binary: P(positive) and its complement, in the truth's classes
-        p = s.scores[rows]
-        return np.column_stack([p if c == positive else 1 - p for c in classes]), classes
-    return s.scores[rows], list(s.classes or ())
-
-
-def _compare(
-    ctx: StepContext, cfg: DeployConfig, holdout: Any, champion: Scored, challenger: Scored
-) -> PairedDifference:
-    from mlrecipes.deployment.bootstrap import paired_bootstrap
-
-    config = ctx.config
-    primary = config.primary
-    return paired_bootstrap(
-        primary,
-        config.metric_directions[primary],
-        _metric_fn(ctx, holdout, primary),
-        champion,
-        challenger,
-        len(holdout),
-        resamples=cfg.resamples,
-        confidence=cfg.confidence,
-        seed=cfg.seed,
-    )
-
-
-def _reported(ctx: StepContext, holdout: Any, scored: Scored) -> dict[str, float]:
-    """The primary metric and the task's usual ones on the whole holdout (those computable)."""
-    config = ctx.config
-    names = dict.fromkeys([config.primary, *REPORTED[config.task]])
-    identity = np.arange(len(holdout))[np.newaxis, :]
-    values = {}
-    for name in names:
-        try:
-            values[name] = float(_metric_fn(ctx, holdout, name)(identity, scored)[0])
-        except (ValueError, TypeError):  # e.g. probabilities asked of a hinge classifier
-            continue
-    return values
-
-
 def _audit(
     decision: Any,
     comparison: PairedDifference | None,
@@ -380,56 +305,3 @@ def _audit(
             }
         )
     return audit
-
-
-def _fill_card(
-    card: Any,
-    config: RecipeConfig,
-    summary: dict[str, Any],
-    holdout: Any,
-    champion: Scored | None,
-    challenger: Scored,
-    comparison: PairedDifference | None,
-) -> None:
-    import pandas as pd
-
-    from mlrecipes.cards.plots import bootstrap_histogram, roc_comparison
-
-    decision = card.tab("Decision")
-    decision.text(f"{summary['decision'].upper()}: {summary['reason']}.")
-    decision.kv(
-        {
-            "Challenger": f"version {summary['challenger_version']}",
-            "Champion before": summary["compared_with"] or "none",
-            "Champion now": summary["champion_version"] or "none",
-            "Previous champion": summary["previous_champion_version"] or "none",
-            "Approval": summary["approval"],
-            "Holdout": f"{summary['holdout']['rows']} rows (fingerprint {summary['holdout']['fingerprint']})",
-        }
-    )
-    metrics = summary["metrics"]
-    names = list(dict.fromkeys([*metrics["challenger"], *metrics["champion"]]))
-    card.tab("Metrics").table(
-        pd.DataFrame(
-            {
-                "metric": names,
-                "champion": [metrics["champion"].get(n) for n in names],
-                "challenger": [metrics["challenger"].get(n) for n in names],
-            }
-        ),
-        title="On the holdout, through each registered model",
-    )
-    plots = card.tab("Plots")
-    if config.task == "classification/binary" and challenger.scores is not None:
-        curves = {f"challenger v{summary['challenger_version']}": challenger.scores}
-        if champion is not None and champion.scores is not None:
-            curves = {f"champion v{summary['compared_with']}": champion.scores, **curves}
-        plots.image(roc_comparison(holdout[config.target_col] == config.positive_class, curves))
-    if comparison is not None and len(comparison.distribution):
-        plots.image(
-            bootstrap_histogram(
-                comparison.distribution, comparison.ci_low, comparison.ci_high, comparison.metric
-            ),
-            title=f"{comparison.resamples} paired resamples (seed {comparison.seed})",
-        )
-    card.tab("Run Summary").code(json.dumps(summary, indent=1, default=str), title="decision.json")

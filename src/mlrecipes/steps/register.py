@@ -79,6 +79,49 @@ def recover_interrupted(
     return adopted
 
 
+def _version_to_alias(
+    ctx: StepContext,
+    tracker: Tracker,
+    name: str,
+    status: str,
+    info: dict[str, Any],
+    owner: dict[str, str],
+) -> str:
+    """The version the alias will point at: one an interrupted run left, an identical one
+    (``skip_identical``), or a new registration tagged ``pending`` until the alias moves."""
+    rcfg = ctx.config.steps.register
+    version = recover_interrupted(tracker, name, ctx.workspace.identity, info["run_id"], ctx.log)
+    if version is not None:
+        return version
+    identical = _identical_versions(tracker, name, info.get("content_key"))
+    if identical and rcfg.skip_identical:
+        ctx.log(
+            f"version {identical[-1]} of {name} was trained from the same data, code and "
+            "configuration: reusing it (steps.register.skip_identical)"
+        )
+        return identical[-1]
+    if identical:
+        ctx.log(
+            f"note: version {', '.join(identical)} of {name} was trained from the same "
+            "data, code and configuration; registering another (set "
+            "steps.register.skip_identical: true to reuse it)"
+        )
+    tags = {
+        "mlflow.source.type": "RECIPE",
+        "mlflow.pipeline.template.name": ctx.root.name,
+        "mlrecipes.profile": ctx.recipe.profile,
+        "mlrecipes.model_validation_status": status,
+        # Written with the version in one call: after kill -9 the next run finds it.
+        REGISTRATION_TAG: "pending",
+        "mlrecipes.register_cache_key": ctx.cache_key,
+        "mlrecipes.train_content_key": info.get("content_key") or "",
+        **(info.get("feature_tables") or {}),  # lineage: tables and versions read
+        **owner,
+    }
+    with ctx.critical_section():
+        return tracker.register(info["model_uri"], name, tags, run_id=info["run_id"])
+
+
 def _remove_unaliased(tracker: Tracker, name: str, owner: dict[str, str]) -> None:
     """After a failure in register: delete this run's pending versions that no alias points at.
 
@@ -161,39 +204,8 @@ class RegisterStep(Step):
             "mlrecipes.workspace": ctx.workspace.identity,
             "mlrecipes.source_run_id": info["run_id"],
         }
-        version: str | None = None
         try:
-            version = recover_interrupted(
-                tracker, name, ctx.workspace.identity, info["run_id"], ctx.log
-            )
-            identical = _identical_versions(tracker, name, info.get("content_key"))
-            if version is None and identical and rcfg.skip_identical:
-                version = identical[-1]
-                ctx.log(
-                    f"version {version} of {name} was trained from the same data, code and "
-                    "configuration: reusing it (steps.register.skip_identical)"
-                )
-            elif version is None and identical:
-                ctx.log(
-                    f"note: version {', '.join(identical)} of {name} was trained from the same "
-                    "data, code and configuration; registering another (set "
-                    "steps.register.skip_identical: true to reuse it)"
-                )
-            if version is None:
-                tags = {
-                    "mlflow.source.type": "RECIPE",
-                    "mlflow.pipeline.template.name": ctx.root.name,
-                    "mlrecipes.profile": ctx.recipe.profile,
-                    "mlrecipes.model_validation_status": status,
-                    # Written with the version in one call: after kill -9 the next run finds it.
-                    REGISTRATION_TAG: "pending",
-                    "mlrecipes.register_cache_key": ctx.cache_key,
-                    "mlrecipes.train_content_key": info.get("content_key") or "",
-                    **(info.get("feature_tables") or {}),  # lineage: tables and versions read
-                    **owner,
-                }
-                with ctx.critical_section():
-                    version = tracker.register(info["model_uri"], name, tags, run_id=info["run_id"])
+            version = _version_to_alias(ctx, tracker, name, status, info, owner)
             result = {
                 "registered_model_name": name,
                 "registered_model_version": version,
