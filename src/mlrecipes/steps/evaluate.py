@@ -15,6 +15,7 @@ from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
     from mlrecipes.config.schema import RecipeConfig
+    from mlrecipes.tracking.client import Tracker
 
 
 class Criterion(Block):
@@ -56,19 +57,13 @@ class EvaluateStep(Step):
 
     def run(self, ctx: StepContext) -> StepResult:
         from mlrecipes.config.metrics import check_criteria
-        from mlrecipes.io.user_code import custom_metric_functions, ensure_importable
+        from mlrecipes.io.user_code import custom_metric_functions
         from mlrecipes.modeling.evaluation import split_scores
-        from mlrecipes.tracking.loading import load_pyfunc
 
         cfg = ctx.config
         info = ctx.read_json("train", "model_info")
         val_metrics = ctx.read_json("train", "metrics")["validation"]
-        test = ctx.read_frame("split", "test")
-        pipeline = ctx.memory.frames.get(("train", "pipeline"))
-        if pipeline is None:
-            ensure_importable(ctx.root)  # the pipeline references functions in steps/*.py
-            pipeline = load_pyfunc(ctx.input_path("train", "sk_model")).get_raw_model()
-
+        pipeline = _trained_pipeline(ctx)
         tracker = ctx.tracker()
         directions = cfg.metric_directions
         tracker.set_experiment_tags(
@@ -78,18 +73,12 @@ class EvaluateStep(Step):
             }
         )
         with tracker.run(run_id=info["run_id"]):
-            scores = split_scores(
-                ctx.config, pipeline, test, custom_metric_functions(ctx.root, ctx.config)
-            )
+            test = ctx.read_frame("split", "test")
+            scores = split_scores(cfg, pipeline, test, custom_metric_functions(ctx.root, cfg))
             tracker.log_metrics(
                 {f"test_{k}": v for k, v in scores.metrics.items()}, model_id=info["model_id"]
             )
-            images = _plots(cfg, scores)
-            plot_dir = ctx.output_path("plots")
-            plot_dir.mkdir()
-            for key, png in images.items():
-                (plot_dir / f"test_{key}.png").write_bytes(png)
-            tracker.log_artifacts(plot_dir, "evaluate/plots")
+            images = _log_plots(ctx, tracker, scores)
             _check_criteria_computable(cfg, scores.skipped)
             criteria = [(c.metric, c.threshold) for c in cfg.steps.evaluate.validation_criteria]
             status, checks = check_criteria(scores.metrics, criteria, directions)
@@ -98,23 +87,7 @@ class EvaluateStep(Step):
             if reference is not None:
                 ctx.write_json("monitoring_reference", reference)
                 ctx.log_output("monitoring_reference")
-
-            ctx.write_text("model_validation_status", status)
-            ctx.write_json("metrics", {"validation": val_metrics, "test": scores.metrics})
-            ctx.write_json(
-                "validation_results",
-                [
-                    {
-                        "metric": c.metric,
-                        "value": c.value,
-                        "threshold": c.threshold,
-                        "greater_is_better": c.greater_is_better,
-                        "passed": c.passed,
-                        "description": c.describe(),
-                    }
-                    for c in checks
-                ],
-            )
+            _write_results(ctx, status, val_metrics, scores.metrics, checks)
             card = ctx.new_card()
             with ctx.card_work():
                 _fill_card(card, cfg, val_metrics, scores.metrics, checks, status, images, info)
@@ -154,6 +127,53 @@ class EvaluateStep(Step):
                 shown += f" {op} {criterion['threshold']:g}"
                 break
         return f"{summary.get('model_validation_status', '')}: {shown}".strip().rstrip(":")
+
+
+def _trained_pipeline(ctx: StepContext) -> Any:
+    """train's fitted pipeline: from this process when train ran in it, else its sklearn model."""
+    from mlrecipes.io.user_code import ensure_importable
+    from mlrecipes.tracking.loading import load_pyfunc
+
+    pipeline = ctx.memory.frames.get(("train", "pipeline"))
+    if pipeline is None:
+        ensure_importable(ctx.root)  # the pipeline references functions in steps/*.py
+        pipeline = load_pyfunc(ctx.input_path("train", "sk_model")).get_raw_model()
+    return pipeline
+
+
+def _log_plots(ctx: StepContext, tracker: Tracker, scores: Any) -> dict[str, bytes]:
+    images = _plots(ctx.config, scores)
+    plot_dir = ctx.output_path("plots")
+    plot_dir.mkdir()
+    for key, png in images.items():
+        (plot_dir / f"test_{key}.png").write_bytes(png)
+    tracker.log_artifacts(plot_dir, "evaluate/plots")
+    return images
+
+
+def _write_results(
+    ctx: StepContext,
+    status: str,
+    val_metrics: dict[str, float],
+    test_metrics: dict[str, float],
+    checks: list[Any],
+) -> None:
+    ctx.write_text("model_validation_status", status)
+    ctx.write_json("metrics", {"validation": val_metrics, "test": test_metrics})
+    ctx.write_json(
+        "validation_results",
+        [
+            {
+                "metric": c.metric,
+                "value": c.value,
+                "threshold": c.threshold,
+                "greater_is_better": c.greater_is_better,
+                "passed": c.passed,
+                "description": c.describe(),
+            }
+            for c in checks
+        ],
+    )
 
 
 def _monitoring_reference(ctx: StepContext, info: dict[str, Any], scores: Any) -> Any:
