@@ -15,6 +15,8 @@ from mlrecipes.errors import DatasetError, UserCodeError
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mlrecipes.config.schema import RecipeConfig
 
 MIN_ROWS = 4
@@ -69,9 +71,6 @@ class SplitStep(Step):
         return ("split",) if uses else ()
 
     def run(self, ctx: StepContext) -> StepResult:
-        import pandas as pd
-
-        from mlrecipes.io.user_code import call_user_function, load_function
         from mlrecipes.modeling import splitting
 
         cfg = ctx.config.steps.split
@@ -80,40 +79,8 @@ class SplitStep(Step):
         df = raw[raw[target].notna()]  # the ingested index stays: it is part of each row's hash
         dropped = len(raw) - len(df)
 
-        if cfg.using == "custom":
-            fn = load_function(ctx.root, "split", cfg.split_method or "")
-            where = f"steps/split.py:{cfg.split_method}"
-            assignment = call_user_function(fn, where, df)
-            _check_assignment(assignment, df, where)
-            assignment = pd.Series(assignment.to_numpy(), index=pd.RangeIndex(len(df)))
-        elif cfg.group_columns:
-            missing = [c for c in cfg.group_columns if c not in df.columns]
-            if missing:
-                raise DatasetError(
-                    f"steps.split.group_columns: {missing} are not columns of the ingested data"
-                )
-            assignment = splitting.group_split(df, cfg.group_columns, cfg.split_ratios)
-        else:
-            assignment = splitting.ratio_split(
-                df, target, cfg.split_ratios, stratify=ctx.config.is_classification
-            )
-        train, validation, test = splitting.partition(df, assignment)
-
-        if cfg.post_split_method:
-            fn = load_function(ctx.root, "split", cfg.post_split_method)
-            where = f"steps/split.py:{cfg.post_split_method}"
-            result = call_user_function(fn, where, train, validation, test)
-            train, validation, test = _check_post_split(result, list(df.columns), where)
-        elif cfg.post_split_filter_method:
-            fn = load_function(ctx.root, "split", cfg.post_split_filter_method)
-            where = f"steps/split.py:{cfg.post_split_filter_method}"
-            keep = call_user_function(fn, where, train)
-            if not isinstance(keep, pd.Series) or len(keep) != len(train):
-                raise UserCodeError(
-                    f"{where} must return a boolean pandas Series with one value per training row"
-                )
-            train = train[keep.to_numpy(dtype=bool)].reset_index(drop=True)
-
+        train, validation, test = splitting.partition(df, _assignment(ctx, cfg, df))
+        train, validation, test = _after_split(ctx, cfg, list(df.columns), train, validation, test)
         parts = {"train": train, "validation": validation, "test": test}
         for split_name, part in parts.items():
             if len(part) < MIN_ROWS:
@@ -131,6 +98,63 @@ class SplitStep(Step):
         with ctx.card_work():
             _fill_card(card, parts, target, ctx.config.is_classification, dropped)
         return StepResult(summary=summary, card=card)
+
+
+def _assignment(ctx: StepContext, cfg: SplitConfig, df: pd.DataFrame) -> pd.Series:
+    """Each row's split: the user's split_method, by groups, or by ratios (stratified for
+    classification)."""
+    import pandas as pd
+
+    from mlrecipes.io.user_code import call_user_function, load_function
+    from mlrecipes.modeling import splitting
+
+    target = ctx.config.target_col
+    if cfg.using == "custom":
+        where = f"steps/split.py:{cfg.split_method}"
+        fn = load_function(ctx.root, "split", cfg.split_method or "")
+        assignment = call_user_function(fn, where, df)
+        _check_assignment(assignment, df, where)
+        return pd.Series(assignment.to_numpy(), index=pd.RangeIndex(len(df)))
+    if cfg.group_columns:
+        missing = [c for c in cfg.group_columns if c not in df.columns]
+        if missing:
+            raise DatasetError(
+                f"steps.split.group_columns: {missing} are not columns of the ingested data"
+            )
+        return splitting.group_split(df, cfg.group_columns, cfg.split_ratios)
+    return splitting.ratio_split(
+        df, target, cfg.split_ratios, stratify=ctx.config.is_classification
+    )
+
+
+def _after_split(
+    ctx: StepContext,
+    cfg: SplitConfig,
+    columns: list[str],
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    test: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The user's post_split_method, or post_split_filter_method on the training rows."""
+    import pandas as pd
+
+    from mlrecipes.io.user_code import call_user_function, load_function
+
+    if cfg.post_split_method:
+        where = f"steps/split.py:{cfg.post_split_method}"
+        fn = load_function(ctx.root, "split", cfg.post_split_method)
+        result = call_user_function(fn, where, train, validation, test)
+        return _check_post_split(result, columns, where)
+    if cfg.post_split_filter_method:
+        where = f"steps/split.py:{cfg.post_split_filter_method}"
+        fn = load_function(ctx.root, "split", cfg.post_split_filter_method)
+        keep = call_user_function(fn, where, train)
+        if not isinstance(keep, pd.Series) or len(keep) != len(train):
+            raise UserCodeError(
+                f"{where} must return a boolean pandas Series with one value per training row"
+            )
+        train = train[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+    return train, validation, test
 
 
 def _check_assignment(assignment: Any, df: Any, where: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import StrictBool
@@ -48,16 +49,11 @@ class TransformStep(Step):
     def run(self, ctx: StepContext) -> StepResult:
         import cloudpickle
         import pandas as pd
-        from sklearn.base import clone
 
         from mlrecipes.cards.estimators import estimator_html
         from mlrecipes.cards.profiles import data_profile_tab, schema_tab
-        from mlrecipes.io.user_code import call_user_function, load_function
-        from mlrecipes.modeling.estimators import (
-            check_transformer,
-            identity_transformer,
-            transformed_frame,
-        )
+        from mlrecipes.io.user_code import call_user_function
+        from mlrecipes.modeling.estimators import transformed_frame
 
         cfg = ctx.config.steps.transform
         target = ctx.config.target_col
@@ -66,18 +62,7 @@ class TransformStep(Step):
         X_train, y_train = train.drop(columns=[target]), train[target]
         X_val, y_val = validation.drop(columns=[target]), validation[target]
 
-        transformer = None
-        where = "identity transformer"
-        if cfg.transformer_method:
-            where = f"steps/transform.py:{cfg.transformer_method}"
-            fn = load_function(ctx.root, "transform", cfg.transformer_method)
-            transformer = call_user_function(fn, where)
-        if transformer is None:
-            transformer = identity_transformer()
-        check_transformer(transformer, where)
-        # Non-sklearn transformers cannot be cloned; they are used as given.
-        with contextlib.suppress(TypeError, RuntimeError, AttributeError):
-            transformer = clone(transformer)
+        transformer, where = _unfitted_transformer(ctx.root, cfg.transformer_method)
         call_user_function(transformer.fit, f"{where} .fit()", X_train, y_train)
         t_train = call_user_function(
             transformed_frame, f"{where} .transform()", transformer, X_train
@@ -114,3 +99,25 @@ class TransformStep(Step):
             )
         summary = {"input_columns": X_train.shape[1], "output_columns": t_train.shape[1] - 1}
         return StepResult(summary=summary, card=card)
+
+
+def _unfitted_transformer(root: Path, method: str | None) -> tuple[Any, str]:
+    """The user's transformer (a fresh clone when scikit-learn can clone it), or the identity;
+    with where it came from, for error messages."""
+    from sklearn.base import clone
+
+    from mlrecipes.io.user_code import call_user_function, load_function
+    from mlrecipes.modeling.estimators import check_transformer, identity_transformer
+
+    transformer = None
+    where = "identity transformer"
+    if method:
+        where = f"steps/transform.py:{method}"
+        transformer = call_user_function(load_function(root, "transform", method), where)
+    if transformer is None:
+        transformer = identity_transformer()
+    check_transformer(transformer, where)
+    # Non-sklearn transformers cannot be cloned; they are used as given.
+    with contextlib.suppress(TypeError, RuntimeError, AttributeError):
+        transformer = clone(transformer)
+    return transformer, where
