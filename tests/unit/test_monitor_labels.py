@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from mlrecipes.monitoring.counts import LABEL
-from mlrecipes.steps.monitor import LABELLED_AT, _outcomes_for
+from mlrecipes.monitoring.outcomes import LABELLED_AT
+from mlrecipes.monitoring.outcomes import outcomes_for as _outcomes_for
 
 
 def test_each_key_takes_the_first_outcome_recorded_after_the_window() -> None:
