@@ -113,7 +113,7 @@ def _report_unfinished(
 ) -> int:
     """The engine's process ended without reporting: whatever its exit status, the run failed."""
     from mlrecipes.config.paths import find_recipe_root
-    from mlrecipes.execution.runner import mark_abandoned
+    from mlrecipes.execution.failures import mark_abandoned
     from mlrecipes.execution.workspace import Workspace, execution_dir_for
 
     recipe_root = find_recipe_root(root)
