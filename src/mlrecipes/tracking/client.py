@@ -21,11 +21,11 @@ from mlflow.tracking import MlflowClient
 from mlrecipes.config.tracking import TrackingSettings
 from mlrecipes.errors import Interrupted, MissingArtifactError, MlrecipesError, TrackingError
 from mlrecipes.tracking.guard import GuardedClient
+from mlrecipes.tracking.registry import RegistryCalls
 from mlrecipes.tracking.uris import scoped_uris
 
 if TYPE_CHECKING:
     import pandas as pd
-    from mlflow.entities.model_registry import ModelVersion
     from mlflow.models import ModelSignature
     from mlflow.pyfunc import PyFuncModel, PythonModel
     from pyspark.sql import Column, SparkSession
@@ -36,7 +36,7 @@ RECIPE_TAGS = {
 }
 
 
-class Tracker:
+class Tracker(RegistryCalls):
     def __init__(self, settings: TrackingSettings):
         self.settings = settings
         self.client: Any = GuardedClient(
@@ -275,89 +275,6 @@ class Tracker:
                 spark, model_uri, result_type=result_type, env_manager="local"
             )
 
-    def register(
-        self, model_uri: str, name: str, tags: dict[str, str], run_id: str | None = None
-    ) -> str:
-        """Create a model version; its tags are written in the same call as the version, so an
-        interrupted registration can always be found again by them."""
-        model_id = model_uri[len("models:/") :] if model_uri.startswith("models:/m-") else None
-        try:
-            try:
-                self.client.create_registered_model(name)
-            except MlflowException as exc:
-                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-                    raise
-            with self.scoped():  # the registry resolves a models:/ source through the fluent URI
-                version = self.client.create_model_version(
-                    name, source=model_uri, run_id=run_id, tags=tags, model_id=model_id
-                )
-        except MlflowException as exc:
-            raise self._fail(f"registering {model_uri} as '{name}'", exc) from exc
-        return str(version.version)
-
-    def versions_tagged(self, name: str, tags: dict[str, str]) -> list[Any]:
-        """Model versions of ``name`` carrying all of ``tags`` (with their tags and aliases)."""
-        try:
-            found = self.client.search_model_versions(f"name = '{_quote(name)}'")
-        except MlflowException as exc:
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return []
-            raise self._fail(f"searching the versions of {name}", exc) from exc
-        matching = [mv for mv in found if all(mv.tags.get(k) == v for k, v in tags.items())]
-        if not matching:
-            return []
-        # search_model_versions leaves ``aliases`` empty on some stores (SQLite): take them
-        # from the registered model, which always has them.
-        by_version: dict[str, list[str]] = {}
-        for alias, version in self.client.get_registered_model(name).aliases.items():
-            by_version.setdefault(str(version), []).append(alias)
-        for mv in matching:
-            mv.aliases = sorted(by_version.get(str(mv.version), []))
-        return matching
-
-    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
-        self.client.set_model_version_tag(name, version, key, value)
-
-    def set_alias(self, name: str, alias: str, version: str) -> None:
-        self.client.set_registered_model_alias(name, alias, version)
-
-    def delete_version(self, name: str, version: str) -> None:
-        try:
-            self.client.delete_model_version(name, version)
-        except MlflowException as exc:
-            raise self._fail(f"deleting version {version} of {name}", exc) from exc
-
-    def get_alias_version(self, name: str, alias: str) -> str | None:
-        try:
-            return str(self.client.get_model_version_by_alias(name, alias).version)
-        except MlflowException:
-            return None
-
-    def aliases(self, name: str) -> dict[str, str]:
-        """Alias -> version of a registered model ({} when the model does not exist)."""
-        try:
-            found = self.client.get_registered_model(name).aliases
-        except MlflowException as exc:
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return {}
-            raise
-        return {alias: str(version) for alias, version in found.items()}
-
-    def delete_alias(self, name: str, alias: str) -> None:
-        self.client.delete_registered_model_alias(name, alias)
-
-    def version(self, name: str, version: str) -> ModelVersion:
-        """The model version (tags, run_id, source)."""
-        return self.client.get_model_version(name, version)
-
-    def set_version_tags(self, name: str, version: str, tags: dict[str, str]) -> None:
-        for key, value in tags.items():
-            self.client.set_model_version_tag(name, version, key, str(value))
-
-    def versions(self, name: str) -> list[Any]:
-        """Every version of ``name``, with its tags (aliases filled from the registered model)."""
-        return self.versions_tagged(name, {})
-
     def download_run_artifact(self, run_id: str, path: str, dst: Path) -> Path:
         """A run's artifact file, downloaded into ``dst``.
 
@@ -399,10 +316,6 @@ class Tracker:
                 )
         except (MlflowException, OSError) as exc:
             raise self._fail(f"searching runs ({filter_string or 'all'})", exc) from exc
-
-
-def _quote(value: str) -> str:
-    return value.replace("'", "\\'")
 
 
 def _quietly(fn: Callable[..., object], *args: object) -> None:
