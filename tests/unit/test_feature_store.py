@@ -206,7 +206,7 @@ def test_the_databricks_backend_needs_its_package() -> None:
 def test_key_hashes_tell_keys_apart_and_agree_on_equal_keys() -> None:
     import numpy as np
 
-    from mlrecipes.features.delta_store import key_hashes
+    from mlrecipes.features.write_checks import key_hashes
 
     words = ["", "a", "b", "ab", "ba", "aa", "0001-ABCDE", "0001-ABCDF", "é", "e\u0301", None]
     batch = pa.RecordBatch.from_pydict(
