@@ -83,18 +83,10 @@ def load_recipe(
 
     profile_text = render(env, root, prof_rel, {})
     profile_data, profile_lines = parse_yaml(profile_text, prof_rel)
-    variables = dict(profile_data)
     recipe_vars = (
         referenced_variables(env, RECIPE_FILE) if (root / RECIPE_FILE).is_file() else set()
     )
-    for key, value in (overrides or {}).items():
-        if key not in variables and key not in recipe_vars:
-            raise ConfigError(
-                f"--var {key}: not a variable of {prof_rel} and not used in {RECIPE_FILE}"
-                f"{_did_you_mean(key, list(variables) + sorted(recipe_vars))}"
-            )
-        variables[key] = value
-
+    variables = _variables(profile_data, overrides or {}, recipe_vars, prof_rel)
     recipe_text = render(env, root, RECIPE_FILE, variables)
     line_map = source_lines(env, root, RECIPE_FILE, variables, recipe_text)
     recipe_data, recipe_lines = parse_yaml(recipe_text, RECIPE_FILE, line_map)
@@ -103,36 +95,11 @@ def load_recipe(
             f"{RECIPE_FILE}: the file is empty; expected at least 'recipe' "
             "(classification/v1 or regression/v1), 'target_col' and 'steps'"
         )
-
     known = set(schema.model_fields)
-    merged: dict[str, Any] = dict(recipe_data)
-    origins: dict[str, tuple[str, dict[tuple, int]]] = {
-        k: (RECIPE_FILE, recipe_lines) for k in recipe_data
-    }
-    for key, value in variables.items():
-        if key in recipe_data:
-            raise ConfigError(
-                f"{prof_rel}:{profile_lines.get((key,), '?')}: top-level key '{key}' is also set in "
-                f"{RECIPE_FILE} (line {recipe_lines.get((key,), '?')}); a profile may add blocks or "
-                "fill template variables, not override keys of recipe.yaml"
-            )
-        if key in known:
-            merged[key] = value
-            origins[key] = (prof_rel, profile_lines)
-        elif key not in recipe_vars and key not in (overrides or {}):
-            raise ConfigError(
-                f"{prof_rel}:{profile_lines.get((key,), '?')}: unknown key '{key}': it is neither a "
-                f"recipe block ({', '.join(sorted(known))}) nor a variable used in {RECIPE_FILE}"
-                f"{_did_you_mean(key, sorted(known))}"
-            )
-
-    for key in recipe_data:
-        if key not in known:
-            raise ConfigError(
-                f"{RECIPE_FILE}:{recipe_lines.get((key,), '?')}: unknown top-level key '{key}'; "
-                f"expected one of {', '.join(sorted(known))}{_did_you_mean(key, sorted(known))}"
-            )
-
+    merged, origins = _merged(
+        (recipe_data, recipe_lines), (variables, profile_lines, prof_rel), known,
+        recipe_vars | set(overrides or {}),
+    )  # fmt: skip
     config_input = {k: v for k, v in merged.items() if k in known}
     try:
         config = schema.model_validate(config_input)
@@ -153,6 +120,63 @@ def load_recipe(
         overrides=dict(overrides or {}),
         template_inputs=inputs,
     )
+
+
+def _variables(
+    profile_data: dict[str, Any],
+    overrides: dict[str, Any],
+    recipe_vars: set[str],
+    prof_rel: str,
+) -> dict[str, Any]:
+    """The profile's variables with the ``--var`` overrides, each of which must name one."""
+    variables = dict(profile_data)
+    for key, value in overrides.items():
+        if key not in variables and key not in recipe_vars:
+            raise ConfigError(
+                f"--var {key}: not a variable of {prof_rel} and not used in {RECIPE_FILE}"
+                f"{_did_you_mean(key, list(variables) + sorted(recipe_vars))}"
+            )
+        variables[key] = value
+    return variables
+
+
+def _merged(
+    recipe: tuple[dict[str, Any], dict[tuple, int]],
+    profile: tuple[dict[str, Any], dict[tuple, int], str],
+    known: set[str],
+    template_vars: set[str],
+) -> tuple[dict[str, Any], dict[str, tuple[str, dict[tuple, int]]]]:
+    """recipe.yaml's blocks plus the blocks a profile adds, and the file each came from; a
+    profile may not override a key of recipe.yaml, and every key must be a block or a
+    template variable."""
+    (recipe_data, recipe_lines), (variables, profile_lines, prof_rel) = recipe, profile
+    merged: dict[str, Any] = dict(recipe_data)
+    origins: dict[str, tuple[str, dict[tuple, int]]] = {
+        k: (RECIPE_FILE, recipe_lines) for k in recipe_data
+    }
+    for key, value in variables.items():
+        if key in recipe_data:
+            raise ConfigError(
+                f"{prof_rel}:{profile_lines.get((key,), '?')}: top-level key '{key}' is also set in "
+                f"{RECIPE_FILE} (line {recipe_lines.get((key,), '?')}); a profile may add blocks or "
+                "fill template variables, not override keys of recipe.yaml"
+            )
+        if key in known:
+            merged[key] = value
+            origins[key] = (prof_rel, profile_lines)
+        elif key not in template_vars:
+            raise ConfigError(
+                f"{prof_rel}:{profile_lines.get((key,), '?')}: unknown key '{key}': it is neither a "
+                f"recipe block ({', '.join(sorted(known))}) nor a variable used in {RECIPE_FILE}"
+                f"{_did_you_mean(key, sorted(known))}"
+            )
+    for key in recipe_data:
+        if key not in known:
+            raise ConfigError(
+                f"{RECIPE_FILE}:{recipe_lines.get((key,), '?')}: unknown top-level key '{key}'; "
+                f"expected one of {', '.join(sorted(known))}{_did_you_mean(key, sorted(known))}"
+            )
+    return merged, origins
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:
