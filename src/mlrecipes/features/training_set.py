@@ -13,6 +13,7 @@ from mlrecipes.errors import DatasetError
 from mlrecipes.features.delta_store import DeltaFeatureStore, FeatureTableError
 from mlrecipes.features.point_in_time import LookupResult, lookup_table
 from mlrecipes.features.spec import FeatureLookup, FeatureSpec, TableRead
+from mlrecipes.features.table_info import TableInfo
 
 
 @dataclass
@@ -52,55 +53,8 @@ def create_training_set(
     for item in feature_lookups:
         name = item.table_name
         info = store.info(name, (versions or {}).get(name))
-        features = list(item.feature_names) if item.feature_names else info.feature_columns
-        unknown = [f for f in features if f not in info.columns]
-        if unknown:
-            raise FeatureTableError(
-                f"feature table '{name}' has no features {unknown}; it has {info.feature_columns}"
-            )
-        absent = [k for k in item.lookup_keys if k not in frame.columns]
-        if absent:
-            raise DatasetError(
-                f"lookup of '{name}': lookup_key columns {absent} are not in the spine "
-                f"(columns: {list(frame.columns)})"
-            )
-        spine_time = item.timestamp_lookup_key if info.timestamp_key else None
-        if spine_time is not None and spine_time not in frame.columns:
-            raise DatasetError(
-                f"lookup of '{name}': timestamp_lookup_key '{spine_time}' is not a spine column"
-            )
-        outputs = [item.output_name(f) for f in features]
-        clash = [o for o in outputs if o in frame.columns]
-        if clash:
-            raise DatasetError(
-                f"lookup of '{name}': features {clash} would replace spine or earlier columns; "
-                "rename them with rename_outputs"
-            )
-        if len(item.lookup_keys) != len(info.primary_keys):
-            raise DatasetError(
-                f"lookup of '{name}': lookup_key {item.lookup_keys} has {len(item.lookup_keys)} "
-                f"columns; the table's primary keys {info.primary_keys} have {len(info.primary_keys)}"
-            )
-        if spark is not None:
-            from mlrecipes.features.spark import point_in_time_with_spark
-
-            joined, unmatched = point_in_time_with_spark(
-                spark, frame, info.location, info.version, item.lookup_keys, info.primary_keys,
-                features, outputs, spine_time, info.timestamp_key,
-            )  # fmt: skip
-            result = LookupResult(joined, unmatched)
-        else:
-            # with a timestamp key, a lookup without a time takes each key's latest snapshot
-            timed = [info.timestamp_key] if info.timestamp_key else []
-            columns = list(dict.fromkeys([*info.primary_keys, *timed, *features]))
-            table = store.read_arrow(name, version=info.version, columns=columns)
-            try:
-                result = lookup_table(
-                    frame, table, item.lookup_keys, info.primary_keys, features, outputs,
-                    spine_time, info.timestamp_key,
-                )  # fmt: skip
-            except ValueError as exc:
-                raise DatasetError(f"lookup of '{name}': {exc}") from exc
+        features, outputs, spine_time = _checked_lookup(item, info, frame)
+        result = _joined(store, info, item, frame, features, outputs, spine_time, spark)
         if result.missing and on_missing == "error":
             raise DatasetError(
                 f"lookup of '{name}': {result.missing} of {len(frame)} spine rows have no "
@@ -124,6 +78,76 @@ def create_training_set(
     spec = FeatureSpec(reads, list(df.columns), label, list(exclude_columns))
     frame = frame.drop(columns=[c for c in exclude_columns if c in frame.columns])
     return TrainingSet(_naive_utc(frame), spec, missing)
+
+
+def _checked_lookup(
+    item: FeatureLookup, info: TableInfo, frame: pd.DataFrame
+) -> tuple[list[str], list[str], str | None]:
+    """(features, their output names, the spine's time column) of one lookup, after checking
+    that the table has the features and the spine the keys, time and room for the outputs."""
+    name = item.table_name
+    features = list(item.feature_names) if item.feature_names else info.feature_columns
+    unknown = [f for f in features if f not in info.columns]
+    if unknown:
+        raise FeatureTableError(
+            f"feature table '{name}' has no features {unknown}; it has {info.feature_columns}"
+        )
+    absent = [k for k in item.lookup_keys if k not in frame.columns]
+    if absent:
+        raise DatasetError(
+            f"lookup of '{name}': lookup_key columns {absent} are not in the spine "
+            f"(columns: {list(frame.columns)})"
+        )
+    spine_time = item.timestamp_lookup_key if info.timestamp_key else None
+    if spine_time is not None and spine_time not in frame.columns:
+        raise DatasetError(
+            f"lookup of '{name}': timestamp_lookup_key '{spine_time}' is not a spine column"
+        )
+    outputs = [item.output_name(f) for f in features]
+    clash = [o for o in outputs if o in frame.columns]
+    if clash:
+        raise DatasetError(
+            f"lookup of '{name}': features {clash} would replace spine or earlier columns; "
+            "rename them with rename_outputs"
+        )
+    if len(item.lookup_keys) != len(info.primary_keys):
+        raise DatasetError(
+            f"lookup of '{name}': lookup_key {item.lookup_keys} has {len(item.lookup_keys)} "
+            f"columns; the table's primary keys {info.primary_keys} have {len(info.primary_keys)}"
+        )
+    return features, outputs, spine_time
+
+
+def _joined(
+    store: DeltaFeatureStore,
+    info: TableInfo,
+    item: FeatureLookup,
+    frame: pd.DataFrame,
+    features: list[str],
+    outputs: list[str],
+    spine_time: str | None,
+    spark: Any,
+) -> LookupResult:
+    """The point-in-time join of one lookup, on Spark when a session is given."""
+    if spark is not None:
+        from mlrecipes.features.spark import point_in_time_with_spark
+
+        joined, unmatched = point_in_time_with_spark(
+            spark, frame, info.location, info.version, item.lookup_keys, info.primary_keys,
+            features, outputs, spine_time, info.timestamp_key,
+        )  # fmt: skip
+        return LookupResult(joined, unmatched)
+    # with a timestamp key, a lookup without a time takes each key's latest snapshot
+    timed = [info.timestamp_key] if info.timestamp_key else []
+    columns = list(dict.fromkeys([*info.primary_keys, *timed, *features]))
+    table = store.read_arrow(item.table_name, version=info.version, columns=columns)
+    try:
+        return lookup_table(
+            frame, table, item.lookup_keys, info.primary_keys, features, outputs,
+            spine_time, info.timestamp_key,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise DatasetError(f"lookup of '{item.table_name}': {exc}") from exc
 
 
 def _naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
