@@ -72,22 +72,29 @@ def score_with_spark(job: ScoringJob, tracker: Tracker) -> tuple[int, Any]:
     """Score ``job.source`` on Spark into the output; the rows written and a preview."""
     from pyspark.sql import functions as F
 
-    from mlrecipes.io.batches import write_batches
-    from mlrecipes.io.spark import delta_on_classpath
+    spark = spark_session(job.spark)
+    out = _scored_frame(job, tracker, spark)
+    if job.partition:
+        out = out.withColumn("scoring_date", F.lit(job.scored_at.date().isoformat()))
+    return _write(job, spark, out)
+
+
+def _scored_frame(job: ScoringJob, tracker: Tracker, spark: Any) -> Any:
+    """The output rows as a Spark DataFrame: the kept input columns (model inputs converted to
+    the model's types), the model's outputs through its Spark UDF, and which model scored when."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    from mlrecipes.io.batches import parquet_schema
     from mlrecipes.scoring.frames import kept_columns
     from mlrecipes.tracking.models import input_schema
 
     source, plan, resolved, scored_at = job.source, job.plan, job.resolved, job.scored_at
-    spark = spark_session(job.spark)
     frame = spark.read.parquet(str(source))
     rtype = result_type(job.model, job.result_type)
     udf = tracker.spark_udf(spark, resolved.uri, rtype)
     required = input_schema(job.model)
     inputs = list(required) or frame.columns
-    import pyarrow as pa
-
-    from mlrecipes.io.batches import parquet_schema
-
     # an entirely empty column is typed null in the parquet file (Spark reads it as int)
     void = {f.name for f in parquet_schema(source) if pa.types.is_null(f.type)}
     converted = [
@@ -106,7 +113,7 @@ def score_with_spark(job: ScoringJob, tracker: Tracker) -> tuple[int, Any]:
     produced = scored.select("_prediction.*").columns if struct_result else ["prediction"]
     by_name = dict(zip(inputs, converted, strict=True))
     kept = kept_columns(frame.columns, job.id_columns, job.keep_input_columns, produced)
-    out = scored.select(
+    return scored.select(
         # an entirely empty column that is not a model input is written as text (no null type)
         *[
             by_name.get(c, F.col(c).cast("string").alias(c) if c in void else F.col(c))
@@ -117,9 +124,18 @@ def score_with_spark(job: ScoringJob, tracker: Tracker) -> tuple[int, Any]:
         F.lit(resolved.version or "").alias("model_version"),
         F.lit(scored_at.replace(tzinfo=None)).cast("timestamp").alias("scored_at"),
     )
+
+
+def _write(job: ScoringJob, spark: Any, out: Any) -> tuple[int, Any]:
+    """The scored rows into the output: a metastore table or Delta by Spark itself when it can,
+    else parquet staged by Spark and streamed into the output by ``write_batches``."""
+    from pyspark.sql import functions as F
+
+    from mlrecipes.io.batches import write_batches
+    from mlrecipes.io.spark import delta_on_classpath
+
+    scored_at = job.scored_at
     partition = job.partition
-    if partition:
-        out = out.withColumn("scoring_date", F.lit(scored_at.date().isoformat()))
     mode = {"default": "error", "errorifexists": "error"}.get(job.save_mode, job.save_mode)
     if job.using == "table":
         assert job.table is not None
