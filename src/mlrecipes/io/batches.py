@@ -143,74 +143,99 @@ def write_delta(
     ``write_deltalake`` buffers a growing share of the stream in memory; writing the files here
     keeps memory flat, and the single commit keeps the table unchanged if anything fails first.
     """
+    location.mkdir(parents=True, exist_ok=True)
+    schema = _delta_timestamps(schema)
+    parts = _PartFiles(location, pa.schema([f for f in schema if f.name not in partition_by]))
+    try:
+        for batch in batches:
+            parts.add(batch, {c: _single_value(batch, c) for c in partition_by})
+        parts.close()
+        _commit(location, schema, parts.written, mode, partition_by)
+    except BaseException:
+        parts.remove()
+        raise
+
+
+class _PartFiles:
+    """Parquet part files inside a Delta table's folder: one set of partition values per file,
+    at most ``ROWS_PER_FILE`` rows each. ``written``: (path, partition values, rows)."""
+
+    def __init__(self, location: Path, file_schema: pa.Schema):
+        self.location, self.file_schema = location, file_schema
+        self.written: list[tuple[Path, dict[str, str | None], int]] = []
+        self.writer: pq.ParquetWriter | None = None
+        self.current: Path | None = None
+        self.rows = 0
+        self.values: dict[str, str | None] = {}
+        self.stamp = uuid.uuid4().hex
+
+    def add(self, batch: pa.RecordBatch, values: dict[str, str | None]) -> None:
+        if self.writer is not None and (self.rows >= ROWS_PER_FILE or values != self.values):
+            self.close()
+        if self.writer is None:
+            self.values, self.rows = values, 0
+            folder = self.location.joinpath(*[f"{k}={v}" for k, v in values.items()])
+            folder.mkdir(parents=True, exist_ok=True)
+            self.current = folder / f"part-{self.stamp}-{len(self.written):05d}.parquet"
+            self.writer = pq.ParquetWriter(self.current, self.file_schema)
+        # safe=False: sub-microsecond digits are dropped (Delta cannot hold them)
+        names = self.file_schema.names
+        self.writer.write_batch(batch.select(names).cast(self.file_schema, safe=False))
+        self.rows += batch.num_rows
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            assert self.current is not None
+            self.written.append((self.current, dict(self.values), self.rows))
+            self.writer = None
+
+    def remove(self) -> None:
+        """Every file this write made (nothing was committed: the table is unchanged)."""
+        if self.writer is not None:
+            self.writer.close()
+        for path, _, _ in self.written:
+            path.unlink(missing_ok=True)
+        if self.current is not None:
+            self.current.unlink(missing_ok=True)
+
+
+def _commit(
+    location: Path,
+    schema: pa.Schema,
+    written: list[tuple[Path, dict[str, str | None], int]],
+    mode: str,
+    partition_by: list[str],
+) -> None:
+    """One Delta transaction adding the part files (creating the table when there is none)."""
     import json
-    import time as _time
+    import time
 
     from deltalake import DeltaTable, Schema
     from deltalake.transaction import AddAction, create_table_with_add_actions
 
-    location.mkdir(parents=True, exist_ok=True)
-    schema = _delta_timestamps(schema)
-    file_schema = pa.schema([f for f in schema if f.name not in partition_by])
-    written: list[tuple[Path, dict[str, str | None], int]] = []
-    writer: pq.ParquetWriter | None = None
-    current: Path | None = None
-    rows_in_file = 0
-    values: dict[str, str | None] = {}
-    stamp = uuid.uuid4().hex
-
-    def close() -> None:
-        nonlocal writer
-        if writer is not None:
-            writer.close()
-            written.append((current, dict(values), rows_in_file))  # type: ignore[arg-type]
-            writer = None
-
-    try:
-        for batch in batches:
-            batch_values = {c: _single_value(batch, c) for c in partition_by}
-            if writer is not None and (rows_in_file >= ROWS_PER_FILE or batch_values != values):
-                close()
-            if writer is None:
-                values, rows_in_file = batch_values, 0
-                folder = location.joinpath(*[f"{k}={v}" for k, v in values.items()])
-                folder.mkdir(parents=True, exist_ok=True)
-                current = folder / f"part-{stamp}-{len(written):05d}.parquet"
-                writer = pq.ParquetWriter(current, file_schema)
-            # safe=False: sub-microsecond digits are dropped (Delta cannot hold them)
-            writer.write_batch(batch.select(file_schema.names).cast(file_schema, safe=False))
-            rows_in_file += batch.num_rows
-        close()
-        now_ms = int(_time.time() * 1000)
-        actions = [
-            AddAction(
-                path=str(path.relative_to(location)),
-                size=path.stat().st_size,
-                partition_values=part_values,
-                modification_time=now_ms,
-                data_change=True,
-                stats=json.dumps({"numRecords": rows}),
-            )
-            for path, part_values, rows in written
-        ]
-        delta_mode = "overwrite" if mode == "overwrite" else "append"
-        if (location / "_delta_log").is_dir():
-            DeltaTable(str(location)).create_write_transaction(
-                actions, mode=delta_mode, schema=schema, partition_by=partition_by or None
-            )
-        else:
-            create_table_with_add_actions(
-                str(location), Schema.from_arrow(schema), actions, mode=delta_mode,
-                partition_by=partition_by or None,
-            )  # fmt: skip
-    except BaseException:
-        if writer is not None:
-            writer.close()
-        for path, _, _ in written:
-            path.unlink(missing_ok=True)
-        if current is not None:
-            current.unlink(missing_ok=True)
-        raise
+    now_ms = int(time.time() * 1000)
+    actions = [
+        AddAction(
+            path=str(path.relative_to(location)),
+            size=path.stat().st_size,
+            partition_values=part_values,
+            modification_time=now_ms,
+            data_change=True,
+            stats=json.dumps({"numRecords": rows}),
+        )
+        for path, part_values, rows in written
+    ]
+    delta_mode = "overwrite" if mode == "overwrite" else "append"
+    if (location / "_delta_log").is_dir():
+        DeltaTable(str(location)).create_write_transaction(
+            actions, mode=delta_mode, schema=schema, partition_by=partition_by or None
+        )
+    else:
+        create_table_with_add_actions(
+            str(location), Schema.from_arrow(schema), actions, mode=delta_mode,
+            partition_by=partition_by or None,
+        )  # fmt: skip
 
 
 def _single_value(batch: pa.RecordBatch, column: str) -> str | None:
