@@ -88,30 +88,13 @@ def firings_of(trigger: Any) -> list[Any]:
 
 
 def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) -> dict[str, Any]:
-    from deltalake import DeltaTable
-
-    from mlrecipes.io.monitoring_table import read_table
-    from mlrecipes.monitoring.trigger import decide
-
+    """Decide from the monitoring table whether to retrain (k of the last n windows breached,
+    cooldown, daily cap); when the trigger fires, run the recipe up to deploy (which decides
+    whether the new model becomes champion). Every evaluation is appended to the trigger table
+    and tagged in MLflow, a failed retrain too (then raised)."""
     monitor, table, trigger_path = trigger_table(recipe)
     now = now or datetime.now(UTC)
-    history = read_table(table)
-    trigger = (
-        DeltaTable(str(trigger_path)).to_pandas()
-        if (trigger_path / "_delta_log").is_dir()
-        else TRIGGER_SCHEMA.empty_table().to_pandas()
-    )
-    rule = monitor.trigger
-    verdict = decide(
-        windows_of(history, rule.breaches),
-        firings_of(trigger),
-        now,
-        rule.k,
-        rule.n,
-        rule.max_per_day,
-    )
-    run = deploy = None
-    failure: Exception | None = None
+    verdict = _verdict(monitor.trigger, table, trigger_path, now)
     windows = [
         {"window": w.window, "model_version": w.model_version, "breached": w.breached,
          "reasons": list(w.reasons)}
@@ -130,25 +113,11 @@ def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) 
             "deploy": json.dumps(deploy),
         }
 
+    run = deploy = None
+    failure: StepError | None = None
     if verdict.fired and not dry_run:
         _append(trigger_path, record({"state": "started"}, None))
-        try:
-            report = recipe.run()
-        except StepError as exc:  # e.g. the retrained model was REJECTED: recorded, then raised
-            failure = exc
-            run = {"failed_step": exc.step, "error": str(exc)}
-    if verdict.fired and not dry_run and failure is None:
-        register = recipe.status("register")
-        run = {
-            "ran": report.names("ran"),
-            "cached": report.names("cached"),
-            "registered_model_version": register.get("registered_model_version"),
-        }
-        decision = recipe.status("deploy")
-        deploy = {
-            key: decision.get(key)
-            for key in ("decision", "reason", "champion_version", "challenger_version")
-        }
+        run, deploy, failure = _run_retrain(recipe)
     result = record(run, deploy)
     _append(trigger_path, result)
     _tag_evaluation(recipe, result)
@@ -164,6 +133,48 @@ def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) 
         "run": run,
         "deploy": deploy,
     }
+
+
+def _verdict(rule: Any, table: Path, trigger_path: Path, now: datetime) -> Any:
+    """The trigger rule applied to the monitoring table and the trigger's own history."""
+    from deltalake import DeltaTable
+
+    from mlrecipes.io.monitoring_table import read_table
+    from mlrecipes.monitoring.trigger import decide
+
+    trigger = (
+        DeltaTable(str(trigger_path)).to_pandas()
+        if (trigger_path / "_delta_log").is_dir()
+        else TRIGGER_SCHEMA.empty_table().to_pandas()
+    )
+    return decide(
+        windows_of(read_table(table), rule.breaches),
+        firings_of(trigger),
+        now,
+        rule.k,
+        rule.n,
+        rule.max_per_day,
+    )
+
+
+def _run_retrain(recipe: Recipe) -> tuple[Any, Any, StepError | None]:
+    """The recipe run up to deploy: (what ran, deploy's decision, the failure if any)."""
+    try:
+        report = recipe.run()
+    except StepError as exc:  # e.g. the retrained model was REJECTED: recorded, then raised
+        return {"failed_step": exc.step, "error": str(exc)}, None, exc
+    register = recipe.status("register")
+    run = {
+        "ran": report.names("ran"),
+        "cached": report.names("cached"),
+        "registered_model_version": register.get("registered_model_version"),
+    }
+    decision = recipe.status("deploy")
+    deploy = {
+        key: decision.get(key)
+        for key in ("decision", "reason", "champion_version", "challenger_version")
+    }
+    return run, deploy, None
 
 
 def _append(trigger_path: Path, row: dict[str, Any]) -> None:
