@@ -93,6 +93,33 @@ def builtin_metric(
         }
         return float(funcs[name](y_true, y_pred))
     binary = task == "classification/binary"
+    if name in ("roc_auc", "log_loss", "precision_recall_auc"):
+        if proba is None:
+            raise ValueError(f"{name} needs an estimator with predict_proba")
+        return _probability_metric(name, binary, y_true, proba, classes, positive)
+    if binary and name in _CONFUSION:
+        labels = [c for c in classes if c != positive] + [positive]  # type: ignore[union-attr]
+        cells = m.confusion_matrix(y_true, y_pred, labels=labels).ravel()
+        return float(dict(zip(_CONFUSION, cells, strict=True))[name])
+    if name in _LABEL_METRICS:
+        return _label_metric(name, binary, y_true, y_pred, positive)
+    raise ValueError(f"metric '{name}' cannot be computed for {task}")
+
+
+_CONFUSION = ("true_negatives", "false_positives", "false_negatives", "true_positives")
+_LABEL_METRICS = (
+    "f1_score", "f1_score_macro", "f1_score_micro", "recall_score", "precision_score",
+    "accuracy_score",
+)  # fmt: skip
+
+
+def _label_metric(
+    name: str, binary: bool, y_true: pd.Series, y_pred: np.ndarray, positive: Any
+) -> float:
+    """Metrics of predicted labels: the positive class's for binary, else weighted (F1 also
+    macro and micro, as their names say)."""
+    from sklearn import metrics as m
+
     avg = "binary" if binary else "weighted"
     kw = {"pos_label": positive} if binary else {}
     if name in ("f1_score", "f1_score_macro", "f1_score_micro"):
@@ -104,40 +131,31 @@ def builtin_metric(
         return float(m.recall_score(y_true, y_pred, average=avg, **kw))
     if name == "precision_score":
         return float(m.precision_score(y_true, y_pred, average=avg, zero_division=0, **kw))
-    if name == "accuracy_score":
-        return float(m.accuracy_score(y_true, y_pred))
-    if name in ("roc_auc", "log_loss", "precision_recall_auc"):
-        if proba is None:
-            raise ValueError(f"{name} needs an estimator with predict_proba")
-        if name == "log_loss":
-            return float(m.log_loss(y_true, proba, labels=classes))
-        if binary:
-            p = proba[:, list(classes).index(positive)]  # type: ignore[arg-type]
-            y = (y_true == positive).to_numpy()
-            if name == "roc_auc":
-                return float(m.roc_auc_score(y, p))
-            return float(m.average_precision_score(y, p))
-        # One-vs-rest, weighted by class frequency: what MLflow's evaluator reports.
-        return float(
-            m.roc_auc_score(y_true, proba, multi_class="ovr", average="weighted", labels=classes)
-        )
-    if binary and name in (
-        "true_negatives",
-        "false_positives",
-        "false_negatives",
-        "true_positives",
-    ):
-        labels = [c for c in classes if c != positive] + [positive]  # type: ignore[union-attr]
-        tn, fp, fn, tp = m.confusion_matrix(y_true, y_pred, labels=labels).ravel()
-        return float(
-            {
-                "true_negatives": tn,
-                "false_positives": fp,
-                "false_negatives": fn,
-                "true_positives": tp,
-            }[name]
-        )
-    raise ValueError(f"metric '{name}' cannot be computed for {task}")
+    return float(m.accuracy_score(y_true, y_pred))
+
+
+def _probability_metric(
+    name: str,
+    binary: bool,
+    y_true: pd.Series,
+    proba: np.ndarray,
+    classes: list | None,
+    positive: Any,
+) -> float:
+    from sklearn import metrics as m
+
+    if name == "log_loss":
+        return float(m.log_loss(y_true, proba, labels=classes))
+    if binary:
+        p = proba[:, list(classes).index(positive)]  # type: ignore[arg-type]
+        y = (y_true == positive).to_numpy()
+        if name == "roc_auc":
+            return float(m.roc_auc_score(y, p))
+        return float(m.average_precision_score(y, p))
+    # One-vs-rest, weighted by class frequency: what MLflow's evaluator reports.
+    return float(
+        m.roc_auc_score(y_true, proba, multi_class="ovr", average="weighted", labels=classes)
+    )
 
 
 def roc_auc_by_block(is_positive: np.ndarray, scores: np.ndarray) -> np.ndarray:
