@@ -59,6 +59,24 @@ def generate(rows: int = 7043, seed: int = 42) -> pd.DataFrame:
         raise ValueError("rows must be at least 1")
     rng = np.random.default_rng(seed)
     n = rows
+    frame = _customers(rng, n)
+    logit = churn_logit(frame)  # one definition of the churn drivers, also used by snapshots
+    intercept = calibrate_intercept(logit, TARGET_CHURN_RATE)
+    churn = rng.random(n) < 1 / (1 + np.exp(-(logit + intercept)))
+    tenure = frame["tenure"].to_numpy()
+    total = tenure * frame["MonthlyCharges"].to_numpy() * rng.normal(1.0, 0.04, n)
+    total_str = np.array([f"{t:.2f}".rstrip("0").rstrip(".") for t in total], dtype=object)
+    total_str[tenure == 0] = " "
+    # the draws keep the generator's original order, so a seed gives the same table as before
+    frame["customerID"] = _customer_ids(rng, n)
+    frame["gender"] = rng.choice(["Male", "Female"], size=n, p=[0.505, 0.495])
+    frame["TotalCharges"] = total_str
+    frame["Churn"] = _yes_no(churn)
+    return frame[COLUMNS]
+
+
+def _customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """Demographics, contract, tenure, services, charges and billing of ``n`` customers."""
     senior = rng.random(n) < 0.162
     partner = rng.random(n) < 0.483
     dependents = rng.random(n) < np.where(partner, 0.52, 0.10)
@@ -90,37 +108,11 @@ def generate(rows: int = 7043, seed: int = 42) -> pd.DataFrame:
     payment = rng.choice(PAYMENT_METHODS, size=n, p=[0.336, 0.229, 0.219, 0.216])
     paperless = rng.random(n) < np.where(has_net, 0.68, 0.29)
 
-    logit = (
-        -1.1 * (contract == "One year")
-        - 2.3 * (contract == "Two year")
-        + 0.85 * (internet == "Fiber optic")
-        - 0.8 * (internet == "No")
-        + 0.6 * (payment == "Electronic check")
-        + 0.3 * paperless
-        + 0.3 * senior
-        - 0.15 * partner
-        - 0.2 * dependents
-        - 0.45 * services["OnlineSecurity"]
-        - 0.4 * services["TechSupport"]
-        + 0.15 * services["StreamingTV"]
-        + 0.15 * services["StreamingMovies"]
-        - 0.95 * np.log1p(tenure)
-        + 0.012 * (monthly - 65)
-    )
-    intercept = calibrate_intercept(logit, TARGET_CHURN_RATE)
-    churn = rng.random(n) < 1 / (1 + np.exp(-(logit + intercept)))
-
-    total = tenure * monthly * rng.normal(1.0, 0.04, n)
-    total_str = np.array([f"{t:.2f}".rstrip("0").rstrip(".") for t in total], dtype=object)
-    total_str[tenure == 0] = " "
-
     def with_net(mask: np.ndarray) -> np.ndarray:
         return np.where(has_net, _yes_no(mask), "No internet service")
 
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "customerID": _customer_ids(rng, n),
-            "gender": rng.choice(["Male", "Female"], size=n, p=[0.505, 0.495]),
             "SeniorCitizen": senior.astype(int),
             "Partner": _yes_no(partner),
             "Dependents": _yes_no(dependents),
@@ -133,11 +125,8 @@ def generate(rows: int = 7043, seed: int = 42) -> pd.DataFrame:
             "PaperlessBilling": _yes_no(paperless),
             "PaymentMethod": payment,
             "MonthlyCharges": monthly,
-            "TotalCharges": total_str,
-            "Churn": _yes_no(churn),
         }
     )
-    return frame[COLUMNS]
 
 
 def calibrate_intercept(logit: np.ndarray, rate: float) -> float:
