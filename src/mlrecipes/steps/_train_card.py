@@ -147,20 +147,9 @@ def fill_card(
     )
     card.tab("Best Parameters").code(best_parameters or "(none)")
     if tuning is not None:
-        trials = pd.DataFrame(
-            [
-                {"rank": 0, cfg.primary: t.metric, **{k: str(v) for k, v in t.params.items()}}
-                for t in tuning.trials
-            ]
+        _trials_tab(
+            card.tab("Tuning Trials"), tuning, cfg.primary, cfg.metric_directions[cfg.primary]
         )
-        trials = trials.sort_values(cfg.primary, ascending=not cfg.metric_directions[cfg.primary])
-        trials["rank"] = range(1, len(trials) + 1)
-        trial_tab = card.tab("Tuning Trials")
-        trial_tab.text(
-            f"{len(tuning.trials)} trials; "
-            + ("the hard-coded parameters beat every sampled trial." if tuning.baseline_won else "")
-        )
-        trial_tab.table(trials.head(10), title="Top 10 trials")
     card.tab("Run Summary").kv(
         {
             "MLflow Run ID": info["run_id"],
@@ -174,6 +163,23 @@ def fill_card(
             "Tracking URI": info["tracking_uri"],
         }
     )
+
+
+def _trials_tab(tab: Any, tuning: Any, primary: str, greater: bool) -> None:
+    """The ten best tuning trials by the primary metric."""
+    trials = pd.DataFrame(
+        [
+            {"rank": 0, primary: t.metric, **{k: str(v) for k, v in t.params.items()}}
+            for t in tuning.trials
+        ]
+    )
+    trials = trials.sort_values(primary, ascending=not greater)
+    trials["rank"] = range(1, len(trials) + 1)
+    tab.text(
+        f"{len(tuning.trials)} trials; "
+        + ("the hard-coded parameters beat every sampled trial." if tuning.baseline_won else "")
+    )
+    tab.table(trials.head(10), title="Top 10 trials")
 
 
 def leaderboard_tab(tab: Any, tracker: Tracker, primary: str, greater: bool, run_id: str) -> None:

@@ -272,28 +272,7 @@ def _fill_card(
             }
         )
     )
-    validation_tab = card.tab("Model Validation")
-    validation_tab.text(f"Validation status: {status}")
-    if checks:
-        validation_tab.table(
-            pd.DataFrame(
-                [
-                    {
-                        "metric": c.metric,
-                        "greater_is_better": c.greater_is_better,
-                        "value": c.value,
-                        "threshold": c.threshold,
-                        "validated": "PASS"
-                        if c.passed
-                        else "FAIL",  # emoji fonts are not everywhere
-                    }
-                    for c in checks
-                ]
-            ),
-            title="Model Validation Results (Test Dataset)",
-        )
-    else:
-        validation_tab.text("No validation_criteria in recipe.yaml: the status is UNKNOWN.")
+    _validation_tab(card.tab("Model Validation"), checks, status)
     plots = card.tab("Model Performance Plots")
     for key, title in _PLOTS:
         if key in images:
@@ -307,6 +286,26 @@ def _fill_card(
             "Validation status": status,
         }
     )
+
+
+def _validation_tab(tab: Any, checks: list, status: str) -> None:
+    import pandas as pd
+
+    tab.text(f"Validation status: {status}")
+    if not checks:
+        tab.text("No validation_criteria in recipe.yaml: the status is UNKNOWN.")
+        return
+    rows = [
+        {
+            "metric": c.metric,
+            "greater_is_better": c.greater_is_better,
+            "value": c.value,
+            "threshold": c.threshold,
+            "validated": "PASS" if c.passed else "FAIL",  # emoji fonts are not everywhere
+        }
+        for c in checks
+    ]
+    tab.table(pd.DataFrame(rows), title="Model Validation Results (Test Dataset)")
 
 
 def _importance_tab(card: Any, ctx: StepContext, pipeline: Any) -> None:
