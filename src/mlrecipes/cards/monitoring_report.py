@@ -6,7 +6,6 @@ which model version served each window, and every alert."""
 from __future__ import annotations
 
 import base64
-import html
 from typing import Any
 
 import numpy as np
@@ -92,46 +91,27 @@ def render(table: pd.DataFrame, title: str) -> str:
             "ROC AUC per window", "ROC AUC", auc_alert)),
     ]  # fmt: skip
     alerts = table[table["status"] == "alert"].sort_values(["window", "kind", "column"])
-    rows_html = "".join(
-        f"<tr><td>{html.escape(_short(w.window))}</td><td>v{html.escape(str(w.model))}</td>"
-        f"<td class=num>{w.rows}</td><td class=num>{w.alerts}</td></tr>"
-        for w in windows.itertuples()
-    )
-    alert_html = (
-        "".join(
-            f"<tr><td>{html.escape(_short(a.window))}</td><td>{html.escape(a.kind)}</td>"
-            f"<td>{html.escape(a.column or '')}</td><td>{html.escape(a.metric)}</td>"
-            f"<td class=num>{a.value:.4f}</td></tr>"
+    from mlrecipes.cards.render import render_template
+
+    return render_template(
+        "monitoring_report.html.j2",
+        title=title,
+        windows=[
+            {"window": _short(w.window), "model": w.model, "rows": w.rows, "alerts": w.alerts}
+            for w in windows.itertuples()
+        ],
+        figures=[(name, base64.b64encode(png).decode()) for name, png in images],
+        alerts=[
+            {
+                "window": _short(a.window),
+                "kind": a.kind,
+                "column": a.column or "",
+                "metric": a.metric,
+                "value": a.value,
+            }
             for a in alerts.itertuples()
-        )
-        or "<tr><td colspan=5>no alerts</td></tr>"
+        ],
     )
-    figures = "".join(
-        f"<h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' "
-        f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-        for name, png in images
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 24px;
-       color: #1f2328; }}
-table {{ border-collapse: collapse; font-size: 13px; margin: 8px 0 18px; }}
-th, td {{ border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; }}
-th {{ background: #f0f3f6; }} td.num {{ text-align: right; }}
-img {{ max-width: 100%; display: block; margin-bottom: 12px; }}
-h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; margin-top: 24px; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>{len(windows)} scoring windows. Drift against the reference of the model that scored each
-window; performance measured once labels arrived, estimated from the calibrated scores before.</p>
-<h2>Windows</h2>
-<table><tr><th>window (scored at)</th><th>model</th><th>rows</th><th>alerts</th></tr>{rows_html}</table>
-{figures}
-<h2>Alerts</h2>
-<table><tr><th>window</th><th>kind</th><th>column</th><th>metric</th><th>value</th></tr>{alert_html}</table>
-</body></html>
-"""
 
 
 def _threshold(table: pd.DataFrame, kind: str, default: float) -> float:

@@ -25,6 +25,11 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def render_template(name: str, **context: object) -> str:
+    """A page from one of the cards' templates (autoescaped: the values are data, not HTML)."""
+    return _environment().get_template(name).render(**context)
+
+
 _ID = re.compile(r"""\b(?:id|name)=["']([^"']+)["']""")
 
 
