@@ -57,39 +57,51 @@ def lookup(
             left[key] = left[key].astype("string").astype(object)
             right[key] = right[key].astype("string").astype(object)
     if spine_time is not None and table_time is not None:
-        time_col = "__mlrecipes_time__"
-        left[time_col] = as_naive_ns(left[spine_time])
-        right = right.assign(**{time_col: as_naive_ns(right[table_time])}).drop(
-            columns=[table_time]
-        )
-        null_time = left[time_col].isna()
-        if null_time.any():
-            raise ValueError(
-                f"spine column '{spine_time}' has {int(null_time.sum())} empty timestamps"
-            )
-        joined = pd.merge_asof(
-            left.sort_values(time_col, kind="stable"),
-            right.sort_values(time_col, kind="stable"),
-            on=time_col,
-            by=spine_keys,
-            direction="backward",
-            allow_exact_matches=True,
-        ).drop(columns=[time_col])
+        joined = _as_of(left, right, spine_keys, spine_time, table_time)
     else:
-        if table_time is not None:  # no time on the spine: the latest snapshot of each key
-            right = right.sort_values(table_time, kind="stable").drop_duplicates(
-                spine_keys, keep="last"
-            )
-            right = right.drop(columns=[table_time])
-        elif right.duplicated(spine_keys).any():
-            raise ValueError(f"the table holds several rows for some keys {table_keys}")
-        joined = left.merge(right, on=spine_keys, how="left")
+        joined = _latest(left, right, spine_keys, table_keys, table_time)
     joined = joined.sort_values(_ORDER, kind="stable").drop(columns=[_ORDER])
     joined.index = spine.index
     for key in spine_keys:
         joined[key] = spine[key]
     missing = int(joined[_FOUND].isna().sum())
     return LookupResult(joined.drop(columns=[_FOUND]), missing)
+
+
+def _as_of(
+    left: pd.DataFrame, right: pd.DataFrame, keys: list[str], spine_time: str, table_time: str
+) -> pd.DataFrame:
+    """Each spine row with the key's snapshot at or before its time (merge_asof, backward)."""
+    time_col = "__mlrecipes_time__"
+    left[time_col] = as_naive_ns(left[spine_time])
+    right = right.assign(**{time_col: as_naive_ns(right[table_time])}).drop(columns=[table_time])
+    null_time = left[time_col].isna()
+    if null_time.any():
+        raise ValueError(f"spine column '{spine_time}' has {int(null_time.sum())} empty timestamps")
+    return pd.merge_asof(
+        left.sort_values(time_col, kind="stable"),
+        right.sort_values(time_col, kind="stable"),
+        on=time_col,
+        by=keys,
+        direction="backward",
+        allow_exact_matches=True,
+    ).drop(columns=[time_col])
+
+
+def _latest(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    keys: list[str],
+    table_keys: list[str],
+    table_time: str | None,
+) -> pd.DataFrame:
+    """Each spine row with its key's latest snapshot (a table without time: its one row)."""
+    if table_time is not None:
+        right = right.sort_values(table_time, kind="stable").drop_duplicates(keys, keep="last")
+        right = right.drop(columns=[table_time])
+    elif right.duplicated(keys).any():
+        raise ValueError(f"the table holds several rows for some keys {table_keys}")
+    return left.merge(right, on=keys, how="left")
 
 
 def lookup_table(
