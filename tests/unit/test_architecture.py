@@ -110,3 +110,37 @@ def test_the_pure_homes_import_no_mlflow_and_write_no_files(home: str) -> None:
         }
         assert "mlflow" not in imported, name
         assert not imported & {"shutil", "deltalake"}, name
+
+
+MAX_FUNCTION_LINES = 60
+MAX_MODULE_LINES = 400
+
+
+def sizes(root: Path) -> tuple[list[str], list[str]]:
+    """(functions over the limit, modules over the limit), each as 'path:name lines'."""
+    functions, modules = [], []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            modules.append(f"{path.relative_to(root)} {len(text.splitlines())}")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+                if lines > MAX_FUNCTION_LINES:
+                    functions.append(f"{path.relative_to(root)}:{node.name} {lines}")
+    return functions, modules
+
+
+def test_no_function_over_60_lines_and_no_module_over_400() -> None:
+    functions, modules = sizes(SRC / "mlrecipes")
+    assert functions == [], "split these functions"
+    assert modules == [], "split these modules"
+
+
+def test_the_size_check_measures_whole_functions_and_modules(tmp_path: Path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    (tmp_path / "big.py").write_text(f"def long():\n{body}\n\n\ndef short():\n    return 1\n")
+    (tmp_path / "huge.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
+    functions, modules = sizes(tmp_path)
+    assert functions == [f"big.py:long {MAX_FUNCTION_LINES + 1}"]
+    assert modules == [f"huge.py {MAX_MODULE_LINES + 1}"]
