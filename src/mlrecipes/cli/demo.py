@@ -26,14 +26,14 @@ def reset_command(profile: str, yes: bool, i_know: bool, recipe_root: Path | Non
     """Remove the profile's experiments, registered model (every version and alias), feature
     tables, scoring output, monitoring tables and execution directory. Idempotent."""
     from mlrecipes.demo.reset import PROTECTED, reset, reset_plan
-    from mlrecipes.execution.report import Reporter
+    from mlrecipes.execution import reporter
     from mlrecipes.recipe import Recipe
 
     if profile in PROTECTED and not i_know:
         click.echo(f"Error: refusing to reset '{profile}' without --i-know", err=True)
         raise SystemExit(1)
     try:
-        recipe = Recipe(profile, root=recipe_root, reporter=Reporter(None))
+        recipe = Recipe(profile, root=recipe_root, reporter=reporter(None))
         plan = reset_plan(recipe)
         click.echo(f"demo reset of profile '{profile}' removes:", err=True)
         for line in plan.describe():

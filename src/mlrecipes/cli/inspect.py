@@ -128,9 +128,9 @@ def _print_dag(status: dict) -> None:
             "" if s["duration_s"] is None else f"{s['duration_s']:.2f}",
         )
     Console().print(table)
-    from mlrecipes.execution.dag import describe
+    from mlrecipes.execution import describe_dag
 
-    click.echo(describe())
+    click.echo(describe_dag())
 
 
 @click.command("get-artifact")

@@ -50,12 +50,12 @@ def print_error(message: str) -> None:
 
 def open_recipe(profile: str, root: Path | None, variables: tuple[str, ...], quiet: bool = False):
     from mlrecipes.config.loader import parse_var_overrides
-    from mlrecipes.execution.report import Reporter
+    from mlrecipes.execution import reporter
     from mlrecipes.recipe import Recipe
 
-    reporter = Reporter(None if quiet else print_error)
+    progress = reporter(None if quiet else print_error)
     return Recipe(
-        profile, root=root, variables=parse_var_overrides(variables or []), reporter=reporter
+        profile, root=root, variables=parse_var_overrides(variables or []), reporter=progress
     )
 
 

@@ -73,13 +73,11 @@ def _run_engine(
 ) -> int:
     """The engine's part of ``run``; returns the exit code (in the supervised child)."""
     from mlrecipes.errors import Interrupted, StepInterrupted
-    from mlrecipes.tracking.settings import engine_environment
 
     recipe = None
-    try:
-        with engine_environment():
-            recipe = open_recipe(profile, recipe_root, variables)
-            report = recipe.run(step, only=only)
+    try:  # Recipe.run applies the engine's MLflow settings itself, before MLflow is imported
+        recipe = open_recipe(profile, recipe_root, variables)
+        report = recipe.run(step, only=only)
     except (MlrecipesError, Interrupted, KeyboardInterrupt) as exc:
         resume = _resume_command(profile, step, variables) + (" --only" if only else "")
         if isinstance(exc, StepInterrupted | Interrupted | KeyboardInterrupt):
@@ -93,7 +91,7 @@ def _run_engine(
                 f"Fix the problem, then resume with: {resume}"
             )
         return failure_code(exc, verbose)
-    _print_outcome(report, recipe.workspace.path, profile)
+    _print_outcome(report, recipe.root, profile)
     return 0
 
 
@@ -113,12 +111,9 @@ def _report_unfinished(
 ) -> int:
     """The engine's process ended without reporting: whatever its exit status, the run failed."""
     from mlrecipes.config.paths import find_recipe_root
-    from mlrecipes.execution.failures import mark_abandoned
-    from mlrecipes.execution.workspace import Workspace, execution_dir_for
+    from mlrecipes.execution import abandon_unfinished
 
-    recipe_root = find_recipe_root(root)
-    ws = Workspace(execution_dir_for(recipe_root, profile))
-    steps = mark_abandoned(ws, end.pid, (recipe_root.name, profile), end.describe())
+    steps = abandon_unfinished(find_recipe_root(root), profile, end.pid, end.describe())
     where = f" inside step {', '.join(steps)}" if steps else ""
     print_error(
         f"Error: the run did not finish: its process {end.describe()}{where}; "
@@ -132,34 +127,28 @@ def _report_unfinished(
 def _report_if_up_to_date(profile: str, step: str | None, recipe_root: Path | None) -> bool:
     """Answer a fully cached run before importing the configuration machinery (fastpath.py)."""
     from mlrecipes.config.paths import find_recipe_root
-    from mlrecipes.execution import fastpath
-    from mlrecipes.execution.report import Reporter
-    from mlrecipes.execution.targets import DEFAULT_LABEL
-    from mlrecipes.execution.workspace import Workspace, execution_dir_for
+    from mlrecipes.execution import cached_run, reporter
 
     try:
         root = find_recipe_root(recipe_root)
     except MlrecipesError:
         return False  # the full path reports it
-    ws = Workspace(execution_dir_for(root, profile))
-    target = step or DEFAULT_LABEL
-    report = fastpath.cached_report(ws, root, profile, target, {}, Reporter(print_error))
+    report = cached_run(root, profile, step, reporter(print_error))
     if report is None:
         return False
-    _print_outcome(report, ws.path, profile)
+    _print_outcome(report, root, profile)
     return True
 
 
-def _print_outcome(report: Any, workspace: Path, profile: str) -> None:
-    from mlrecipes.execution.report import result_line
-    from mlrecipes.execution.workspace import Workspace
+def _print_outcome(report: Any, root: Path, profile: str) -> None:
+    from mlrecipes.execution import execution_dir, result_line
 
     ran, cached = report.names("ran"), report.names("cached")
     click.echo(
         f"Ran: {', '.join(ran) or 'nothing'}; cached: {', '.join(cached) or 'none'}; "
-        f"cards: {workspace / 'steps'}"
+        f"cards: {execution_dir(root, profile) / 'steps'}"
     )
-    line = result_line(Workspace(workspace), [o.step for o in report.outcomes], profile)
+    line = result_line(root, profile, [o.step for o in report.outcomes])
     if line:
         click.echo(line)
 
