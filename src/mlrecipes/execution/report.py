@@ -61,14 +61,17 @@ def result_line(ws: Workspace, plan: list[str], profile: str) -> str | None:
     """The run's result in one line, from the states the plan's steps left (no MLflow query):
     ``VALIDATED: roc_auc 0.852 ≥ 0.80 · registered churn v3 @challenger · champion v3
     (promoted) · next: mlrecipes inspect ...``; each step phrases its own part
-    (``Step.result_phrase``). None when no step of the plan has anything to say."""
-    from mlrecipes.execution.declarations import step_classes
-
-    classes = step_classes()
+    (``Step.result_phrase``), stored in its state when it ran. None when no step of the plan
+    has anything to say."""
     parts = []
     for name in plan:
-        summary = ws.state(name).summary
-        phrase = classes[name].result_phrase(summary) if summary and name in classes else None
+        state = ws.state(name)
+        phrase = state.result_phrase
+        if phrase is None and state.summary:  # a state written before phrases were stored
+            from mlrecipes.execution.declarations import step_classes
+
+            step = step_classes().get(name)
+            phrase = step.result_phrase(state.summary) if step is not None else None
         if phrase:
             parts.append(phrase)
     if not parts:

@@ -27,6 +27,9 @@ class StepState:
     summary: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     card_seconds: float | None = None  # time spent only on the card (profiles, plots, HTML)
+    # the step's part of the run's one-line result (Step.result_phrase), phrased when it ran,
+    # so the cached path prints it without importing any step
+    result_phrase: str | None = None
     # Set when reading, never written: why the file could not be trusted (the step re-runs).
     problem: str | None = field(default=None, compare=False)
 
@@ -65,6 +68,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "summary": (dict,),
     "error": (dict, type(None)),
     "card_seconds": (int, float, type(None)),
+    "result_phrase": (str, type(None)),
 }
 
 

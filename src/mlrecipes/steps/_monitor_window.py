@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrecipes.errors import DatasetError, MissingArtifactError
-from mlrecipes.monitoring.outcomes import LABELLED_AT, outcomes_for
 from mlrecipes.steps.base import StepContext
 
 if TYPE_CHECKING:
@@ -57,6 +56,8 @@ def _labels(ctx: StepContext, cfg: MonitorConfig, keys: list[str]) -> pd.DataFra
         return frame.drop_duplicates(keys, keep="last")
     frame = frame[[*keys, target, when]].dropna()
     stamps = pd.to_datetime(frame[when], utc=True)
+    from mlrecipes.monitoring.outcomes import LABELLED_AT
+
     return frame[[*keys, target]].assign(**{LABELLED_AT: stamps}).sort_values(LABELLED_AT)
 
 
@@ -97,6 +98,8 @@ def _counts(
     target, positive = ctx.config.target_col, ctx.config.positive_class
     outcomes = None
     if labels is not None:
+        from mlrecipes.monitoring.outcomes import outcomes_for
+
         outcomes = outcomes_for(labels, keys, scored_at, target, positive)
     scores_path = scores.path
     if scores.engine == "spark":
