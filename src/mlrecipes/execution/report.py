@@ -67,7 +67,9 @@ def result_line(ws: Workspace, plan: list[str], profile: str) -> str | None:
     for name in plan:
         state = ws.state(name)
         phrase = state.result_phrase
-        if phrase is None and state.summary:  # a state written before phrases were stored
+        if (
+            phrase is None and state.summary
+        ):  # a state written before phrases were stored ("": none)
             from mlrecipes.execution.declarations import step_classes
 
             step = step_classes().get(name)

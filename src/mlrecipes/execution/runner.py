@@ -257,7 +257,7 @@ def _record_success(
         source=source_fp,
         summary=result.summary,
         card_seconds=round(ctx.card_seconds, 4),
-        result_phrase=ctx.declarations[name].result_phrase(result.summary),
+        result_phrase=ctx.declarations[name].result_phrase(result.summary) or "",  # "": none
     ).write(ws.state_path(name))
 
 
