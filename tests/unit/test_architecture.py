@@ -144,3 +144,60 @@ def test_the_size_check_measures_whole_functions_and_modules(tmp_path: Path) -> 
     functions, modules = sizes(tmp_path)
     assert functions == [f"big.py:long {MAX_FUNCTION_LINES + 1}"]
     assert modules == [f"huge.py {MAX_MODULE_LINES + 1}"]
+
+
+ROOT = SRC.parent
+
+
+def test_the_readme_draws_the_floors_that_import_linter_checks() -> None:
+    """The README's floor diagram lists pyproject's layers, top to bottom, homes per floor."""
+    import re
+    import tomllib
+
+    layers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (contract,) = [c for c in layers["contracts"] if c["type"] == "layers"]
+    expected = [
+        sorted(name.strip().removeprefix("mlrecipes.") for name in layer.split("|"))
+        for layer in contract["layers"]
+    ]
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- floors:", 1)[1].split("<!-- /floors -->", 1)[0]
+    diagram = block.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    drawn: list[list[str]] = []
+    for line in diagram.splitlines()[1:]:  # after "flowchart TD"
+        for floor in re.split(r"\s*-->\s*", line.strip()):
+            homes = sorted(h.strip() for h in floor.split("&") if h.strip())
+            if homes and homes not in drawn:
+                drawn.append(homes)
+    assert drawn == expected
+
+
+def test_every_cli_command_defined_is_reachable_from_the_mlrecipes_command() -> None:
+    """A command written in a module of cli/ but never added would be dead code the README's
+    'Adding a CLI command' says cannot happen."""
+    import importlib
+    import pkgutil
+
+    import click
+
+    import mlrecipes.cli as cli_package
+    from mlrecipes.cli import app
+
+    reachable: set[int] = set()
+
+    def walk(command: click.Command) -> None:
+        reachable.add(id(command))
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+
+    walk(app)
+    defined = []
+    for info in pkgutil.iter_modules(cli_package.__path__):
+        module = importlib.import_module(f"mlrecipes.cli.{info.name}")
+        defined += [
+            (info.name, name)
+            for name, value in vars(module).items()
+            if isinstance(value, click.Command) and value.callback is not None
+            and value.callback.__module__ == module.__name__ and id(value) not in reachable
+        ]  # fmt: skip
+    assert defined == []
