@@ -59,7 +59,7 @@ def report_up_to_date(ws: Workspace, plan: list[str], reporter: Reporter) -> Run
 
 def result_line(ws: Workspace, plan: list[str], profile: str) -> str | None:
     """The run's result in one line, from the states the plan's steps left (no MLflow query):
-    ``VALIDATED: roc_auc 0.852 ≥ 0.80 · registered churn v3 @challenger · champion v3
+    ``VALIDATED: roc_auc 0.852 ≥ 0.8 · registered churn v3 @challenger · champion v3
     (promoted) · next: mlrecipes inspect ...``; each step phrases its own part
     (``Step.result_phrase``), stored in its state when it ran. None when no step of the plan
     has anything to say."""
