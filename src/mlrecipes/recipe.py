@@ -10,7 +10,7 @@ from typing import Any
 
 from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.config.paths import find_recipe_root
-from mlrecipes.errors import ArtifactError, MlrecipesError
+from mlrecipes.errors import ArtifactError, MlrecipesError, RecipeGraphError
 from mlrecipes.execution import dag, fastpath
 from mlrecipes.execution.context import load_recipe
 from mlrecipes.execution.lock import profile_lock
@@ -62,7 +62,7 @@ class Recipe:
         steps recorded last."""
         label = dag.check_step(step) if step else DEFAULT_LABEL
         if only and step is None:
-            raise ValueError("only=True needs a step")
+            raise RecipeGraphError("only=True needs a step: the step to run alone")
         ws = self.workspace
         cached = None
         if not only:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mlrecipes.errors import DatasetError
+
 
 @dataclass(frozen=True)
 class RowSet:
@@ -69,10 +71,12 @@ def holdout_overlap(
     elif "rows" in trained_on:
         chosen = trained_on["rows"]
     else:
-        raise LookupError("the model recorded no training rows")
+        raise DatasetError("the model recorded no training rows")
     missing = [c for c in chosen.columns if c not in holdout.columns]
     if missing:
-        raise KeyError(f"the holdout lacks the columns {missing} the model's training rows hash")
+        raise DatasetError(
+            f"the holdout lacks the columns {missing} the model's training rows hash"
+        )
     found = np.isin(row_hashes(holdout, list(chosen.columns)), chosen.hashes)
     return Overlap(chosen.kind, chosen.columns, int(found.sum()), len(holdout))
 
