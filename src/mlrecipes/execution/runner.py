@@ -199,6 +199,7 @@ def _execute(
         cache_key=key,
         critical_section=deferred_signals,
         declarations=step_classes(),
+        source=source_fp,
     )
     try:
         with time_limit(step_timeout(recipe, name)):

@@ -112,6 +112,9 @@ class StepContext:
     critical_section: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
     # every step's declaration by name (execution discovers them), for input and output paths
     declarations: Mapping[str, type[Step]] = field(default_factory=dict)
+    # what this run's cache key was computed from (``Step.source_fingerprint``), so the run
+    # uses exactly what the key names (e.g. the model version behind an alias)
+    source: Mapping[str, Any] | None = None
 
     @property
     def config(self) -> RecipeConfig:

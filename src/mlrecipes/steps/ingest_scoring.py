@@ -51,7 +51,10 @@ class IngestScoringStep(Step):
         else:
             files += file_fingerprint(cfg.spine.as_source(), recipe.root, self.name)["files"]
         resolved = _scoring_model(recipe)
-        files.append({"model": resolved.uri, "version": resolved.version})
+        files.append(
+            {"model": resolved.uri, "name": resolved.name, "version": resolved.version,
+             "alias": resolved.alias}
+        )  # fmt: skip
         store = store_for(recipe)
         for name in store.tables():
             info = store.info(name)
@@ -112,6 +115,17 @@ def _scoring_model(recipe: Any) -> Any:
     )
 
 
+def _keyed_model(ctx: StepContext) -> Any:
+    """The model version this run's cache key was computed with (resolved once, when the key
+    was: the alias may move in between, and the rows must be looked up for the keyed one)."""
+    from mlrecipes.tracking.models import ResolvedModel
+
+    for entry in (ctx.source or {}).get("files", []):
+        if "model" in entry and "name" in entry:
+            return ResolvedModel(entry["model"], entry["name"], entry["version"], entry["alias"])
+    return None
+
+
 def _from_feature_store(ctx: StepContext, cfg: IngestConfig) -> tuple[Any, int]:
     """The keys (spine) with the features the model's own spec names, looked up now."""
     from mlrecipes.errors import DatasetError
@@ -121,7 +135,7 @@ def _from_feature_store(ctx: StepContext, cfg: IngestConfig) -> tuple[Any, int]:
     from mlrecipes.io.datasets import dataset_write_errors
     from mlrecipes.tracking.models import feature_spec_of
 
-    resolved = _scoring_model(ctx.recipe)
+    resolved = _keyed_model(ctx) or _scoring_model(ctx.recipe)
     model_uri = f"models:/{resolved.name}/{resolved.version}" if resolved.version else resolved.uri
     spec = feature_spec_of(ctx.tracker().load_model(model_uri))
     if spec is None:
