@@ -120,7 +120,6 @@ FORMATS: dict[str, DataFormat] = {
     "parquet": DataFormat("parquet", _read_parquet, _parquet_batches, _file_fingerprint),
     "delta": DataFormat("delta", _read_delta, _delta_batches, _delta_fingerprint, is_table=True),
 }
-NATIVE_FORMATS = tuple(FORMATS)
 
 
 def data_format(name: str) -> DataFormat | None:

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, StrictBool, model_validator
 
 from mlrecipes.config.blocks import Block, StepBlock
-from mlrecipes.io.formats import NATIVE_FORMATS
+from mlrecipes.io.formats import FORMATS
 
 FEATURE_STORE = "feature_store"
 
@@ -47,8 +47,8 @@ class SpineConfig(Block):
             raise ValueError(
                 "give either table (a feature-store table) or using + location (a dataset)"
             )
-        if self.location is not None and self.using not in NATIVE_FORMATS:
-            raise ValueError(f"spine.using: expected one of {', '.join(NATIVE_FORMATS)}")
+        if self.location is not None and self.using not in FORMATS:
+            raise ValueError(f"spine.using: expected one of {', '.join(FORMATS)}")
         return self
 
     def as_source(self) -> IngestConfig:
@@ -107,10 +107,10 @@ class IngestConfig(StepBlock):
             )
         if self.location is None or self.location == []:
             raise ValueError(f"location is required for using: {self.using}")
-        if self.using not in NATIVE_FORMATS and not self.loader_method:
+        if self.using not in FORMATS and not self.loader_method:
             raise ValueError(
                 f"using: {self.using} is a custom format and needs loader_method "
-                f"(a function in steps/ingest.py); native formats are {', '.join(NATIVE_FORMATS)}"
+                f"(a function in steps/ingest.py); native formats are {', '.join(FORMATS)}"
             )
         if (self.version is not None or self.timestamp is not None) and self.using != "delta":
             raise ValueError("version and timestamp apply only to using: delta")
