@@ -33,3 +33,26 @@ def test_a_dev_run_pointed_at_prod_data_stops_before_writing(tmp_path) -> None:
     assert allowed.returncode == 0, allowed.stderr
     assert "MLRECIPES_ALLOW_CROSS_ENVIRONMENT_DATA=1: running anyway" in allowed.stderr
     assert (root / "data" / "feature_store" / "dev" / "churn_features" / "_delta_log").is_dir()
+
+
+def test_every_file_uri_spelling_of_prod_data_is_refused_too(tmp_path) -> None:
+    """The readers accept file:relative, file:/abs, file:///abs and file://localhost/abs; the
+    guard judged only one spelling, so dev built its tables from prod's file."""
+    root = copy_template(tmp_path / "churn", rows=400)
+    (root / "data" / "prod").mkdir()
+    prod_file = root / "data" / "prod" / "customers.csv"
+    shutil.copy(root / "data" / "telco_sample.csv", prod_file)
+    for spelling in (
+        "file:data/prod/customers.csv",
+        f"file:{prod_file}",
+        f"file://{prod_file}",
+        f"file://localhost{prod_file}",
+    ):
+        refused = cli(
+            "run", "--profile", "dev", "--step", "features", cwd=root,
+            env={"CHURN_DATA_LOCATION": spelling},
+        )  # fmt: skip
+        assert refused.returncode == 1, spelling
+        assert "would use another environment's data" in refused.stderr, refused.stderr
+        assert f"{spelling} is under prod's data root data/prod" in refused.stderr
+        assert not (root / "data" / "feature_store" / "dev").exists(), spelling

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrecipes.access.spec import AccessSpec
+from mlrecipes.config.locations import is_remote, resolved_path
 
 OVERRIDE = "MLRECIPES_ALLOW_CROSS_ENVIRONMENT_DATA"
 PATH_KEYS = ("location", "root")
@@ -42,12 +43,12 @@ def data_locations(config: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
 
 
 def _normalised(value: str, root: Path) -> str:
-    """A comparable form: URIs as they are (trailing slash stripped), paths absolute."""
+    """A comparable form: remote URIs as they are (trailing slash stripped), every local
+    spelling resolved to the path the readers open (one normaliser: config.locations)."""
     value = os.path.expandvars(value)
-    if "://" in value and not value.startswith("file://"):
+    if is_remote(value):
         return value.rstrip("/")
-    path = Path(value.removeprefix("file://")).expanduser()
-    return str((path if path.is_absolute() else root / path).resolve())
+    return str(resolved_path(value, root))
 
 
 def _under(path: str, root: str) -> bool:

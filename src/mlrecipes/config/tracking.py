@@ -8,9 +8,12 @@ a :class:`TrackingSettings`: tracking is handed these, never the recipe.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from mlrecipes.config.locations import is_remote, resolved_path
+from mlrecipes.config.redaction import has_credentials, redact_uri
 
 if TYPE_CHECKING:
     from mlrecipes.config.loader import LoadedRecipe
@@ -18,6 +21,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TrackingSettings:
+    """``tracking_uri`` / ``registry_uri`` are what may be shown and recorded: never with
+    credentials. ``connect_*`` are what MLflow's clients connect with (only ``tracking`` reads
+    them; they are left out of ``repr``)."""
+
     tracking_uri: str
     registry_uri: str
     experiment_name: str | None
@@ -28,6 +35,23 @@ class TrackingSettings:
     recipe_name: str
     profile: str
     root: Path
+    connect_tracking_uri: str = field(default="", repr=False, compare=False)
+    connect_registry_uri: str = field(default="", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # settings built by hand (tests, notebooks) connect with what they show
+        if not self.connect_tracking_uri:
+            object.__setattr__(self, "connect_tracking_uri", self.tracking_uri)
+        if not self.connect_registry_uri:
+            object.__setattr__(self, "connect_registry_uri", self.registry_uri)
+        object.__setattr__(self, "tracking_uri", redact_uri(self.tracking_uri))
+        object.__setattr__(self, "registry_uri", redact_uri(self.registry_uri))
+
+    @property
+    def credentials_in_uri(self) -> bool:
+        return has_credentials(self.connect_tracking_uri) or has_credentials(
+            self.connect_registry_uri
+        )
 
 
 def _absolute_sqlite(uri: str, root: Path) -> str:
@@ -40,11 +64,9 @@ def _absolute_sqlite(uri: str, root: Path) -> str:
 
 
 def _absolute_file_uri(uri: str, root: Path) -> str:
-    if "://" in uri and not uri.startswith("file:"):
+    if is_remote(uri):
         return uri
-    path = uri[len("file://") :] if uri.startswith("file://") else uri.removeprefix("file:")
-    resolved = Path(path) if Path(path).is_absolute() else (root / path)
-    return resolved.resolve().as_uri()
+    return resolved_path(uri, root).as_uri()
 
 
 def resolve_tracking(recipe: LoadedRecipe) -> TrackingSettings:

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mlrecipes.config.locations import local_path
+
 
 @contextmanager
 def _environ(values: dict[str, str]) -> Iterator[None]:
@@ -37,8 +39,7 @@ def auc_of_version(
     with _environ(env), engine_environment():
         loaded = load_recipe(root, profile, {})
         config = loaded.config
-        location = Path(config.steps.predict.resolved_output.location)
-        scores = root / location if not location.is_absolute() else location
+        scores = local_path(config.steps.predict.resolved_output.location, root)
         window = pa.Table.from_batches(list(window_batches(scores, scored_at))).to_pandas()
         from mlrecipes.config.tracking import resolve_tracking
 

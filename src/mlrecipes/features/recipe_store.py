@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrecipes.config.locations import resolved_path
 from mlrecipes.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -29,8 +30,7 @@ def store_root(recipe: LoadedRecipe) -> Path:
             f"{recipe.profile_file}: feature_store.root is required for feature tables "
             "(steps.features, using: feature_store)"
         )
-    path = Path(store.root).expanduser()
-    return (path if path.is_absolute() else recipe.root / path).resolve()
+    return resolved_path(store.root, recipe.root)
 
 
 def check_owner(root: Path, recipe: LoadedRecipe, create: bool) -> None:

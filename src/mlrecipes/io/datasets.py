@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from mlrecipes.config.locations import is_remote, local_path
 from mlrecipes.errors import DatasetError
-from mlrecipes.io.fingerprint import is_remote, resolve_sources
+from mlrecipes.io.fingerprint import resolve_sources
 from mlrecipes.io.formats import data_format
 from mlrecipes.io.sources import IngestConfig
 
@@ -95,7 +96,10 @@ def _local_copies(
         )
     if remote:
         assert download is not None
-        paths = [loc if not is_remote(loc) else download(loc) for loc in cfg.locations]
+        paths = [
+            str(local_path(loc, root)) if not is_remote(loc) else download(loc)
+            for loc in cfg.locations
+        ]
     else:
         paths = [str(p) for p in resolve_sources(cfg, root, block).paths]
     if len(paths) > 1:

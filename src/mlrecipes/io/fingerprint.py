@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlrecipes.config.locations import is_remote, local_path
 from mlrecipes.errors import DatasetError
 from mlrecipes.io.formats import data_format
 from mlrecipes.io.hashing import hash_json
@@ -23,22 +24,9 @@ class SourceFiles:
     is_table: bool  # Delta tables (a folder with a log), not files
 
 
-def _local_path(location: str, root: Path) -> Path:
-    if location.startswith("file://"):
-        location = location[len("file://") :]
-    elif location.startswith("file:"):
-        location = location[len("file:") :]
-    path = Path(location).expanduser()
-    return path if path.is_absolute() else (root / path)
-
-
-def is_remote(location: str) -> bool:
-    return "://" in location and not location.startswith("file:")
-
-
 def source_locations(cfg: IngestConfig, root: Path) -> list[Path]:
     """The configured local locations themselves (a folder's listing changes when files come or go)."""
-    return [_local_path(loc, root) for loc in cfg.locations if not is_remote(loc)]
+    return [local_path(loc, root) for loc in cfg.locations if not is_remote(loc)]
 
 
 def resolve_sources(cfg: IngestConfig, root: Path, block: str) -> SourceFiles:
@@ -47,7 +35,7 @@ def resolve_sources(cfg: IngestConfig, root: Path, block: str) -> SourceFiles:
     fmt = data_format(cfg.using)
     paths: list[Path] = []
     for loc in cfg.locations:
-        path = _local_path(loc, root)
+        path = local_path(loc, root)
         if fmt is not None and fmt.is_table:
             if not (path / "_delta_log").is_dir():
                 raise DatasetError(

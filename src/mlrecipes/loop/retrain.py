@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from mlrecipes.config.locations import local_path
 from mlrecipes.errors import ConfigError, StepError
 
 if TYPE_CHECKING:
@@ -40,8 +41,7 @@ def trigger_table(recipe: Recipe) -> tuple[Any, Path, Path]:
             f"recipe.yaml: steps.monitor is required for retrain (it reads the monitoring table)"
             f" of profile {recipe.profile}"
         )
-    location = Path(monitor.output.location).expanduser()
-    table = location if location.is_absolute() else recipe.root / location
+    table = local_path(monitor.output.location, recipe.root)
     return monitor, table, table.with_name(table.name + "_trigger")
 
 

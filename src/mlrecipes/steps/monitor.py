@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrecipes.config.locations import local_path
 from mlrecipes.errors import DatasetError
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
@@ -97,8 +98,7 @@ class MonitorStep(Step):
 
 
 def _table_path(root: Path, location: str) -> Path:
-    path = Path(location).expanduser()
-    return path if path.is_absolute() else root / path
+    return local_path(location, root)
 
 
 def _log_window(tracker: Tracker, info: dict[str, Any], rows: list[Any], report: Path) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, PositiveInt, StrictBool, model_validator
 
 from mlrecipes.config.blocks import Block, StepBlock
+from mlrecipes.config.locations import local_path
 from mlrecipes.errors import DatasetError
 from mlrecipes.io.sources import SparkConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
@@ -226,8 +227,7 @@ def _scoring_time(configured: datetime | None) -> datetime:
 
 
 def _output_path(location: str, root: Path) -> Path:
-    path = Path(location).expanduser()
-    return path if path.is_absolute() else (root / path)
+    return local_path(location, root)
 
 
 def _fill_card(card: Any, info: dict[str, Any], preview: Any) -> None:
@@ -252,4 +252,4 @@ def _fill_card(card: Any, info: dict[str, Any], preview: Any) -> None:
         from mlrecipes.cards.profiles import data_profile_tab
 
         card.tabs.append(data_profile_tab(preview, name="Scored Data Profile"))
-        card.tab("Scored Data Preview").table(preview.head(20))
+        card.tab("Scored Data Preview").rows(preview.head(20))
