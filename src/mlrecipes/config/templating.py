@@ -122,9 +122,19 @@ class _CommentBlankingLoader(jinja2.FileSystemLoader):
 
     def __init__(self, root: Path, inputs: TemplateInputs):
         super().__init__(str(root))
+        self.root = root.resolve()
         self.inputs = inputs
 
     def get_source(self, environment, template):
+        # FileSystemLoader opens whatever the joined path points at, symlinks included: resolve
+        # first and refuse anything outside the root before a byte is read (as from_json does)
+        pieces = jinja2.loaders.split_template_path(template)
+        target = self.root.joinpath(*pieces).resolve()
+        if not target.is_relative_to(self.root):
+            raise ConfigError(
+                f"template '{template}' is outside the recipe root {self.root} (it resolves to "
+                f"{target}); templates may include only files inside the root"
+            )
         source, filename, uptodate = super().get_source(environment, template)
         self.inputs.files.add(str(Path(filename).resolve()))
         lines = ["" if line.lstrip().startswith("#") else line for line in source.split("\n")]
