@@ -20,6 +20,9 @@ Permission = Literal["READ", "USE", "EDIT", "MANAGE", "DENY"]
 LEVELS: tuple[str, ...] = ("NO_PERMISSIONS", "READ", "USE", "EDIT", "MANAGE")
 
 
+PROTECTED_NAME = "prod"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -37,6 +40,14 @@ class Environment(_Strict):
     # other environments' profiles refuse to read under them (see mlrecipes.access.data_roots)
     data_roots: list[str] = Field(default_factory=list)
     grants: dict[str, Permission]
+    # destructive commands (`demo reset`) touch what a protected environment owns only with
+    # --i-know; unset: protected when the environment or its profile is called prod
+    protected: bool | None = None
+
+    def is_protected(self, name: str) -> bool:
+        if self.protected is not None:
+            return self.protected
+        return PROTECTED_NAME in (name, self.profile)
 
 
 class AccessSpec(_Strict):

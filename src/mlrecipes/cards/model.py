@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
+
+from mlrecipes.config.redaction import redact
 
 BlockKind = Literal["text", "kv", "table", "image", "html", "code"]
 
@@ -25,6 +27,7 @@ class Block:
     rows: list[list[Any]] | None = None
     image_png_b64: str | None = None
     html: str | None = None
+    row_level: bool = False  # rows of individual records (a preview), not statistics
 
 
 @dataclass
@@ -54,6 +57,13 @@ class Tab:
         )
         return self
 
+    def rows(self, df: Any, title: str | None = None, max_rows: int = MAX_TABLE_ROWS) -> Tab:
+        """Add individual records (a preview, the worst predictions): left out of the cards of
+        a profile whose ``cards.row_previews`` is off."""
+        self.table(df, title=title, max_rows=max_rows)
+        self.blocks[-1].row_level = True
+        return self
+
     def image(self, png: bytes, title: str | None = None) -> Tab:
         encoded = base64.b64encode(png).decode("ascii")
         self.blocks.append(Block("image", title=title, image_png_b64=encoded))
@@ -74,6 +84,21 @@ class Card:
     started_at: str | None = None
     finished_at: str | None = None
     duration_s: float | None = None
+    row_previews: bool = True
+
+    def shareable(self) -> Card:
+        """What may be written or shown: without row-level blocks when row previews are off."""
+        if self.row_previews:
+            return self
+        note = (
+            f"row previews are off for profile '{self.profile}' (cards.row_previews: false): "
+            "this card shows the schema and statistics only"
+        )
+        tabs = [
+            Tab(t.name, [b if not b.row_level else Block("text", b.title, note) for b in t.blocks])
+            for t in self.tabs
+        ]
+        return replace(self, tabs=tabs)
 
     def tab(self, name: str) -> Tab:
         for tab in self.tabs:
@@ -84,7 +109,7 @@ class Card:
         return new
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=str, indent=1)
+        return redact(json.dumps(asdict(self.shareable()), default=str, indent=1))
 
 
 def _plain(value: Any) -> Any:

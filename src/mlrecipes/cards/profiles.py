@@ -16,6 +16,7 @@ from mlrecipes.cards.model import Tab
 
 PROFILE_MAX_ROWS = 200_000
 _BINS = 20
+MIN_LEVEL_COUNT = 2  # levels rarer than this are individual rows' values
 
 
 def _sample(df: pd.DataFrame) -> pd.DataFrame:
@@ -69,8 +70,12 @@ def column_profile(series: pd.Series) -> dict:
         counts, _ = np.histogram(values, bins=_BINS)
         info["histogram"] = _svg_bars(counts.tolist())
     else:
-        top = non_null.astype(str).value_counts().head(5)
+        # a level seen once is one row's value (a customer's id), not a statistic: never shown
+        counts = non_null.astype(str).value_counts()
+        top = counts[counts >= MIN_LEVEL_COUNT].head(5)
         info["summary"] = " · ".join(f"{k} ({v / len(non_null):.0%})" for k, v in top.items())
+        if top.empty:
+            info["summary"] = f"no value seen {MIN_LEVEL_COUNT} times or more (none shown)"
         info["histogram"] = _svg_bars(top.tolist())
     return info
 
@@ -111,7 +116,7 @@ def schema_tab(df: pd.DataFrame, name: str = "Data Schema") -> Tab:
 
 
 def preview_tab(df: pd.DataFrame, name: str = "Data Preview", rows: int = 10) -> Tab:
-    return Tab(name).table(df.head(rows))
+    return Tab(name).rows(df.head(rows))
 
 
 def dataset_tabs(

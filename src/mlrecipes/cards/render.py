@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 
 from mlrecipes.cards.model import Card
+from mlrecipes.config.redaction import redact
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -47,13 +48,15 @@ def scope_ids(html: str, uid: str) -> str:
 
 def render_html(card: Card) -> str:
     """The card as a standalone HTML document (card.html)."""
-    return _environment().get_template("card.html.j2").render(card=card, uid=_uid())
+    page = _environment().get_template("card.html.j2").render(card=card.shareable(), uid=_uid())
+    return redact(page)
 
 
 def render_fragment(card: Card) -> str:
     """The card as an HTML fragment for a page holding other cards (a notebook cell): a fresh
     prefix scopes its ids, radio names and CSS, so showing it twice is fine too."""
-    return _environment().get_template("card_fragment.html.j2").render(card=card, uid=_uid())
+    template = _environment().get_template("card_fragment.html.j2")
+    return redact(template.render(card=card.shareable(), uid=_uid()))
 
 
 def _uid() -> str:

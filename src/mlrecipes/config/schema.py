@@ -57,6 +57,15 @@ class FeatureStoreConfig(Block):
     backend: Literal["delta", "databricks"] = "delta"
 
 
+class CardsConfig(Block):
+    """What step cards may show (new in mlrecipes). ``row_previews``: tables of individual
+    records (previews, worst predictions); unset, they are on except for protected profiles
+    (prod, or an environment access.yaml marks ``protected``), whose cards show schema and
+    statistics only: anyone with READ on prod can open them."""
+
+    row_previews: bool | None = None
+
+
 class RecipeConfig(Block):
     recipe: Literal["classification/v1", "regression/v1"]
     target_col: str
@@ -68,6 +77,7 @@ class RecipeConfig(Block):
     experiment: ExperimentConfig = Field(default_factory=ExperimentConfig)
     model_registry: ModelRegistryConfig = Field(default_factory=ModelRegistryConfig)
     feature_store: FeatureStoreConfig | None = None
+    cards: CardsConfig = Field(default_factory=CardsConfig)
 
     @property
     def is_classification(self) -> bool:

@@ -133,7 +133,7 @@ def fill_card(
     perf.text(f"Primary metric: {cfg.primary}. Custom metrics: {', '.join(custom) or 'none'}.")
     perf.table(table, title="Summary Metrics (Validation)")
     card.tab("Model Architecture").html(estimator_html(pipeline))
-    card.tab("Worst Predictions").table(worst, title="Validation rows with the largest error")
+    card.tab("Worst Predictions").rows(worst, title="Validation rows with the largest error")
     if "calibration_curve_plot" in images:
         card.tab("Prob. Calibration").image(
             images["calibration_curve_plot"], "Calibration (validation)"

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from mlrecipes.cards.model import Card
+from mlrecipes.config.redaction import redact
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -178,15 +179,14 @@ class StepContext:
         return json.loads(self.input_path(step, name).read_text(encoding="utf-8"))
 
     def write_json(self, name: str, value: Any) -> None:
-        self.output_path(name).write_text(
-            json.dumps(value, indent=1, default=str), encoding="utf-8"
-        )
+        text = json.dumps(value, indent=1, default=str)
+        self.output_path(name).write_text(redact(text), encoding="utf-8")
 
     def read_text(self, step: str, name: str) -> str:
         return self.input_path(step, name).read_text(encoding="utf-8").strip()
 
     def write_text(self, name: str, value: str) -> None:
-        self.output_path(name).write_text(value, encoding="utf-8")
+        self.output_path(name).write_text(redact(value), encoding="utf-8")
 
     @property
     def active_run_marker(self) -> Path:
@@ -215,7 +215,17 @@ class StepContext:
             self.card_seconds += time.perf_counter() - start
 
     def new_card(self) -> Card:
-        return Card(step=self.step, recipe=self.root.name, profile=self.recipe.profile)
+        previews = self.config.cards.row_previews
+        if previews is None:
+            from mlrecipes.access.protection import protected_profile
+
+            previews = not protected_profile(self.root, self.recipe.profile)
+        return Card(
+            step=self.step,
+            recipe=self.root.name,
+            profile=self.recipe.profile,
+            row_previews=previews,
+        )
 
 
 class Step(ABC):

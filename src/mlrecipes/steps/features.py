@@ -252,4 +252,4 @@ def _fill_card(card: Any, summary: dict[str, Any], preview: Any) -> None:
         )
     )
     tab.table(tables.astype({"primary_keys": str}))
-    card.tab("Feature Preview").table(preview)
+    card.tab("Feature Preview").rows(preview)

@@ -88,7 +88,7 @@ class TransformStep(Step):
             )
             card.tabs.append(schema_tab(X_train, name="Input Schema"))
             card.tabs.append(schema_tab(t_train.drop(columns=[target]), name="Output Schema"))
-            card.tab("Data Preview").table(pd.DataFrame(t_train.head(10)))
+            card.tab("Data Preview").rows(pd.DataFrame(t_train.head(10)))
             card.tab("Run Summary").kv(
                 {
                     "Transformer": type(transformer).__name__,
