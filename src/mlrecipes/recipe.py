@@ -77,8 +77,16 @@ class Recipe:
         with engine_environment(), signals_as_exceptions():
             self._loaded = self._load()
             self._check_data_roots()
+            self._say_where_credentials_belong()
             target = step or default_target(self._loaded.config)
             return self._run_locked(ws, target, label, only)
+
+    def _say_where_credentials_belong(self) -> None:
+        from mlrecipes.config.redaction import CREDENTIALS_HINT
+        from mlrecipes.config.tracking import resolve_tracking
+
+        if resolve_tracking(self._loaded).credentials_in_uri:
+            self.reporter.info(CREDENTIALS_HINT)
 
     def _check_data_roots(self) -> None:
         """Refuse to run on another environment's data (access.yaml's data_roots)."""

@@ -8,6 +8,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from mlflow.exceptions import MlflowException
@@ -60,7 +64,9 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")}
     with basic_auth_server(base / "server", PASSWORDS["admin"], _secret("flask")) as uri:
         admin = {**as_user(uri, "admin"), **IDENTITY_ENV}
-        out: dict = {"root": root, "uri": uri, "admin": admin, "logs": []}
+        out: dict = {
+            "root": root, "uri": uri, "admin": admin, "logs": [], "server": base / "server"
+        }  # fmt: skip
 
         def run(*args: str, env: dict) -> object:
             result = cli(
@@ -181,6 +187,75 @@ def test_only_the_prod_identity_moves_champion(world: dict) -> None:
     assert client_as(uri, "admin").get_model_version_by_alias(PROD_MODEL, "champion").version == "1"
 
 
+def test_a_decision_records_who_authenticated_and_a_declared_name_only_beside_it(
+    world: dict,
+) -> None:
+    """A deployer declaring somebody else's name records a decision as their own."""
+    run, uri = world["run"], world["uri"]
+    claims = {"MLRECIPES_DECIDER": "ds-alice", "GITHUB_ACTOR": "ds-alice"}
+    rolled = run("rollback", "--profile", "prod", "--reason", "second look",
+                 env={**as_user(uri, "prod-deployer"), **claims})  # fmt: skip
+    assert rolled.returncode == 0, rolled.stderr
+    shown = run("champion", "--profile", "prod", "--json", env=world["admin"])
+    event = json.loads(shown.stdout)["history"][-1]
+    assert (event["event"], event["reason"]) == ("rollback", "second look")
+    assert event["by"] == "prod-deployer" and event["by_source"] == "mlflow basic-auth"
+    assert event["declared_by"] == "ds-alice"
+    listed = run("champion", "--profile", "prod", env=world["admin"]).stdout.splitlines()[-1]
+    assert "by prod-deployer (declared: ds-alice): second look" in listed
+
+
+def test_credentials_in_the_uri_work_and_are_never_recorded_or_printed(world: dict) -> None:
+    """ci-staging's password only in the URI: the staging loop runs with it, says once where
+    credentials belong, and the run's outputs, the process list and --json hold no password
+    (test_no_secret_is_written_anywhere then scans every file, artifact and output)."""
+    run, uri = world["run"], world["uri"]
+    password = PASSWORDS["ci-staging"]
+    env = {
+        **as_user(uri, None),
+        "MLFLOW_TRACKING_URI": uri.replace("http://", f"http://ci-staging:{password}@"),
+    }
+    with _process_list_sampled() as seen:
+        whole = ("--var", "INGEST_SAMPLE_FRACTION=1.0")  # staging samples 30% of 1,500 rows
+        trained = run("run", "--profile", "staging", *whole, env=env)
+        assert trained.returncode == 0, trained.stderr
+        scored = run("run", "--profile", "staging", "--step", "predict", *whole, env=env)
+        assert scored.returncode == 0, scored.stderr
+    assert trained.stderr.count("the tracking URI carries credentials") == 1
+    world["logs"] += seen
+    assert any("mlrecipes" in line and "staging" in line for line in seen)  # it sampled the run
+    for args in (("inspect", "--step", "train"), ("champion",)):
+        shown = run(*args, "--profile", "staging", "--json", env=env)
+        assert shown.returncode == 0, shown.stderr
+        assert password not in shown.stdout
+    status = json.loads(run("inspect", "--profile", "staging", "--json", env=env).stdout)
+    assert status["tracking_uri"] == uri
+    admin = client_as(uri, "admin")
+    version = admin.get_model_version_by_alias("staging.churn.churn_model", "champion")
+    assert version.tags["mlrecipes.deploy.decided_by"] == "ci-staging"
+
+
+@contextmanager
+def _process_list_sampled() -> Iterator[list[str]]:
+    """Every process's command line, sampled every 0.2 s while the block runs."""
+    seen: list[str] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True)
+            seen.extend(listed.stdout.splitlines())
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        sampler.join()
+
+
 def test_unauthenticated_calls_are_refused(world: dict) -> None:
     shown = world["run"](
         "access", "show", "--tracking-uri", world["uri"], env=as_user(world["uri"], None)
@@ -214,5 +289,10 @@ def test_no_secret_is_written_anywhere(world: dict) -> None:
         leaks += [
             f"version {version.version}" for s in secrets_ if s.decode() in json.dumps(version.tags)
         ]
+    stored = [p for p in world["server"].rglob("*") if p.is_file()]
+    for path in stored:  # every artifact the runs logged (cards, snapshots, model files), the DB
+        content = path.read_bytes()
+        leaks += [f"server file {path}" for s in secrets_ if s in content]
     assert leaks == []
     assert any(path.suffix == ".html" for path in world["root"].rglob("*"))  # cards were scanned
+    assert any(path.name == "MLmodel" for path in stored)  # and the server's artifacts

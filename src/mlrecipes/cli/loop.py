@@ -71,8 +71,9 @@ def champion(profile: str, as_json: bool, recipe_root: Path | None, verbose: boo
     click.echo(f"{info['model_name']}: {aliases}")
     for event in info["history"]:
         what = event.get("decision") or event.get("event")
+        declared = f" (declared: {event['declared_by']})" if event.get("declared_by") else ""
         click.echo(
-            f"  {event['at']}  v{event['version']}  {what:<16} by {event['by']}: "
+            f"  {event['at']}  v{event['version']}  {what:<16} by {event['by']}{declared}: "
             f"{event.get('reason', '')}"
         )
 

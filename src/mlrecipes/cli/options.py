@@ -45,7 +45,9 @@ verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show full t
 
 
 def print_error(message: str) -> None:
-    click.echo(message, err=True)
+    from mlrecipes.config.redaction import redact
+
+    click.echo(redact(message), err=True)
 
 
 def open_recipe(profile: str, root: Path | None, variables: tuple[str, ...], quiet: bool = False):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mlrecipes.config.redaction import redact
 from mlrecipes.execution.state import append_event
 from mlrecipes.execution.workspace import Workspace
 
@@ -29,7 +30,8 @@ class Reporter:
     """Progress lines: one per step, saying cached / running / done with its duration."""
 
     def __init__(self, emit: Callable[[str], None] | None = None):
-        self.emit = emit or (lambda line: None)
+        out = emit or (lambda line: None)
+        self.emit = lambda line: out(redact(line))
 
     def cached(self, step: str) -> None:
         self.emit(f"  {step:<15} cached")

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from mlrecipes.config.redaction import redact
+
 Status = Literal["NOT_RUN", "RUNNING", "SUCCEEDED", "FAILED"]
 
 
@@ -91,7 +93,7 @@ def now_iso() -> str:
 def write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    tmp.write_text(redact(json.dumps(data, indent=1, default=str)), encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -99,4 +101,4 @@ def append_event(path: Path, **event: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"at": now_iso(), **event}
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, default=str) + "\n")
+        fh.write(redact(json.dumps(record, default=str)) + "\n")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from mlrecipes.config.redaction import redact
 from mlrecipes.modeling.estimators import (
     flat_params,
 )
@@ -78,6 +78,12 @@ def log_recipe_model(
     return models.log_recipe_model(tracker, model, sample, code_paths, requirements, artifacts)
 
 
+def _copy_redacted(source: Path, target: Path) -> None:
+    """A copy of a recipe file with any credentials in a URI left out (a profile may spell the
+    tracking URI with a password; READ on the run must not give it away)."""
+    target.write_text(redact(source.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def log_snapshot(tracker: Tracker, ctx: StepContext) -> None:
     """recipe.yaml, profiles, steps/*.py, requirements.txt and the rendered config, as run artifacts."""
     import yaml
@@ -87,15 +93,14 @@ def log_snapshot(tracker: Tracker, ctx: StepContext) -> None:
     root = ctx.root
     for rel in ["recipe.yaml", "requirements.txt"]:
         if (root / rel).is_file():
-            shutil.copy2(root / rel, snap / rel)
+            _copy_redacted(root / rel, snap / rel)
     for folder, pattern in (("profiles", "*.yaml"), ("steps", "*.py")):
         for path in sorted((root / folder).glob(pattern)):
             (snap / folder).mkdir(exist_ok=True)
-            shutil.copy2(path, snap / folder / path.name)
+            _copy_redacted(path, snap / folder / path.name)
     (snap / "runtime").mkdir(exist_ok=True)
-    (snap / "runtime" / "recipe.yaml").write_text(
-        yaml.safe_dump(ctx.config.model_dump(mode="json"), sort_keys=True), encoding="utf-8"
-    )
+    rendered = yaml.safe_dump(ctx.config.model_dump(mode="json"), sort_keys=True)
+    (snap / "runtime" / "recipe.yaml").write_text(redact(rendered), encoding="utf-8")
     tracker.log_artifacts(snap, SNAPSHOT_DIR)
     for step in ("ingest", "split", "transform"):
         card = ctx.workspace.card_path(step)

@@ -121,6 +121,7 @@ class DeployStep(Step):
             "champion": _reported(ctx, holdout, champion_scored) if champion_scored else {},
         }
         audit = _audit(decision, comparison, champion, version, holdout, cfg, fingerprint)
+        audit.update(_decided_by(tracker))
         _apply(ctx, tracker, name, version, champion, decision, audit)
         summary = _summary(
             tracker.aliases(name), decision, cfg, config.primary, version, champion, comparison,
@@ -266,6 +267,12 @@ def _check_clean(holdout: pd.DataFrame, trained_on: dict, key_columns: list[str]
         )
 
 
+def _decided_by(tracker: Tracker) -> dict[str, str | None]:
+    who = tracker.decider()
+    prefix = "mlrecipes.deploy.decided_by"
+    return {prefix: who.name, f"{prefix}_source": who.source, f"{prefix}_declared": who.declared}
+
+
 def _audit(
     decision: Any,
     comparison: PairedDifference | None,
@@ -275,7 +282,7 @@ def _audit(
     cfg: DeployConfig,
     fingerprint: Any,
 ) -> dict[str, Any]:
-    from mlrecipes.deployment.audit import decider, now
+    from mlrecipes.deployment.audit import now
     from mlrecipes.tracking.aliases import DECISION_TAG
 
     prefix = "mlrecipes.deploy."
@@ -288,7 +295,6 @@ def _audit(
         f"{prefix}min_improvement": cfg.min_improvement,
         f"{prefix}holdout": fingerprint(holdout),
         f"{prefix}holdout_rows": len(holdout),
-        f"{prefix}decided_by": decider(),
         f"{prefix}decided_at": now(),
     }
     if comparison is not None:

@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mlrecipes.deployment.audit import decider, event_tag, events_of
+from mlrecipes.deployment.audit import event_tag, events_of
 from mlrecipes.errors import DeploymentError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ DECISION_TAG = "mlrecipes.deploy.decision"
 
 
 def record_event(tracker: Tracker, name: str, version: str, event: dict[str, Any]) -> None:
-    key, value = event_tag(version, event, datetime.now(UTC), decider())
+    key, value = event_tag(version, event, datetime.now(UTC), tracker.decider())
     tracker.set_version_tags(name, version, {key: value})
 
 

@@ -12,8 +12,10 @@ from mlrecipes.tracking.guard import GuardedClient
 
 
 def _client(settings: TrackingSettings) -> GuardedClient:
-    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
-    return GuardedClient(client, settings.tracking_uri, settings.experiment_name)
+    client = MlflowClient(settings.connect_tracking_uri, settings.connect_registry_uri)
+    return GuardedClient(
+        client, settings.tracking_uri, settings.experiment_name, settings.connect_tracking_uri
+    )
 
 
 def remove_experiment(settings: TrackingSettings, name: str) -> bool:

@@ -18,17 +18,20 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from mlrecipes.config.redaction import redact
 from mlrecipes.config.tracking import TrackingSettings
 from mlrecipes.errors import Interrupted, MissingArtifactError, MlrecipesError, TrackingError
 from mlrecipes.tracking.guard import GuardedClient
 from mlrecipes.tracking.registry import RegistryCalls
-from mlrecipes.tracking.uris import scoped_uris
+from mlrecipes.tracking.uris import run_links_hidden, scoped_uris
 
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow.models import ModelSignature
     from mlflow.pyfunc import PyFuncModel, PythonModel
     from pyspark.sql import Column, SparkSession
+
+    from mlrecipes.deployment.audit import Decider
 
 
 RECIPE_TAGS = {
@@ -40,12 +43,22 @@ class Tracker(RegistryCalls):
     def __init__(self, settings: TrackingSettings):
         self.settings = settings
         self.client: Any = GuardedClient(
-            MlflowClient(settings.tracking_uri, settings.registry_uri),
+            MlflowClient(settings.connect_tracking_uri, settings.connect_registry_uri),
             settings.tracking_uri,
             settings.experiment_name or settings.recipe_name,
+            settings.connect_tracking_uri,
         )
         self._experiment_id: str | None = None
         self._runs: list[str] = []  # this tracker's open runs, innermost last
+        self._decider: Decider | None = None
+
+    def decider(self) -> Decider:
+        """Who is deciding, as the registry authenticates them (asked once per tracker)."""
+        if self._decider is None:
+            from mlrecipes.tracking.identity import current_decider
+
+            self._decider = current_decider(self.settings.connect_registry_uri)
+        return self._decider
 
     def for_experiment(self, name: str) -> Tracker:
         """A tracker on the same stores, logging to experiment ``name`` (created when missing)."""
@@ -54,11 +67,15 @@ class Tracker(RegistryCalls):
         return Tracker(dataclasses.replace(self.settings, experiment_name=name, experiment_id=None))
 
     def scoped(self) -> AbstractContextManager[None]:
-        return scoped_uris(self.settings.tracking_uri, self.settings.registry_uri)
+        return scoped_uris(self.settings.connect_tracking_uri, self.settings.connect_registry_uri)
 
     def _fail(self, what: str, exc: Exception) -> TrackingError:
+        # MLflow's own messages quote the request URL, userinfo included
         return TrackingError(
-            f"MLflow at {self.settings.tracking_uri}: {what} failed: {type(exc).__name__}: {exc}"
+            redact(
+                f"MLflow at {self.settings.tracking_uri}: {what} failed: "
+                f"{type(exc).__name__}: {exc}"
+            )
         )
 
     @property
@@ -140,13 +157,18 @@ class Tracker(RegistryCalls):
         except BaseException as exc:
             if owned:
                 status = "KILLED" if isinstance(exc, Interrupted | KeyboardInterrupt) else "FAILED"
-                _quietly(self.client.set_terminated, current, status)
+                _quietly(self._end, current, status)
             raise
         else:
             if owned:
-                self.client.set_terminated(current, "FINISHED")
+                self._end(current, "FINISHED")
         finally:
             self._runs.pop()
+
+    def _end(self, run_id: str, status: str) -> None:
+        # MLflow prints "View run ... at: <the store URI>" on stdout, userinfo included
+        with run_links_hidden(self.settings.credentials_in_uri):
+            self.client.set_terminated(run_id, status)
 
     def terminate_if_running(self, run_id: str, status: str) -> bool:
         try:
@@ -156,7 +178,7 @@ class Tracker(RegistryCalls):
         if run.info.status != "RUNNING":
             return False
         try:
-            self.client.set_terminated(run_id, status=status)
+            self._end(run_id, status)
         except MlflowException as exc:
             raise self._fail(f"marking run {run_id} {status}", exc) from exc
         return True
@@ -172,13 +194,13 @@ class Tracker(RegistryCalls):
             self.log_metrics(metrics)
         finally:
             self._runs.pop()
-        self.client.set_terminated(child_id, "FINISHED")
+        self._end(child_id, "FINISHED")
         return child_id
 
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
 
-        clean = [Param(k[:250], str(v)[:6000]) for k, v in params.items()]
+        clean = [Param(k[:250], redact(str(v))[:6000]) for k, v in params.items()]
         if clean:
             self.client.log_batch(self.run_id, params=clean)
 
@@ -201,10 +223,11 @@ class Tracker(RegistryCalls):
         from mlflow.entities import RunTag
 
         if tags:
-            self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+            rows = [RunTag(k, redact(str(v))) for k, v in tags.items()]
+            self.client.log_batch(self.run_id, tags=rows)
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        self.client.log_text(self.run_id, text, artifact_file)
+        self.client.log_text(self.run_id, redact(text), artifact_file)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_path)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
 
+from mlrecipes.config.redaction import redact_uri
 from mlrecipes.errors import AccessDeniedError
 
 EXPERIMENT, MODEL = "experiment", "registered model"
@@ -45,18 +46,26 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 
-def current_user() -> str | None:
-    return os.environ.get("MLFLOW_TRACKING_USERNAME") or None
+def current_user(connect_uri: str = "") -> str | None:
+    """The user MLflow sends: the environment's (MLflow prefers it), else the URI's userinfo."""
+    from urllib.parse import unquote, urlsplit
+
+    from_uri = urlsplit(connect_uri).username if "@" in connect_uri else None
+    return os.environ.get("MLFLOW_TRACKING_USERNAME") or (from_uri and unquote(from_uri)) or None
 
 
 def denial(
-    exc: MlflowException, call: str, args: tuple[Any, ...], uri: str, experiment: str | None
+    exc: MlflowException,
+    call: str,
+    args: tuple[Any, ...],
+    uri: str,
+    experiment: str | None,
+    user: str | None = None,
 ) -> AccessDeniedError | None:
     """The plain message for a refused ``call`` (None: not a refusal)."""
     code = getattr(exc, "error_code", None)
     if code not in REFUSALS:
         return None
-    user = current_user()
     if code == "UNAUTHENTICATED" or user is None:
         who = f"user '{user}'" if user else "no user (MLFLOW_TRACKING_USERNAME is not set)"
         return AccessDeniedError(
@@ -80,9 +89,12 @@ def denial(
 class GuardedClient:
     """An ``MlflowClient`` whose refusals name the user, the resource and the permission."""
 
-    def __init__(self, client: MlflowClient, uri: str, experiment: str | None):
+    def __init__(
+        self, client: MlflowClient, uri: str, experiment: str | None, connect_uri: str = ""
+    ):
         self._client = client
-        self._uri = uri
+        self._uri = redact_uri(uri)  # shown in messages
+        self._user = current_user(connect_uri or uri)
         self._experiment = experiment
 
     # a transparent proxy: each attribute has the MlflowClient's own type
@@ -95,7 +107,7 @@ class GuardedClient:
             try:
                 return attribute(*args, **kwargs)
             except MlflowException as exc:
-                refused = denial(exc, name, args, self._uri, self._experiment)
+                refused = denial(exc, name, args, self._uri, self._experiment, self._user)
                 if refused is None:
                     raise
                 raise refused from exc

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
 
+from mlrecipes.config.redaction import redact
 from mlrecipes.errors import TrackingError
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class RegistryCalls:
 
     def set_version_tags(self, name: str, version: str, tags: dict[str, str]) -> None:
         for key, value in tags.items():
-            self.client.set_model_version_tag(name, version, key, str(value))
+            self.client.set_model_version_tag(name, version, key, redact(str(value)))
 
     def versions(self, name: str) -> list[Any]:
         """Every version of ``name``, with its tags (aliases filled from the registered model)."""

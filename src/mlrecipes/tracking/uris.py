@@ -46,3 +46,20 @@ def scoped_uris(tracking_uri: str, registry_uri: str) -> Iterator[None]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+@contextmanager
+def run_links_hidden(hide: bool) -> Iterator[None]:
+    """MLflow's "View run ... at <store URI>" line is not printed while ``hide`` (a URI with
+    credentials would be printed whole); the variable is put back afterwards."""
+    if not hide:
+        yield
+        return
+    name = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+    with _URI_LOCK:
+        saved = os.environ.get(name)
+        os.environ[name] = "true"
+        try:
+            yield
+        finally:
+            os.environ.pop(name) if saved is None else os.environ.__setitem__(name, saved)
