@@ -143,8 +143,23 @@ class Recipe:
     def clean(self, step: str | None = None) -> None:
         """Remove the outputs, state and card of ``step`` (default: every step)."""
         ws = self.workspace
+        names = [dag.check_step(step)] if step else list(dag.all_steps())
+        if not ws.path.exists():
+            return
+        if (
+            not ws.path.resolve().is_relative_to(self.root.resolve())
+            and not ws.events_path.is_file()
+        ):
+            from mlrecipes.errors import ConfigError
+
+            raise ConfigError(
+                f"clean: the execution directory {ws.path} (MLRECIPES_EXECUTION_DIR) is outside "
+                "the recipe root and holds no run's events: it is not this profile's; not removed"
+            )
+        for name in names:  # all checked before anything is removed (again under the lock)
+            ws.check_removable(name)
         with profile_lock(ws.lock_path, on_wait=self.reporter.info):
-            for name in [dag.check_step(step)] if step else list(dag.all_steps()):
+            for name in names:
                 ws.clean(name)
 
     def status(self, step: str | None = None, check_cache: bool = True) -> dict[str, Any]:

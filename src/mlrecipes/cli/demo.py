@@ -25,19 +25,29 @@ def demo() -> None:
 def reset_command(profile: str, yes: bool, i_know: bool, recipe_root: Path | None) -> None:
     """Remove the profile's experiments, registered model (every version and alias), feature
     tables, scoring output, monitoring tables and execution directory. Idempotent."""
-    from mlrecipes.demo.reset import PROTECTED, reset, reset_plan
+    from mlrecipes.access.protection import protected_profile
+    from mlrecipes.config.paths import find_recipe_root
+    from mlrecipes.demo.reset import reset, reset_plan
     from mlrecipes.execution import reporter
     from mlrecipes.recipe import Recipe
 
-    if profile in PROTECTED and not i_know:
-        click.echo(f"Error: refusing to reset '{profile}' without --i-know", err=True)
-        raise SystemExit(1)
     try:
-        recipe = Recipe(profile, root=recipe_root, reporter=reporter(None))
+        root = find_recipe_root(recipe_root)
+        if protected_profile(root, profile) and not i_know:
+            click.echo(f"Error: refusing to reset '{profile}' without --i-know", err=True)
+            raise SystemExit(1)
+        recipe = Recipe(profile, root=root, reporter=reporter(None))
         plan = reset_plan(recipe)
         click.echo(f"demo reset of profile '{profile}' removes:", err=True)
         for line in plan.describe():
             click.echo(f"  {line}", err=True)
+        if plan.protected and not i_know:
+            click.echo(
+                f"Error: refusing to reset '{profile}' without --i-know: it would delete what a "
+                "protected environment owns: " + "; ".join(plan.protected),
+                err=True,
+            )
+            raise SystemExit(1)
         if not yes and not click.confirm("Remove all of it?", default=False, err=True):
             click.echo("nothing removed", err=True)
             raise SystemExit(1)

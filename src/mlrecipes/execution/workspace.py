@@ -106,5 +106,21 @@ class Workspace:
             if child.name.startswith((".tmp-", ".old-")):
                 shutil.rmtree(child, ignore_errors=True)
 
+    def check_removable(self, step: str) -> None:
+        """Refuse a ``step`` folder that resolves outside this execution directory (a symlinked
+        ``steps`` folder must not take ``clean`` elsewhere)."""
+        target = self.step_dir(step)
+        if not target.exists() and not target.is_symlink():
+            return
+        base = self.path.resolve()
+        if target.is_symlink() or not target.resolve().is_relative_to(base):
+            from mlrecipes.errors import ConfigError
+
+            raise ConfigError(
+                f"clean: {target} resolves to {target.resolve()}, outside the execution "
+                f"directory {base}; nothing removed"
+            )
+
     def clean(self, step: str) -> None:
+        self.check_removable(step)
         shutil.rmtree(self.step_dir(step), ignore_errors=True)
