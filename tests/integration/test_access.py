@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -203,6 +204,20 @@ def test_a_decision_records_who_authenticated_and_a_declared_name_only_beside_it
     assert event["declared_by"] == "ds-alice"
     listed = run("champion", "--profile", "prod", env=world["admin"]).stdout.splitlines()[-1]
     assert "by prod-deployer (declared: ds-alice): second look" in listed
+
+
+def test_prod_cards_show_no_customer_rows(world: dict) -> None:
+    """Anyone with READ on prod opens its cards: schema and statistics, no record."""
+    cards = sorted((world["root"] / ".mlrecipes" / "prod" / "steps").glob("*/card.json"))
+    assert {c.parent.name for c in cards} >= {"ingest", "transform", "train"}
+    ids = set(pd.read_csv(world["root"] / "data" / "telco_sample.csv")["customerID"])
+    for card in cards:
+        text = card.read_text()
+        assert not [i for i in ids if i in text], card
+        blocks = [b for t in json.loads(text)["tabs"] for b in t["blocks"]]
+        assert not any(b.get("row_level") for b in blocks), card
+    notes = [c for c in cards if "row previews are off for profile 'prod'" in c.read_text()]
+    assert {c.parent.name for c in notes} >= {"transform", "train"}
 
 
 def test_credentials_in_the_uri_work_and_are_never_recorded_or_printed(world: dict) -> None:
