@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,39 +76,9 @@ class Recipe:
 
         with engine_environment(), signals_as_exceptions():
             self._loaded = self._load()
-            self._check_data_roots()
-            self._say_where_credentials_belong()
+            _check_before_running(self._loaded, self.reporter.info)
             target = step or default_target(self._loaded.config)
             return self._run_locked(ws, target, label, only)
-
-    def _say_where_credentials_belong(self) -> None:
-        from mlrecipes.config.redaction import CREDENTIALS_HINT
-        from mlrecipes.config.tracking import resolve_tracking
-
-        if resolve_tracking(self._loaded).credentials_in_uri:
-            self.reporter.info(CREDENTIALS_HINT)
-
-    def _check_data_roots(self) -> None:
-        """Refuse to run on another environment's data (access.yaml's data_roots)."""
-        import os
-
-        from mlrecipes.access.data_roots import OVERRIDE, crossings, environment_of, refusal
-        from mlrecipes.access.spec import load_access
-        from mlrecipes.errors import ConfigError
-
-        path = self.root / "access.yaml"
-        if not path.is_file():
-            return
-        spec = load_access(path)
-        config = self._loaded.config.model_dump(mode="json")
-        found = crossings(spec, self.profile, config, self.root)
-        if not found:
-            return
-        message = refusal(self.profile, environment_of(spec, self.profile), found)
-        if os.environ.get(OVERRIDE) == "1":
-            self.reporter.info(f"{OVERRIDE}=1: running anyway. {message}")
-            return
-        raise ConfigError(message)
 
     def _run_locked(self, ws: Workspace, target: str, label: str, only: bool = False) -> RunReport:
         from mlrecipes.execution.declarations import step_classes
@@ -410,3 +380,15 @@ def _status_html(status: dict[str, Any]) -> str:
         f"<h4>{escape(status['recipe'])} · profile {escape(status['profile'])}</h4>"
         f"<table><tr><th>step</th><th>status</th><th>finished</th><th>seconds</th></tr>{rows}</table>"
     )
+
+
+def _check_before_running(loaded: LoadedRecipe, say: Callable[[str], None]) -> None:
+    """Refuse another environment's data (access.yaml's data_roots); say once where
+    credentials found in a store URI belong."""
+    from mlrecipes.access.data_roots import check_recipe
+    from mlrecipes.config.redaction import CREDENTIALS_HINT
+    from mlrecipes.config.tracking import resolve_tracking
+
+    check_recipe(loaded.root, loaded.profile, loaded.config.model_dump(mode="json"), say)
+    if resolve_tracking(loaded).credentials_in_uri:
+        say(CREDENTIALS_HINT)

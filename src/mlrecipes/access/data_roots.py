@@ -11,7 +11,7 @@ allows it deliberately (e.g. a one-off backfill); it is then reported, not silen
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +86,22 @@ def refusal(profile: str, own: str | None, found: list[tuple[str, str, str, str]
         f"profile '{profile}' ({where}) would use another environment's data: {lines}. "
         f"Point the variable at this environment's data, or set {OVERRIDE}=1 to allow it on purpose"
     )
+
+
+def check_recipe(
+    root: Path, profile: str, config: dict[str, Any], say: Callable[[str], None]
+) -> None:
+    """Refuse to run ``profile`` on another environment's data; the override is said, not silent."""
+    from mlrecipes.access.protection import access_spec
+    from mlrecipes.errors import ConfigError
+
+    spec = access_spec(root)
+    found = crossings(spec, profile, config, root) if spec is not None else []
+    if not found:
+        return
+    assert spec is not None
+    message = refusal(profile, environment_of(spec, profile), found)
+    if os.environ.get(OVERRIDE) == "1":
+        say(f"{OVERRIDE}=1: running anyway. {message}")
+        return
+    raise ConfigError(message)
