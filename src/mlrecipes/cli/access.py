@@ -94,7 +94,9 @@ def apply(
         return
     verb = "would change" if dry_run else "changed"
     if not changes:
-        click.echo(f"{tracking_uri} matches access.yaml: nothing to change")
+        from mlrecipes.config.redaction import redact_uri
+
+        click.echo(f"{redact_uri(tracking_uri)} matches access.yaml: nothing to change")
         return
     for change in changes:
         click.echo(change.describe())

@@ -16,6 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from mlrecipes.access.plan import EXPERIMENT, Change, ServerState
 from mlrecipes.access.spec import AccessSpec
+from mlrecipes.config.redaction import redact, redact_uri
 from mlrecipes.errors import TrackingError
 
 if TYPE_CHECKING:
@@ -46,13 +47,14 @@ class AccessServer:
                 f"access needs a tracking server run with --app-name basic-auth, not {tracking_uri}"
                 " (a database URI bypasses the auth app)"
             )
-        self.uri = tracking_uri
+        self.connect_uri = tracking_uri
+        self.uri = redact_uri(tracking_uri)  # shown; the clients connect with the original
         self.auth = get_app_client("basic-auth", tracking_uri=tracking_uri)
         self.client = MlflowClient(tracking_uri, tracking_uri)
 
     def _fail(self, what: str, exc: Exception) -> TrackingError:
         user = os.environ.get("MLFLOW_TRACKING_USERNAME", "(no MLFLOW_TRACKING_USERNAME)")
-        return TrackingError(f"MLflow at {self.uri}, as '{user}': {what} failed: {exc}")
+        return TrackingError(redact(f"MLflow at {self.uri}, as '{user}': {what} failed: {exc}"))
 
     def state(self) -> ServerState:
         """Users, every experiment and registered model, and the per-user grants."""
@@ -60,7 +62,7 @@ class AccessServer:
         from mlflow.utils.rest_utils import http_request
 
         try:
-            response = http_request(get_default_host_creds(self.uri), LIST_USERS, "GET")
+            response = http_request(get_default_host_creds(self.connect_uri), LIST_USERS, "GET")
         except Exception as exc:
             raise self._fail("listing users", exc) from exc
         if response.status_code != 200:
