@@ -104,21 +104,33 @@ def test_predict_scores_with_the_registered_model_and_appends_dates(trained: Pat
     assert len(scores) == 5000
 
 
-def test_without_a_champion_predict_uses_the_challenger_and_says_so(trained: Path) -> None:
+def test_without_a_champion_predict_refuses_and_without_deploy_uses_the_challenger(
+    trained: Path,
+) -> None:
+    """With a deploy step only a chosen champion scores (#31: the register alias may hold a
+    version deploy kept out); a recipe without deploy scores its register alias, and says so."""
     from mlflow.tracking import MlflowClient
 
     uri = recipe(trained).status()["tracking_uri"]
     client = MlflowClient(uri, uri)
     champion = client.get_model_version_by_alias("churn", "champion").version
     client.delete_registered_model_alias("churn", "champion")
+    recipe_file = trained / "recipe.yaml"
+    text = recipe_file.read_text()
+    scoring = ("--var", "SCORING_SAVE_MODE=overwrite",
+               "--var", "SCORING_OUTPUT_LOCATION=data/scores/fallback")  # fmt: skip
     try:
-        out = cli(
-            "run", "--profile", "local", "--step", "predict", "--var", "SCORING_SAVE_MODE=overwrite",
-            "--var", "SCORING_OUTPUT_LOCATION=data/scores/fallback", cwd=trained,
-        )  # fmt: skip
+        out = cli("run", "--profile", "local", "--step", "predict", *scoring, cwd=trained)
+        assert out.returncode == 1
+        assert "churn: there is no champion; predict scores only a version deploy or a reviewer chose" in out.stderr  # fmt: skip
+        assert not (trained / "data" / "scores" / "fallback").exists()
+        start, end = text.index("  deploy:"), text.index("  predict:")
+        recipe_file.write_text(text[:start] + text[end:])
+        out = cli("run", "--profile", "local", "--step", "predict", *scoring, cwd=trained)
         assert out.returncode == 0, out.stderr
         assert "warning: churn has no champion yet; scoring with @challenger" in out.stderr
     finally:
+        recipe_file.write_text(text)
         client.set_registered_model_alias("churn", "champion", champion)
 
 

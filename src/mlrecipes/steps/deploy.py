@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from mlrecipes.config.schema import RecipeConfig
     from mlrecipes.deployment.bootstrap import PairedDifference
+    from mlrecipes.deployment.scoring import ScoringPolicy
     from mlrecipes.tracking.client import Tracker
 from mlrecipes.steps._deploy_card import _fill_card
 from mlrecipes.steps._deploy_scoring import _compare, _reported, _score
@@ -137,6 +138,17 @@ class DeployStep(Step):
     def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
         champion, decision = summary.get("champion_version"), summary.get("decision")
         return f"champion v{champion} ({decision})" if champion else f"no champion ({decision})"
+
+
+def scoring_policy(config: RecipeConfig) -> ScoringPolicy:
+    """What scoring may use, from this recipe's deploy block (``deployment.scoring``)."""
+    from mlrecipes.deployment.scoring import ScoringPolicy
+
+    deploy = config.steps.deploy
+    return ScoringPolicy(
+        deploy_decides=deploy is not None,
+        manual_approval=deploy is not None and deploy.approval == "manual",
+    )
 
 
 def _apply(

@@ -102,6 +102,7 @@ def _scoring_model(recipe: Any) -> Any:
     """The model predict will use: ``predict.model_uri``, else the champion (else the register
     alias), resolved to one version."""
     from mlrecipes.config.tracking import resolve_tracking
+    from mlrecipes.steps.deploy import scoring_policy
     from mlrecipes.tracking.client import Tracker
     from mlrecipes.tracking.models import resolve_scoring_model
 
@@ -112,6 +113,7 @@ def _scoring_model(recipe: Any) -> Any:
         predict.model_uri if predict is not None else None,
         config.model_name or "",
         config.steps.register.alias,
+        scoring_policy(config),
     )
 
 

@@ -140,6 +140,7 @@ class PredictStep(Step):
 def _scoring_model(ctx: StepContext, cfg: PredictConfig) -> ResolvedModel:
     """The one model this scoring run uses: the version ingest_scoring looked features up for,
     else ``model_uri``, else the champion (the register alias before there is one)."""
+    from mlrecipes.steps.deploy import scoring_policy
     from mlrecipes.tracking.models import ResolvedModel, resolve_scoring_model
 
     if cfg.model_uri is None and ctx.input_path("ingest_scoring", "scoring_model").is_file():
@@ -155,6 +156,7 @@ def _scoring_model(ctx: StepContext, cfg: PredictConfig) -> ResolvedModel:
             cfg.model_uri,
             ctx.config.model_name or "",
             ctx.config.steps.register.alias,
+            scoring_policy(ctx.config),
         )
     ctx.log(f"scoring with {resolved.describe()}")
     if cfg.model_uri is None and resolved.alias not in ("champion", None):

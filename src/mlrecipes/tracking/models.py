@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mlflow.pyfunc import PyFuncModel
     from sklearn.base import BaseEstimator
 
+    from mlrecipes.deployment.scoring import ScoringPolicy
     from mlrecipes.tracking.client import Tracker
 
 
@@ -126,10 +127,15 @@ def download_artifacts(uri: str) -> str:
 
 
 def resolve_scoring_model(
-    tracker: Tracker, explicit_uri: str | None, model_name: str, fallback_alias: str
+    tracker: Tracker,
+    explicit_uri: str | None,
+    model_name: str,
+    fallback_alias: str,
+    policy: ScoringPolicy,
 ) -> ResolvedModel:
     """Which model predict uses: an explicit ``model_uri`` always wins; otherwise the version
-    behind ``@champion``, or behind the register step's alias when there is no champion yet."""
+    the scoring policy allows (``mlrecipes.deployment.scoring``): the champion, or the register
+    alias where no deploy step decides."""
     from mlflow.exceptions import MlflowException
 
     from mlrecipes.errors import TrackingError
@@ -160,18 +166,45 @@ def resolve_scoring_model(
             raise TrackingError(
                 f"predict.model_uri: {explicit_uri} not found in the registry at {registry}: {exc.message}"
             ) from exc
-    tried = []
-    for alias in dict.fromkeys(["champion", fallback_alias]):
-        try:
-            version = client.get_model_version_by_alias(model_name, alias).version
-        except MlflowException:
-            tried.append(f"models:/{model_name}@{alias}")
-            continue
-        return ResolvedModel(f"models:/{model_name}@{alias}", model_name, str(version), alias)
-    raise TrackingError(
-        f"no model to score with: looked up {' and '.join(tried)} in the registry at {registry}; "
-        "run the training recipe (mlrecipes run) or set steps.predict.model_uri"
+    return _by_policy(tracker, model_name, fallback_alias, policy)
+
+
+def _by_policy(
+    tracker: Tracker, model_name: str, fallback_alias: str, policy: ScoringPolicy
+) -> ResolvedModel:
+    from mlrecipes.deployment.scoring import VersionFacts, choose, recorded_champion
+    from mlrecipes.errors import DeploymentError, TrackingError
+
+    tags = {str(mv.version): dict(mv.tags) for mv in tracker.versions(model_name)}
+    if not tags:
+        tried = " and ".join(
+            f"models:/{model_name}@{a}" for a in dict.fromkeys(["champion", fallback_alias])
+        )
+        raise TrackingError(
+            f"no model to score with: looked up {tried} in the registry at "
+            f"{tracker.settings.registry_uri}; run the training recipe (mlrecipes run) or set "
+            "steps.predict.model_uri"
+        )
+    aliases = tracker.aliases(model_name)
+
+    def facts(alias: str) -> VersionFacts | None:
+        version = aliases.get(alias)
+        if version not in tags:
+            return None
+        return VersionFacts(version, tags[version].get("mlrecipes.deploy.decision"))
+
+    pending = sorted(
+        (v for v, t in tags.items() if t.get("mlrecipes.deploy.decision") == "pending_approval"),
+        key=int,
     )
+    last = recorded_champion(tags)
+    gone = last if last is not None and last not in tags else None
+    choice = choose(model_name, policy, facts("champion"), fallback_alias, facts(fallback_alias),
+                    pending, gone)  # fmt: skip
+    if choice.alias is None:
+        raise DeploymentError(choice.reason)
+    version = aliases[choice.alias]
+    return ResolvedModel(f"models:/{model_name}@{choice.alias}", model_name, version, choice.alias)
 
 
 def input_schema(model: PyFuncModel) -> dict[str, str]:
