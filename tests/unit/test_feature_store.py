@@ -225,3 +225,23 @@ def test_key_hashes_tell_keys_apart_and_agree_on_equal_keys() -> None:
     assert np.array_equal(sliced, key_hashes(batch, ["id", "at"])[3:8])
     many = pa.RecordBatch.from_pydict({"id": [f"C{i:08d}" for i in range(200_000)]})
     assert len(np.unique(key_hashes(many, ["id"]))) == 200_000
+
+
+def test_null_primary_keys_are_refused_in_frames_and_streams(fe: FeatureEngineeringClient) -> None:
+    """As Databricks does: a row without its key cannot be looked up, and would be lost."""
+    import pyarrow as pa
+
+    nulls = snapshot("2026-02-28", ["a", None, None])
+    for write in (
+        lambda: fe.write_table("churn.features", nulls, mode="append"),
+        lambda: fe.write_table("churn.features", nulls, mode="merge"),
+        lambda: fe.store.write_table(
+            "churn.features", iter(pa.Table.from_pandas(nulls, preserve_index=False).to_batches())
+        ),
+    ):
+        with pytest.raises(FeatureTableError, match=r"may not be null .* 'customerID' \(2 rows\)"):
+            write()
+        assert fe.get_table("churn.features").version == 1
+    no_time = snapshot("2026-02-28", ["x"]).assign(snapshot_date=pd.NaT)
+    with pytest.raises(FeatureTableError, match=r"'snapshot_date' \(1 rows\)"):
+        fe.write_table("churn.features", no_time, mode="append")

@@ -71,8 +71,19 @@ def _conflict(info: TableInfo, clash: set[str]) -> FeatureTableError:
     )
 
 
+def _null_key_error(info: TableInfo, nulls: dict[str, int]) -> FeatureTableError:
+    said = ", ".join(f"'{k}' ({n} rows)" for k, n in nulls.items())
+    return FeatureTableError(
+        f"feature table '{info.name}': primary key columns may not be null (as in Databricks), "
+        f"and the data has nulls in {said}; nothing was written"
+    )
+
+
 def _check_unique(info: TableInfo, frame: pd.DataFrame) -> None:
     keys = [*info.primary_keys, *([info.timestamp_key] if info.timestamp_key else [])]
+    nulls = {k: int(frame[k].isna().sum()) for k in keys if k in frame.columns}
+    if any(nulls.values()):
+        raise _null_key_error(info, {k: n for k, n in nulls.items() if n})
     duplicated = frame.duplicated(keys)
     if duplicated.any():
         sample = frame.loc[duplicated, keys].head(3).to_dict("records")
@@ -167,6 +178,9 @@ class _SnapshotCheck:
                     batch = batch.filter(pa.array(keep.to_numpy()))
             if batch.num_rows == 0:
                 continue
+            nulls = {k: batch.column(k).null_count for k in keys}
+            if any(nulls.values()):
+                raise _null_key_error(self.info, {k: n for k, n in nulls.items() if n})
             hashes = np.sort(key_hashes(batch, keys))
             repeated = bool((hashes[1:] == hashes[:-1]).any()) or any(
                 _contains_any(seen, hashes) for seen in self._seen
