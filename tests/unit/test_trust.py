@@ -357,3 +357,52 @@ def test_a_signal_whose_exception_was_swallowed_is_raised_again() -> None:
         except BaseException:  # noqa: BLE001  (what careless code does)
             pass
     raise_if_interrupted()  # nothing left over afterwards
+
+
+# --- damaged Delta tables are never new empty ones (#31) --------------------------------------
+
+
+def test_a_table_without_its_log_or_with_a_corrupt_log_is_an_error_naming_it(
+    tmp_path: Path,
+) -> None:
+    from mlrecipes.io.monitoring_table import SCHEMA, append_rows, read_table
+    from mlrecipes.loop.retrain import TRIGGER_SCHEMA
+
+    row = {name: None for name in SCHEMA.names} | {"window": "2026-01-31", "value": 1.0}
+    table = tmp_path / "monitoring"
+    append_rows(table, [row])
+    append_rows(table, [row])
+    assert len(read_table(table)) == 2
+    shutil.rmtree(table / "_delta_log")
+    files = sorted(table.rglob("*.parquet"))
+    for action in (lambda: read_table(table), lambda: append_rows(table, [row])):
+        with pytest.raises(
+            DatasetError,
+            match=r"the monitoring table at .* holds 2 data file\(s\) but no _delta_log",
+        ):
+            action()
+    assert sorted(table.rglob("*.parquet")) == files and not (table / "_delta_log").exists()
+
+    trigger = tmp_path / "trigger"
+    append_rows(
+        trigger, [{n: None for n in TRIGGER_SCHEMA.names}], TRIGGER_SCHEMA, "the trigger table"
+    )
+    (trigger / "_delta_log" / "00000000000000000000.json").write_text("{not json")
+    with pytest.raises(DatasetError) as caught:
+        read_table(trigger, TRIGGER_SCHEMA, "the trigger table")
+    message = str(caught.value)
+    assert message.startswith("the trigger table at") and "cannot be read" in message
+    assert "\n" not in message and "<unknown>" not in message
+    assert len(read_table(tmp_path / "none")) == 0  # nothing there: a new, empty table
+
+
+def test_scoring_into_a_folder_of_orphaned_delta_files_is_refused(tmp_path: Path) -> None:
+    from mlrecipes.io.batches import write_batches
+
+    out = tmp_path / "scores"
+    batch = pa.RecordBatch.from_pydict({"a": [1, 2]})
+    assert write_batches(iter([batch]), batch.schema, "delta", out, "append") == 2
+    shutil.rmtree(out / "_delta_log")
+    with pytest.raises(DatasetError, match=r"the scoring output at .* but no _delta_log"):
+        write_batches(iter([batch]), batch.schema, "delta", out, "append")
+    assert not (out / "_delta_log").exists()

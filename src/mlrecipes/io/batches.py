@@ -99,6 +99,10 @@ def write_batches(
     renamed into place, and a Delta commit happens only after the last batch.
     """
     mode = {"default": "error", "errorifexists": "error"}.get(save_mode, save_mode)
+    if using == "delta" and mode != "overwrite":
+        from mlrecipes.io.delta_tables import existing_table
+
+        existing_table(location, "the scoring output")  # data without a log is not empty
     if _output_exists(location, using):
         if mode == "error":
             raise DatasetError(

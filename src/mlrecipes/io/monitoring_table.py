@@ -10,6 +10,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from mlrecipes.io.delta_tables import existing_table
+
 SCHEMA = pa.schema(
     [
         ("window", pa.string()),  # the window's scoring time (ISO, UTC)
@@ -27,25 +29,27 @@ SCHEMA = pa.schema(
 )
 
 
-def append_rows(location: Path, rows: list[dict[str, Any]]) -> int:
-    """Append ``rows`` in one Delta commit (all or nothing); returns the table's version."""
-    from deltalake import DeltaTable, write_deltalake
+def append_rows(
+    location: Path, rows: list[dict[str, Any]], schema: pa.Schema = SCHEMA, name: str = ""
+) -> int:
+    """Append ``rows`` in one Delta commit (all or nothing); returns the table's version. A
+    damaged table (data without a log, an unreadable log) stops it before anything is written."""
+    from deltalake import write_deltalake
 
+    label = name or "the monitoring table"
+    existing_table(location, label)
     if rows:
         location.parent.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pylist(rows, schema=SCHEMA)
+        table = pa.Table.from_pylist(rows, schema=schema)
         write_deltalake(str(location), table, mode="append")
-    if not (location / "_delta_log").is_dir():
-        return -1
-    return DeltaTable(str(location)).version()
+    table = existing_table(location, label)
+    return -1 if table is None else table.version()
 
 
-def read_table(location: Path) -> pd.DataFrame:
-    if not (location / "_delta_log").is_dir():
-        return SCHEMA.empty_table().to_pandas()
-    from deltalake import DeltaTable
-
-    return DeltaTable(str(location)).to_pandas()
+def read_table(location: Path, schema: pa.Schema = SCHEMA, name: str = "") -> pd.DataFrame:
+    """The whole table; an empty one (with ``schema``) when there is none yet."""
+    table = existing_table(location, name or "the monitoring table")
+    return schema.empty_table().to_pandas() if table is None else table.to_pandas()
 
 
 def _scored_at(field: pa.Field, scored_at: str) -> pa.Scalar:

@@ -137,16 +137,10 @@ def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) 
 
 def _verdict(rule: Any, table: Path, trigger_path: Path, now: datetime) -> Any:
     """The trigger rule applied to the monitoring table and the trigger's own history."""
-    from deltalake import DeltaTable
-
     from mlrecipes.io.monitoring_table import read_table
     from mlrecipes.monitoring.trigger import decide
 
-    trigger = (
-        DeltaTable(str(trigger_path)).to_pandas()
-        if (trigger_path / "_delta_log").is_dir()
-        else TRIGGER_SCHEMA.empty_table().to_pandas()
-    )
+    trigger = read_table(trigger_path, TRIGGER_SCHEMA, "the trigger table")
     return decide(
         windows_of(read_table(table), rule.breaches),
         firings_of(trigger),
@@ -178,11 +172,9 @@ def _run_retrain(recipe: Recipe) -> tuple[Any, Any, StepError | None]:
 
 
 def _append(trigger_path: Path, row: dict[str, Any]) -> None:
-    from deltalake import write_deltalake
+    from mlrecipes.io.monitoring_table import append_rows
 
-    trigger_path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist([row], schema=TRIGGER_SCHEMA)
-    write_deltalake(str(trigger_path), table, mode="append")
+    append_rows(trigger_path, [row], TRIGGER_SCHEMA, "the trigger table")
 
 
 def _tag_evaluation(recipe: Recipe, record: dict[str, Any]) -> None:
