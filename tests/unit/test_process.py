@@ -54,3 +54,23 @@ def test_leave_runs_every_atexit_handler_and_joins_threads_before_ending(tmp_pat
     done = subprocess.run([sys.executable, "-c", script], timeout=60)
     assert done.returncode == 3
     assert log.read_text().splitlines() == ["thread done", "library atexit", "report"]
+
+
+def test_an_exception_nobody_handled_never_ends_with_status_0() -> None:
+    """The quick exit ends the process from an atexit handler: it must not turn a traceback
+    into a success (`mlrecipes run --profile ../prod` exited 0 that way)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from mlrecipes.process.exit import exit_quickly_at_end\n"
+        "exit_quickly_at_end()\n"
+        "raise RuntimeError('boom')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1 and "RuntimeError: boom" in done.stderr
+    ok = subprocess.run(
+        [sys.executable, "-c", "from mlrecipes.process.exit import exit_quickly_at_end\n"
+         "exit_quickly_at_end()\nprint('fine')"], capture_output=True, text=True,
+    )  # fmt: skip
+    assert (ok.returncode, ok.stdout) == (0, "fine\n")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from mlrecipes.cli.options import print_error
+from mlrecipes.errors import MlrecipesError
 from mlrecipes.process.exit import exit_quickly_at_end, leave
 
 
@@ -92,4 +94,14 @@ def main() -> None:
         app(prog_name="mlrecipes")
     except SystemExit as exc:
         leave(exc.code)
+    except MlrecipesError as exc:  # raised outside a command's own handling: still one line
+        print_error(f"Error: {exc}")
+        leave(1)
+    except KeyboardInterrupt:
+        leave(130)
+    except Exception:  # noqa: BLE001 - a bug: its traceback, and never exit status 0
+        import traceback
+
+        traceback.print_exc()
+        leave(1)
     leave(0)

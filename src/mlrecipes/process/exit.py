@@ -62,6 +62,8 @@ def _finish() -> None:
     if _ending is None:  # pragma: no cover - registered only together with _ending
         return
     status = _ending.status
+    if status == 0 and getattr(sys, "last_value", None) is not None:
+        status = 1  # an exception nobody handled ended the program: never a success
     if "logging" in sys.modules:  # registered its own handler earlier, which would not run now
         sys.modules["logging"].shutdown()
     for stream in (sys.stdout, sys.stderr):
