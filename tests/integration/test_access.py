@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -252,14 +252,18 @@ def test_credentials_in_the_uri_work_and_are_never_recorded_or_printed(world: di
 
 @contextmanager
 def _process_list_sampled() -> Iterator[list[str]]:
-    """Every process's command line, sampled every 0.2 s while the block runs."""
+    """Every process's whole command line (from /proc: `ps` cuts lines at 80 columns when its
+    output is a pipe), sampled every 0.2 s while the block runs."""
     seen: list[str] = []
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True)
-            seen.extend(listed.stdout.splitlines())
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    seen.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+                except OSError:  # the process ended meanwhile
+                    continue
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
