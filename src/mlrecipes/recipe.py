@@ -89,10 +89,11 @@ class Recipe:
             reuse = set(steps[:-1]) if only else None
             report = run_plan(self._loaded, ws, steps, self.reporter, reuse=reuse)
             plan = [o.step for o in report.outcomes]
-            if not only and _manifest_allowed(ws, report):
+            after = [step_classes()[name]().watched_after(self._loaded) for name in plan]
+            if not only and None not in after and _manifest_allowed(ws, report):
                 outputs = [ws.state_path(name) for name in plan]
-                for name in plan:
-                    outputs += fastpath.tree_paths(ws.outputs(name))
+                for name, paths in zip(plan, after, strict=True):
+                    outputs += fastpath.tree_paths(ws.outputs(name)) + (paths or [])
                 externals = [
                     fastpath.exists_entry(path)
                     for name in plan
@@ -275,13 +276,14 @@ class Recipe:
         path = self.workspace.outputs(spec.step) / spec.file
         return artifact_location(spec, path) if path.is_file() else None
 
-    def approve(self, version: str) -> str | None:
+    def approve(self, version: str, reason: str | None = None) -> str | None:
         """Complete a ``pending_approval`` deploy decision: ``version`` becomes champion (the
-        replaced champion, returned, becomes ``previous_champion``)."""
+        replaced champion, returned, becomes ``previous_champion``). A rolled-back version needs
+        a ``reason``."""
         from mlrecipes.tracking import aliases as registry
 
         with self._registry_action() as (tracker, name, critical):
-            return registry.approve(tracker, name, str(version), critical)
+            return registry.approve(tracker, name, str(version), critical, reason)
 
     def reject(self, version: str, reason: str) -> None:
         """Record a refusal of a ``pending_approval`` decision."""

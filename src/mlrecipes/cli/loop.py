@@ -20,26 +20,37 @@ from mlrecipes.cli.options import (
 
 @click.command()
 @profile_option
-@click.option("--version", "version", required=True, help="The model version to promote.")
+@click.option(
+    "--version", "version", required=True, type=click.IntRange(min=1),
+    help="The model version to promote.",
+)  # fmt: skip
+@click.option("--reason", default=None, help="Why (required for a version that was rolled back).")
 @root_option
 @verbose_option
-def approve(profile: str, version: str, recipe_root: Path | None, verbose: bool) -> None:
+def approve(
+    profile: str, version: int, reason: str | None, recipe_root: Path | None, verbose: bool
+) -> None:
     """Approve a deploy decision waiting for approval: VERSION becomes champion."""
-    replaced = attempt(lambda: open_recipe(profile, recipe_root, ()).approve(version), verbose)
+    replaced = attempt(
+        lambda: open_recipe(profile, recipe_root, ()).approve(str(version), reason), verbose
+    )
     click.echo(f"version {version} is champion" + (f" (was {replaced})" if replaced else ""))
 
 
 @click.command()
 @profile_option
-@click.option("--version", "version", required=True, help="The model version to refuse.")
+@click.option(
+    "--version", "version", required=True, type=click.IntRange(min=1),
+    help="The model version to refuse.",
+)  # fmt: skip
 @click.option("--reason", default="rejected by a reviewer", show_default=True)
 @root_option
 @verbose_option
 def reject(
-    profile: str, version: str, reason: str, recipe_root: Path | None, verbose: bool
+    profile: str, version: int, reason: str, recipe_root: Path | None, verbose: bool
 ) -> None:
     """Refuse a deploy decision waiting for approval (recorded on the version)."""
-    attempt(lambda: open_recipe(profile, recipe_root, ()).reject(version, reason), verbose)
+    attempt(lambda: open_recipe(profile, recipe_root, ()).reject(str(version), reason), verbose)
     click.echo(f"version {version} rejected: {reason}")
 
 

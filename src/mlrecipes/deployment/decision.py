@@ -29,12 +29,18 @@ def decide(
     min_improvement: float,
     manual_approval: bool,
     challenger_is_champion: bool = False,
+    rolled_back: str | None = None,
+    champion_gone: str | None = None,
 ) -> Decision:
     """Promote only a VALIDATED challenger that beats the champion by at least
     ``min_improvement`` with the whole confidence interval of the improvement above 0.
 
     With no champion, the first VALIDATED model becomes champion. Under manual approval a move
-    waits for ``mlrecipes approve`` (outcome ``pending_approval``)."""
+    waits for ``mlrecipes approve`` (outcome ``pending_approval``). A move never happens by
+    itself when the challenger was rolled back (``rolled_back``: when and why), or when the
+    champion the last decision left was deleted from the registry (``champion_gone``: its
+    version; the challenger may be the model that was judged worse than it): both wait for an
+    approval."""
     if challenger_is_champion:
         return Decision("kept", "the challenger is already the champion", False)
     if validation_status != "VALIDATED":
@@ -63,6 +69,21 @@ def decide(
                 "kept", f"{detail}; the interval includes 0, so the gain may be noise", False
             )
         move = Decision("promoted", f"{detail}; beats the champion", True)
+    if rolled_back is not None:
+        return Decision(
+            "pending_approval",
+            f"{move.reason}; but this version was rolled back ({rolled_back}): promoting it again "
+            "needs `mlrecipes approve --reason ...` citing the rollback",
+            True,
+        )
+    if champion_gone is not None and comparison is None:
+        return Decision(
+            "pending_approval",
+            f"the champion v{champion_gone} the last decision left is gone from the registry "
+            "(deleted by hand?), so nothing was compared; the challenger is not promoted by "
+            "itself: `mlrecipes approve` makes it champion",
+            True,
+        )
     if manual_approval:
         return Decision("pending_approval", f"{move.reason}; waiting for `mlrecipes approve`", True)
     return move

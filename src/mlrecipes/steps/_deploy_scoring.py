@@ -22,12 +22,30 @@ REPORTED = {
 
 
 def _score(tracker: Tracker, config: RecipeConfig, name: str, version: str, holdout: Any) -> Scored:
-    """The registered pyfunc's predictions on the holdout, as arrays."""
+    """The registered pyfunc's predictions on the holdout, as arrays; a model whose
+    predictions hold NaN is named (a comparison on them would be meaningless)."""
+    scored = _predictions(tracker, config, f"models:/{name}/{version}", holdout)
+    for what, values in (("scores", scored.scores), ("predictions", scored.labels)):
+        if values is None or values.dtype.kind not in "fc":
+            continue
+        missing = int(np.isnan(values).sum())
+        if missing:
+            from mlrecipes.errors import DatasetError
+
+            raise DatasetError(
+                f"version {version} of {name} returned NaN {what} for {missing} of "
+                f"{len(holdout)} holdout rows: it cannot be compared; fix the model (or its "
+                "inputs) and register it again"
+            )
+    return scored
+
+
+def _predictions(tracker: Tracker, config: RecipeConfig, uri: str, holdout: Any) -> Scored:
     import pandas as pd
 
     from mlrecipes.deployment.bootstrap import Scored
 
-    model = tracker.load_model(f"models:/{name}/{version}")
+    model = tracker.load_model(uri)
     out = model.predict(holdout.drop(columns=[config.target_col]))
     if not config.is_classification:
         values = out.iloc[:, 0] if isinstance(out, pd.DataFrame) else out

@@ -296,6 +296,12 @@ class Step(ABC):
 
         return watched_paths(source, recipe.root, self.name)
 
+    def watched_after(self, recipe: LoadedRecipe) -> list[Path] | None:
+        """Files whose stat, taken after the run, reveals that what the step decided outside the
+        execution directory was changed since (the up-to-date manifest watches them); None:
+        such a change cannot be seen from a file, so the manifest is not written."""
+        return []
+
     def external_outputs_problem(self, recipe: LoadedRecipe, state: Any) -> str | None:
         """Why what the step created outside the execution directory (an MLflow run, a model
         version) is gone, so its cached result cannot be trusted (None: still there).

@@ -33,6 +33,7 @@ from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mlrecipes.config.loader import LoadedRecipe
     from mlrecipes.config.schema import RecipeConfig
     from mlrecipes.deployment.bootstrap import PairedDifference
     from mlrecipes.deployment.scoring import ScoringPolicy
@@ -83,6 +84,34 @@ class DeployStep(Step):
             "model_name": config.model_name,
         }
 
+    def watched_after(self, recipe: LoadedRecipe) -> list[Path] | None:
+        """The registry's file (SQLite): a hand edit there (a champion deleted or moved) takes
+        the next run past the up-to-date shortcut, to :meth:`external_outputs_problem`. A registry
+        server cannot be watched by a file: no shortcut."""
+        from mlrecipes.config.tracking import resolve_tracking
+        from mlrecipes.tracking.settings import sqlite_path
+
+        path = sqlite_path(resolve_tracking(recipe).registry_uri)
+        return [path] if path is not None else None
+
+    def external_outputs_problem(self, recipe: LoadedRecipe, state: Any) -> str | None:
+        """Deploy's result is the champion it left: a champion since deleted or moved (by hand,
+        by another runner) makes it decide again, and say so."""
+        problem = super().external_outputs_problem(recipe, state)
+        if problem:
+            return problem
+        from mlrecipes.config.tracking import resolve_tracking
+        from mlrecipes.tracking.client import Tracker
+
+        name = recipe.config.model_name or ""
+        left = state.summary.get("champion_version")
+        now = Tracker(resolve_tracking(recipe)).aliases(name).get("champion")
+        if now == left:
+            return None
+        if now is None:
+            return f"the champion v{left} deploy left is no longer in the registry"
+        return f"the registry's champion is v{now}, not v{left} as deploy left it"
+
     def run(self, ctx: StepContext) -> StepResult:
         from mlrecipes.deployment.decision import decide
         from mlrecipes.deployment.holdout import fingerprint
@@ -116,6 +145,7 @@ class DeployStep(Step):
             cfg.min_improvement,
             cfg.approval == "manual",
             challenger_is_champion=champion == version,
+            **_registry_facts(ctx, tracker, name, version, champion),
         )
         metrics = {
             "challenger": _reported(ctx, holdout, challenger),
@@ -138,6 +168,30 @@ class DeployStep(Step):
     def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
         champion, decision = summary.get("champion_version"), summary.get("decision")
         return f"champion v{champion} ({decision})" if champion else f"no champion ({decision})"
+
+
+def _registry_facts(
+    ctx: StepContext, tracker: Tracker, name: str, version: str, champion: str | None
+) -> dict[str, str | None]:
+    """What the registry's records add to the rule: the challenger was rolled back; the
+    champion the last decision left was deleted (both said in the log)."""
+    from mlrecipes.deployment.scoring import recorded_champion
+    from mlrecipes.tracking.aliases import ROLLED_BACK_TAG, rollback_text
+
+    tags = {str(mv.version): dict(mv.tags) for mv in tracker.versions(name)}
+    mark = tags.get(version, {}).get(ROLLED_BACK_TAG)
+    rolled_back = rollback_text(mark) if mark else None
+    if rolled_back:
+        ctx.log(f"version {version} was rolled back ({rolled_back}): it is not promoted by itself")
+    last = recorded_champion(tags) if champion is None else None
+    gone = last if last is not None and last not in tags else None
+    if gone:
+        ctx.log(
+            f"the champion v{gone} the last decision left is gone from the registry "
+            f"(deleted by hand?): version {version} waits for an approval instead of being "
+            "promoted with nothing to compare it with"
+        )
+    return {"rolled_back": rolled_back, "champion_gone": gone}
 
 
 def scoring_policy(config: RecipeConfig) -> ScoringPolicy:

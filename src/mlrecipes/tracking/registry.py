@@ -98,12 +98,26 @@ class RegistryCalls:
         self.client.delete_registered_model_alias(name, alias)
 
     def version(self, name: str, version: str) -> ModelVersion:
-        """The model version (tags, run_id, source)."""
-        return self.client.get_model_version(name, version)
+        """The model version (tags, run_id, source); a version that does not exist is said so."""
+        try:
+            return self.client.get_model_version(name, version)
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                known = sorted((str(mv.version) for mv in self.versions(name)), key=int)
+                raise TrackingError(
+                    f"{name} has no version {version} (its versions: {', '.join(known) or 'none'})"
+                ) from exc
+            raise self._fail(f"reading version {version} of {name}", exc) from exc
 
     def set_version_tags(self, name: str, version: str, tags: dict[str, str]) -> None:
         for key, value in tags.items():
             self.client.set_model_version_tag(name, version, key, redact(str(value)))
+
+    def delete_version_tag(self, name: str, version: str, key: str) -> None:
+        """Remove one tag of a version (nothing when it has none)."""
+        if key not in self.client.get_model_version(name, version).tags:
+            return
+        self.client.delete_model_version_tag(name, version, key)
 
     def versions(self, name: str) -> list[Any]:
         """Every version of ``name``, with its tags (aliases filled from the registered model)."""
