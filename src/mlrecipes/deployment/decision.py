@@ -69,6 +69,13 @@ def decide(
                 "kept", f"{detail}; the interval includes 0, so the gain may be noise", False
             )
         move = Decision("promoted", f"{detail}; beats the champion", True)
+    return _gated(move, manual_approval, rolled_back, champion_gone if comparison is None else None)
+
+
+def _gated(
+    move: Decision, manual_approval: bool, rolled_back: str | None, champion_gone: str | None
+) -> Decision:
+    """A move the rule allows, unless it must wait for a person's approval."""
     if rolled_back is not None:
         return Decision(
             "pending_approval",
@@ -76,7 +83,7 @@ def decide(
             "needs `mlrecipes approve --reason ...` citing the rollback",
             True,
         )
-    if champion_gone is not None and comparison is None:
+    if champion_gone is not None:
         return Decision(
             "pending_approval",
             f"the champion v{champion_gone} the last decision left is gone from the registry "
