@@ -103,9 +103,15 @@ def window_counts(
 def _grid(
     F: Any, frame: Any, score: Any, threshold: float, labels: Any | None, keys: list[str]
 ) -> ScoreGrid:
-    scored = frame.select(*[F.col(f"`{k}`") for k in keys], score.alias("p")) if labels is not None else frame.select(score.alias("p"))  # fmt: skip
+    from mlrecipes.monitoring.keys import spark_normalised_key
+
+    # keys compared as the labels' side was normalised (mlrecipes.monitoring.keys)
+    matched = [spark_normalised_key(F, F.col(f"`{k}`")).alias(k) for k in keys]
+    scored = frame.select(*matched, score.alias("p")) if labels is not None else frame.select(score.alias("p"))  # fmt: skip
     label = F.lit(None).cast("double")
     if labels is not None:
+        compared = [spark_normalised_key(F, F.col(f"`{k}`")).alias(k) for k in keys]
+        labels = labels.select(*compared, F.col(LABEL))  # both sides by the one rule
         scored = scored.join(labels, on=keys, how="left")
         label = F.col(LABEL).cast("double")
     cell = F.greatest(F.least(F.floor(F.col("p") * GRID), F.lit(GRID - 1)), F.lit(0)).cast("long")

@@ -21,6 +21,7 @@ class Window:
 class Firing:
     version: str | None  # the model a retrain produced (None while unknown)
     at: datetime
+    finished: bool = True  # False: it started and never recorded a result (the process died)
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,15 @@ def decide(
     """Whether to retrain now, and why (said whether it fires or not).
 
     Only windows scored after the last retrain count (cooldown): the windows that made it fire
-    never make it fire again, so one drift episode retrains once."""
+    never make it fire again, so one drift episode retrains once. A retrain that started and
+    never finished retrained nothing: it starts no cooldown (the trigger fires again, and says
+    so), but it counts against the daily cap."""
     if not 1 <= k <= n:
         raise ValueError(f"the trigger needs 1 <= k <= n, got k={k}, n={n}")
     ordered = sorted(windows, key=lambda w: w.scored_at)
-    last = max(firings, key=lambda f: f.at) if firings else None
+    finished = [f for f in firings if f.finished]
+    last = max(finished, key=lambda f: f.at) if finished else None
+    unfinished = [f for f in firings if not f.finished and (last is None or f.at > last.at)]
     counted = [w for w in ordered if last is None or w.scored_at > last.at]
     recent = tuple(counted[-n:])
     since = f" since the retrain of {last.at.isoformat()}" if last else ""
@@ -72,4 +77,8 @@ def decide(
             recent,
         )
     why = "; ".join(sorted({r for w in breached for r in w.reasons})) or "breached"
-    return Verdict(True, f"{len(breached)} of the last {n} windows breached: {why}", recent)
+    again = ""
+    if unfinished:
+        started = max(f.at for f in unfinished).isoformat()
+        again = f" (the retrain started at {started} never finished: firing again)"
+    return Verdict(True, f"{len(breached)} of the last {n} windows breached: {why}{again}", recent)

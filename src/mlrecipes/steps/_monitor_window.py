@@ -51,14 +51,22 @@ def _labels(ctx: StepContext, cfg: MonitorConfig, keys: list[str]) -> pd.DataFra
             f"steps.monitor.labels ({where}) lacks the columns {missing}; it needs "
             f"the key columns {keys} and the target '{target}'"
         )
+    from mlrecipes.monitoring.outcomes import LABELLED_AT, contradictions
+
     if when is None:
         frame = frame[[*keys, target]].dropna()
-        return frame.drop_duplicates(keys, keep="last")
-    frame = frame[[*keys, target, when]].dropna()
-    stamps = pd.to_datetime(frame[when], utc=True)
-    from mlrecipes.monitoring.outcomes import LABELLED_AT
-
-    return frame[[*keys, target]].assign(**{LABELLED_AT: stamps}).sort_values(LABELLED_AT)
+    else:
+        frame = frame[[*keys, target, when]].dropna()
+        stamps = pd.to_datetime(frame[when], utc=True)
+        frame = frame[[*keys, target]].assign(**{LABELLED_AT: stamps}).sort_values(LABELLED_AT)
+    frame, refused = contradictions(frame, keys, target)
+    if len(refused):
+        sample = refused.head(4)[[*keys, target]].to_dict("records")
+        ctx.log(
+            f"{refused[keys].drop_duplicates().shape[0]} key(s) in {where} have contradictory "
+            f"outcomes (e.g. {sample}): excluded from measured performance"
+        )
+    return frame if when is not None else frame.drop_duplicates(keys, keep="last")
 
 
 def _reference(ctx: StepContext, name: str, version: str) -> dict[str, Any]:
@@ -91,6 +99,7 @@ def _counts(
     or pandas batch by batch (flat memory); the statistics after this are shared."""
     from mlrecipes.io.monitoring_table import spark_window, window_batches
     from mlrecipes.monitoring.counts import LABEL, WindowCounts, batch_counts
+    from mlrecipes.monitoring.keys import normalised
     from mlrecipes.monitoring.reference import SCORE, columns_of, scores_of
 
     columns = {} if scores_only else columns_of(reference)
@@ -115,7 +124,7 @@ def _counts(
     for batch in window_batches(scores_path, scored_at, wanted):
         known = None
         if outcomes is not None:  # only the keys become pandas (the join), not the window
-            frame = batch.select(keys).to_pandas()
+            frame = normalised(batch.select(keys).to_pandas(), keys)
             known = frame.merge(outcomes, on=keys, how="left")[LABEL].to_numpy(dtype=float)
         total.add(batch_counts(batch, columns, score_summary, threshold, known))
     return total
