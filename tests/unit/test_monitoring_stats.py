@@ -236,9 +236,10 @@ def test_numbers_stored_as_text_are_compared_as_numbers() -> None:
     assert drift.summarize(pd.Series(["a", "b", "1"], name="plan")).kind == "categorical"
 
 
-def test_a_retrain_that_died_after_it_started_still_counts_as_a_firing() -> None:
-    """The trigger row is written before the retrain runs: a kill -9 mid-retrain cannot make the
-    next evaluation fire again; a finished retrain's two rows are one firing."""
+def test_a_retrain_that_died_after_it_started_fires_again_within_the_cap() -> None:
+    """The trigger row is written before the retrain runs. A kill -9 mid-retrain retrained
+    nothing (#31): it starts no cooldown, so the next evaluation fires again and says so, but it
+    counts against the daily cap; a finished retrain's two rows are one firing."""
     import json
 
     from mlrecipes.loop.retrain import TRIGGER_SCHEMA, firings_of
@@ -257,8 +258,16 @@ def test_a_retrain_that_died_after_it_started_still_counts_as_a_firing() -> None
     died = [row("2026-04-02T00:00:00+00:00", {"state": "started"})]
     table = pd.DataFrame(finished + died, columns=TRIGGER_SCHEMA.names)
     firings = firings_of(table)
-    assert [(f.version, f.at.month) for f in firings] == [("2", 3), (None, 4)]
+    assert [(f.version, f.at.month, f.finished) for f in firings] == [
+        ("2", 3, True),
+        (None, 4, False),
+    ]
     windows = _windows([True, True, True], start=datetime(2026, 3, 10, tzinfo=UTC))
     verdict = decide(windows, firings, datetime(2026, 6, 1, tzinfo=UTC))
-    assert not verdict.fired and "since the retrain of 2026-04-02" in verdict.reason
-    assert decide(windows, firings[:1], datetime(2026, 6, 1, tzinfo=UTC)).fired  # without it
+    assert verdict.fired and "since the retrain" not in verdict.reason
+    assert (
+        "the retrain started at 2026-04-02T00:00:00+00:00 never finished: firing again"
+        in verdict.reason
+    )
+    capped = decide(windows, firings, datetime(2026, 4, 2, 6, tzinfo=UTC), max_per_day=1)
+    assert not capped.fired and capped.reason.startswith("cap: 1 retrain(s)")

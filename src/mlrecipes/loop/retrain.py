@@ -79,10 +79,15 @@ def firings_of(trigger: Any) -> list[Any]:
 
     done = trigger[trigger["fired"] & ~trigger["dry_run"]] if len(trigger) else trigger
     # a firing is written twice, before the retrain and with its result (same evaluated_at): one
-    # firing; a "started" row alone (the process died) still counts, so no second retrain follows
+    # firing; a "started" row alone (the process died) is an unfinished one: no cooldown from it
+    rows = done.groupby("evaluated_at", sort=False).size()
     done = done.drop_duplicates("evaluated_at", keep="last")
     return [
-        Firing(r.model_version or None, pd.Timestamp(r.evaluated_at).to_pydatetime())
+        Firing(
+            r.model_version or None,
+            pd.Timestamp(r.evaluated_at).to_pydatetime(),
+            finished=bool(rows[r.evaluated_at] > 1),
+        )
         for r in done.itertuples()
     ]
 
