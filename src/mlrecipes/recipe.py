@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mlrecipes.access.data_roots import check_before_running
 from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.config.paths import find_recipe_root
 from mlrecipes.errors import ArtifactError, MlrecipesError, RecipeGraphError
@@ -76,7 +77,7 @@ class Recipe:
 
         with engine_environment(), signals_as_exceptions():
             self._loaded = self._load()
-            _check_before_running(self._loaded, self.reporter.info)
+            check_before_running(self._loaded, self.reporter.info)
             target = step or default_target(self._loaded.config)
             return self._run_locked(ws, target, label, only)
 
@@ -282,21 +283,21 @@ class Recipe:
         a ``reason``."""
         from mlrecipes.tracking import aliases as registry
 
-        with self._registry_action() as (tracker, name, critical):
+        with self._registry_action(lease=True) as (tracker, name, critical):
             return registry.approve(tracker, name, str(version), critical, reason)
 
     def reject(self, version: str, reason: str) -> None:
         """Record a refusal of a ``pending_approval`` decision."""
         from mlrecipes.tracking import aliases as registry
 
-        with self._registry_action() as (tracker, name, _):
+        with self._registry_action(lease=True) as (tracker, name, _):
             registry.reject(tracker, name, str(version), reason)
 
     def rollback(self, reason: str) -> tuple[str, str]:
         """Move ``champion`` back to ``previous_champion``; returns (champion, previous)."""
         from mlrecipes.tracking import aliases as registry
 
-        with self._registry_action() as (tracker, name, critical):
+        with self._registry_action(lease=True) as (tracker, name, critical):
             return registry.rollback(tracker, name, reason, critical)
 
     def champion(self) -> dict[str, Any]:
@@ -311,10 +312,13 @@ class Recipe:
             }
 
     @contextlib.contextmanager
-    def _registry_action(self) -> Iterator[tuple[Any, str, Any]]:
-        """The tracker and model name, under the profile lock (a deploy may be deciding)."""
+    def _registry_action(self, lease: bool = False) -> Iterator[tuple[Any, str, Any]]:
+        """The tracker and model name, under the profile lock (a deploy may be deciding) and,
+        for a change of the champion (``lease``), the registry's deploy lease (a deploy of
+        another checkout may be deciding)."""
         from mlrecipes.process.signals import deferred_signals
         from mlrecipes.tracking.aliases import settle_interrupted
+        from mlrecipes.tracking.lease import registry_lease
         from mlrecipes.tracking.settings import engine_environment
 
         with engine_environment():
@@ -323,8 +327,10 @@ class Recipe:
             assert name is not None  # the schema requires a model name
             with profile_lock(self.workspace.lock_path, on_wait=self.reporter.info):
                 tracker = self._tracker()
-                settle_interrupted(tracker, name, self.reporter.info)
-                yield tracker, name, deferred_signals
+                held = registry_lease(tracker, name, "deploy", say=self.reporter.info)
+                with held if lease else contextlib.nullcontext():
+                    settle_interrupted(tracker, name, self.reporter.info)
+                    yield tracker, name, deferred_signals
 
     def _tracker(self) -> Any:
         from mlrecipes.config.tracking import resolve_tracking
@@ -382,15 +388,3 @@ def _status_html(status: dict[str, Any]) -> str:
         f"<h4>{escape(status['recipe'])} · profile {escape(status['profile'])}</h4>"
         f"<table><tr><th>step</th><th>status</th><th>finished</th><th>seconds</th></tr>{rows}</table>"
     )
-
-
-def _check_before_running(loaded: LoadedRecipe, say: Callable[[str], None]) -> None:
-    """Refuse another environment's data (access.yaml's data_roots); say once where
-    credentials found in a store URI belong."""
-    from mlrecipes.access.data_roots import check_recipe
-    from mlrecipes.config.redaction import CREDENTIALS_HINT
-    from mlrecipes.config.tracking import resolve_tracking
-
-    check_recipe(loaded.root, loaded.profile, loaded.config.model_dump(mode="json"), say)
-    if resolve_tracking(loaded).credentials_in_uri:
-        say(CREDENTIALS_HINT)

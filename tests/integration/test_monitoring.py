@@ -49,6 +49,7 @@ def score(root: Path, name: str, frame: pd.DataFrame, when: str, *extra: str) ->
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     status = cli("inspect", "--profile", "local", "--step", "monitor", "--json", cwd=root)
+    assert status.returncode == 0, status.stderr
     return json.loads(status.stdout)
 
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlrecipes.access.spec import AccessSpec
+
+if TYPE_CHECKING:
+    from mlrecipes.config.loader import LoadedRecipe
 from mlrecipes.config.locations import is_remote, resolved_path
 
 OVERRIDE = "MLRECIPES_ALLOW_CROSS_ENVIRONMENT_DATA"
@@ -105,3 +108,14 @@ def check_recipe(
         say(f"{OVERRIDE}=1: running anyway. {message}")
         return
     raise ConfigError(message)
+
+
+def check_before_running(loaded: LoadedRecipe, say: Callable[[str], None]) -> None:
+    """Refuse another environment's data (access.yaml's data_roots); say once where
+    credentials found in a store URI belong."""
+    from mlrecipes.config.redaction import CREDENTIALS_HINT
+    from mlrecipes.config.tracking import resolve_tracking
+
+    check_recipe(loaded.root, loaded.profile, loaded.config.model_dump(mode="json"), say)
+    if resolve_tracking(loaded).credentials_in_uri:
+        say(CREDENTIALS_HINT)

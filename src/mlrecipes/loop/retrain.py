@@ -96,7 +96,29 @@ def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) 
     """Decide from the monitoring table whether to retrain (k of the last n windows breached,
     cooldown, daily cap); when the trigger fires, run the recipe up to deploy (which decides
     whether the new model becomes champion). Every evaluation is appended to the trigger table
-    and tagged in MLflow, a failed retrain too (then raised)."""
+    and tagged in MLflow, a failed retrain too (then raised).
+
+    Read, decide, append and the retrain itself happen under the registry lease
+    ``<model>__lease_retrain``: of two retrains started at once (two schedulers, two clusters),
+    the second waits and then sees the first's result, so at most one fires per episode. A dry
+    run decides without it (it fires nothing)."""
+    if dry_run:
+        return _retrain_now(recipe, dry_run, now)
+    from mlrecipes.config.tracking import resolve_tracking
+    from mlrecipes.tracking.client import Tracker
+    from mlrecipes.tracking.lease import registry_lease
+    from mlrecipes.tracking.settings import engine_environment
+
+    loaded = recipe._load()
+    with engine_environment():
+        tracker = Tracker(resolve_tracking(loaded))
+    with registry_lease(
+        tracker, loaded.config.model_name or "", "retrain", say=recipe.reporter.info
+    ):
+        return _retrain_now(recipe, dry_run, now)
+
+
+def _retrain_now(recipe: Recipe, dry_run: bool, now: datetime | None) -> dict[str, Any]:
     monitor, table, trigger_path = trigger_table(recipe)
     now = now or datetime.now(UTC)
     verdict = _verdict(monitor.trigger, table, trigger_path, now)

@@ -16,7 +16,6 @@ of an interval; the rule is a pure function instead, tested on its own.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 from pydantic import Field, PositiveInt
 
 from mlrecipes.config.blocks import StepBlock
-from mlrecipes.errors import DatasetError, MissingArtifactError
+from mlrecipes.errors import DatasetError, DeploymentError, MissingArtifactError
 from mlrecipes.io.sources import IngestConfig
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from mlrecipes.deployment.scoring import ScoringPolicy
     from mlrecipes.tracking.client import Tracker
 from mlrecipes.steps._deploy_card import _fill_card
+from mlrecipes.steps._deploy_registry import _apply, _decided_by, _registry_facts
 from mlrecipes.steps._deploy_scoring import _compare, _reported, _score
 
 
@@ -113,19 +113,35 @@ class DeployStep(Step):
         return f"the registry's champion is v{now}, not v{left} as deploy left it"
 
     def run(self, ctx: StepContext) -> StepResult:
-        from mlrecipes.deployment.decision import decide
-        from mlrecipes.deployment.holdout import fingerprint
-        from mlrecipes.tracking import aliases as reg
+        from mlrecipes.tracking.lease import registry_lease
 
         cfg: DeployConfig = self.block(ctx.config)
-        config = ctx.config
         registered = ctx.read_json("register", "registered_model_version")
         name = registered["registered_model_name"]
         version = str(registered["registered_model_version"])
         status = ctx.read_text("evaluate", "model_validation_status")
         holdout = _holdout(ctx, cfg)
         tracker = ctx.tracker()
+        with registry_lease(tracker, name, "deploy", say=ctx.log):
+            return self._decide(ctx, cfg, name, version, status, holdout, tracker)
 
+    def _decide(
+        self,
+        ctx: StepContext,
+        cfg: DeployConfig,
+        name: str,
+        version: str,
+        status: str,
+        holdout: pd.DataFrame,
+        tracker: Tracker,
+    ) -> StepResult:
+        """Compare, decide and apply, under the deploy lease: another checkout's deploy,
+        approve or rollback waits, so the champion replaced is the one compared with."""
+        from mlrecipes.deployment.decision import decide
+        from mlrecipes.deployment.holdout import fingerprint
+        from mlrecipes.tracking import aliases as reg
+
+        config = ctx.config
         with ctx.critical_section():
             reg.settle_interrupted(tracker, name, ctx.log)
         champion = tracker.aliases(name).get(reg.CHAMPION)
@@ -170,30 +186,6 @@ class DeployStep(Step):
         return f"champion v{champion} ({decision})" if champion else f"no champion ({decision})"
 
 
-def _registry_facts(
-    ctx: StepContext, tracker: Tracker, name: str, version: str, champion: str | None
-) -> dict[str, str | None]:
-    """What the registry's records add to the rule: the challenger was rolled back; the
-    champion the last decision left was deleted (both said in the log)."""
-    from mlrecipes.deployment.scoring import recorded_champion
-    from mlrecipes.tracking.aliases import ROLLED_BACK_TAG, rollback_text
-
-    tags = {str(mv.version): dict(mv.tags) for mv in tracker.versions(name)}
-    mark = tags.get(version, {}).get(ROLLED_BACK_TAG)
-    rolled_back = rollback_text(mark) if mark else None
-    if rolled_back:
-        ctx.log(f"version {version} was rolled back ({rolled_back}): it is not promoted by itself")
-    last = recorded_champion(tags) if champion is None else None
-    gone = last if last is not None and last not in tags else None
-    if gone:
-        ctx.log(
-            f"the champion v{gone} the last decision left is gone from the registry "
-            f"(deleted by hand?): version {version} waits for an approval instead of being "
-            "promoted with nothing to compare it with"
-        )
-    return {"rolled_back": rolled_back, "champion_gone": gone}
-
-
 def scoring_policy(config: RecipeConfig) -> ScoringPolicy:
     """What scoring may use, from this recipe's deploy block (``deployment.scoring``)."""
     from mlrecipes.deployment.scoring import ScoringPolicy
@@ -203,35 +195,6 @@ def scoring_policy(config: RecipeConfig) -> ScoringPolicy:
         deploy_decides=deploy is not None,
         manual_approval=deploy is not None and deploy.approval == "manual",
     )
-
-
-def _apply(
-    ctx: StepContext,
-    tracker: Tracker,
-    name: str,
-    version: str,
-    champion: str | None,
-    decision: Any,
-    audit: dict[str, Any],
-) -> None:
-    """The decision into the registry: the audit tags on both versions, then the champion moved
-    (or the event recorded); signals wait until all of it is written."""
-    from mlrecipes.deployment.audit import iter_audit_tags
-    from mlrecipes.tracking import aliases
-
-    event = {"event": "decision", "decision": decision.outcome, "reason": decision.reason}
-    record = dict(iter_audit_tags("", audit))
-    with ctx.critical_section():
-        tracker.set_version_tags(name, version, record)
-        if champion is not None and champion != version:
-            # the champion carries the same audit record, one tag per challenge
-            tracker.set_version_tags(
-                name, champion, {f"mlrecipes.deploy.challenged_by.v{version}": json.dumps(record)}
-            )
-        if decision.moves_now:
-            aliases.move_champion(tracker, name, version, event, ctx.critical_section)
-        else:
-            aliases.record_event(tracker, name, version, event)
 
 
 def _summary(
@@ -306,7 +269,6 @@ def _local_rows(ctx: StepContext) -> dict[str, Any]:
 
 
 def _champion_rows(ctx: StepContext, name: str, version: str) -> dict[str, Any]:
-    from mlrecipes.errors import DeploymentError
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -331,12 +293,6 @@ def _check_clean(holdout: pd.DataFrame, trained_on: dict, key_columns: list[str]
             f"among the rows {who} trained on (matched by {by}); a comparison on them would "
             "favour that model. Use a holdout neither model saw (steps.deploy.holdout)"
         )
-
-
-def _decided_by(tracker: Tracker) -> dict[str, str | None]:
-    who = tracker.decider()
-    prefix = "mlrecipes.deploy.decided_by"
-    return {prefix: who.name, f"{prefix}_source": who.source, f"{prefix}_declared": who.declared}
 
 
 def _audit(
