@@ -76,7 +76,10 @@ def test_a_dead_holder_is_taken_over_and_a_live_one_is_named(tmp_path: Path, mon
     with registry_lease(tracker, "m", "retrain", say=said.append):
         assert said and "taking over the retrain lease of a holder that is gone" in said[0]
         monkeypatch.setenv("MLRECIPES_LEASE_WAIT_SECONDS", "0.5")
-        with pytest.raises(
-            DeploymentError, match=r"another retrain holds the lease m__lease_retrain: pid \d+"
-        ), registry_lease(tracker, "m", "retrain", ttl=timedelta(minutes=1)):
+        with (
+            pytest.raises(
+                DeploymentError, match=r"another retrain holds the lease m__lease_retrain: pid \d+"
+            ),
+            registry_lease(tracker, "m", "retrain", ttl=timedelta(minutes=1)),
+        ):
             pass
