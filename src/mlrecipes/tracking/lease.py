@@ -94,7 +94,9 @@ def registry_lease(
             client.create_registered_model(name, tags=tags, description=f"lease: {purpose}")
             break
         except MlflowException as exc:
-            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            # A SQL store answers a lost race by reading the winner back; when the winner has
+            # released it in between, that read says RESOURCE_DOES_NOT_EXIST: free again.
+            if exc.error_code not in ("RESOURCE_ALREADY_EXISTS", "RESOURCE_DOES_NOT_EXIST"):
                 raise tracker._fail(f"taking the {purpose} lease {name}", exc) from exc
         held = _current(tracker, name)
         if held is None:
