@@ -91,6 +91,9 @@ class Recipe:
             report = run_plan(self._loaded, ws, steps, self.reporter, reuse=reuse)
             plan = [o.step for o in report.outcomes]
             after = [step_classes()[name]().watched_after(self._loaded) for name in plan]
+            for outcome, paths in zip(report.outcomes, after, strict=True):
+                if paths and outcome.outcome in ("cached", "ran"):
+                    fastpath.write_after_stamp(ws, outcome.step, paths)
             if not only and None not in after and _manifest_allowed(ws, report):
                 outputs = [ws.state_path(name) for name in plan]
                 for name, paths in zip(plan, after, strict=True):

@@ -16,6 +16,7 @@ from mlrecipes.errors import (
 from mlrecipes.execution.cache import cache_key, hash_file, hash_tree
 from mlrecipes.execution.declarations import step_classes
 from mlrecipes.execution.failures import _as_step_failure, _close_orphan_run, _record_failure
+from mlrecipes.execution.fastpath import unchanged_since_last_run
 from mlrecipes.execution.report import Reporter, RunReport, StepOutcome
 from mlrecipes.execution.state import StepState, append_event, now_iso
 from mlrecipes.execution.workspace import Workspace
@@ -115,7 +116,12 @@ def stale_reason(
         return "previous run failed"
     if state.cache_key != key:
         return "inputs, config or code changed"
-    return outputs_problem(state, ws, name) or step.external_outputs_problem(recipe, state)
+    problem = outputs_problem(state, ws, name)
+    if problem:
+        return problem
+    if unchanged_since_last_run(ws, name, step.watched_after(recipe) or []):
+        return None  # what it left outside is byte for byte as the last run left it
+    return step.external_outputs_problem(recipe, state)
 
 
 def run_plan(
