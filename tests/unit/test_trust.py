@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -306,6 +307,34 @@ def test_time_limit_raises_step_timeout() -> None:
         time.sleep(5)
     assert time.monotonic() - started < 2
     assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.default_int_handler)
+
+
+def test_a_time_limit_whose_error_was_swallowed_fires_again() -> None:
+    # A finalizer drops an exception raised in it; user code may catch one. Either way the
+    # limit holds: the error comes again, and the cleanup of the one being handled is spared.
+    started, caught, cleaned = time.monotonic(), [], []
+    with pytest.raises(StepTimeout), time_limit(0.2):
+        try:
+            time.sleep(5)
+        except StepTimeout as exc:
+            caught.append(exc)  # dropped
+        try:
+            time.sleep(5)
+        finally:
+            time.sleep(1.5)  # a cleanup longer than the refire interval is not cut short
+            cleaned.append(True)
+    assert caught and cleaned == [True]
+    assert time.monotonic() - started < 4.5
+
+
+def test_a_body_that_swallowed_its_timeout_and_finished_still_fails() -> None:
+    with (
+        pytest.raises(StepTimeout, match=r"timeout of 0.1 s"),
+        time_limit(0.1),
+        contextlib.suppress(StepTimeout),  # the body catches and drops it
+    ):
+        time.sleep(5)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
 def _leave(code: int, report) -> None:

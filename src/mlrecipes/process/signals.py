@@ -12,6 +12,7 @@ elsewhere these are no-ops.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from typing import Any
 from mlrecipes.errors import Interrupted, StepTimeout
 
 HANDLED = (signal.SIGTERM, signal.SIGINT)
+REFIRE_SECONDS = 1.0
 
 # Critical sections (a registry call that must not be cut in half): a signal arriving inside
 # one is raised when the outermost section ends. Only the main thread handles signals.
@@ -77,22 +79,33 @@ def time_limit(
     seconds: float | None, make_error: Callable[[float], BaseException] = StepTimeout
 ) -> Iterator[None]:
     """Raise ``make_error(seconds)`` in the body after ``seconds`` of wall clock (main thread
-    only: elsewhere the body runs without a limit)."""
+    only: elsewhere the body runs without a limit).
+
+    The error can be lost on the way: raised inside a finalizer it is printed and dropped, and
+    user code may catch it. So the timer keeps firing every second until the body ends (quiet
+    while that error is being handled: the cleanup finishes), and a body that ends normally
+    after the limit fired raises it then (seen once under load in CI: a 3 s limit, then the
+    step's 60 s sleep ran to its end)."""
     if not seconds or not _in_main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
+    raised: list[BaseException] = []
 
     def handler(signum: int, frame: Any) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        raise make_error(seconds)
+        if raised and sys.exc_info()[1] is raised[-1]:
+            return  # unwinding already: let the cleanup finish
+        raised.append(make_error(seconds))
+        raise raised[-1]
 
     previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, REFIRE_SECONDS)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    if raised:
+        raise make_error(seconds)  # the body swallowed every one and finished past its limit
 
 
 @contextmanager
