@@ -116,6 +116,24 @@ def test_empty_data(churn_recipe: Path) -> None:
     assert_nothing_left(churn_recipe, "ingest")
 
 
+def test_a_numeric_column_delivered_as_words_is_refused_at_ingest(churn_recipe: Path) -> None:
+    # Before numeric_columns, "12 months" trained as a 72-level category and only the
+    # validation thresholds (if any) noticed, with no word about the column.
+    import pandas as pd
+
+    data = churn_recipe / "data" / "telco_sample.csv"
+    df = pd.read_csv(data)
+    df["tenure"] = df["tenure"].astype(str) + " months"
+    df.to_csv(data, index=False)
+    err = run_fails(churn_recipe)
+    assert (
+        "steps.ingest: column 'tenure' is declared numeric (numeric_columns) but none of its "
+        f"{len(df)} non-blank values are numbers" in err
+    )
+    assert "expected numbers" in err and " months'" in err  # an example value
+    assert_nothing_left(churn_recipe, "ingest")
+
+
 def test_step_function_that_raises_shows_its_traceback(churn_recipe: Path) -> None:
     edit(
         churn_recipe / "steps" / "transform.py",

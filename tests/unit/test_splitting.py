@@ -140,3 +140,26 @@ def test_numbers_in_text_and_identifiers() -> None:
     assert is_identifier(pd.Series([f"id{i}" for i in range(50)]))
     assert not is_identifier(pd.Series(["a", "b"] * 25))
     assert not is_identifier(pd.Series([str(i) for i in range(50)]))  # numbers, not names
+
+
+def test_declared_numeric_columns_must_hold_numbers() -> None:
+    from mlrecipes.errors import DatasetError
+    from mlrecipes.modeling.data_checks import check_declared_numeric
+
+    ok = pd.DataFrame({"tenure": [1, 2], "TotalCharges": ["29.85", " "], "plan": ["a", "b"]})
+    check_declared_numeric(ok, ["tenure", "TotalCharges"], "steps.ingest")  # text numbers, blank
+    words = ok.assign(tenure=["one", "two"])
+    with pytest.raises(DatasetError) as info:
+        check_declared_numeric(words, ["tenure"], "steps.ingest")
+    assert str(info.value) == (
+        "steps.ingest: column 'tenure' is declared numeric (numeric_columns) but none of its 2 "
+        "non-blank values are numbers (not numbers: 'one', 'two'; first at data row 1); "
+        "expected numbers (blanks are read as missing)"
+    )
+    stray = ok.assign(TotalCharges=["29.85", "n/a"])
+    with pytest.raises(DatasetError, match=r"'TotalCharges'.* but 1 of its 2 non-blank values"):
+        check_declared_numeric(stray, ["TotalCharges"], "steps.ingest")
+    with pytest.raises(DatasetError, match=r"steps.ingest.numeric_columns: \['nope'\] are not"):
+        check_declared_numeric(ok, ["nope"], "steps.ingest")
+    with pytest.raises(DatasetError, match=r"'flag' .* holds bool values; expected numbers"):
+        check_declared_numeric(ok.assign(flag=[True, False]), ["flag"], "steps.ingest")

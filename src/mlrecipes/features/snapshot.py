@@ -3,12 +3,14 @@ engines of the features step share (pure: frames in, frames out)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from mlrecipes.errors import DatasetError
+from mlrecipes.modeling.data_checks import check_declared_numeric
 
 
 def split_snapshot(
@@ -18,9 +20,12 @@ def split_snapshot(
     timestamp_key: str,
     label: str | None,
     stamp: datetime,
+    numeric_columns: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """One batch of the source as (feature rows, label rows), each with keys and the snapshot
-    time (the source's own column, else ``stamp``). Pure: both engines call it."""
+    time (the source's own column, else ``stamp``). Pure: both engines call it (Spark first on
+    the driver, on a sample, so a column delivered as words fails there in one clear line)."""
+    check_declared_numeric(raw, list(numeric_columns), "steps.features.source")
     missing = [k for k in keys if k not in raw.columns]
     if missing:
         raise DatasetError(

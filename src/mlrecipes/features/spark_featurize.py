@@ -42,7 +42,9 @@ def featurize_with_spark(
     keys, ts = cfg.feature_table.primary_keys, cfg.feature_table.timestamp_key
 
     def both(raw: pd.DataFrame) -> pd.DataFrame:
-        features, labels = split_snapshot(raw, featurize, keys, ts, label, stamp)
+        features, labels = split_snapshot(
+            raw, featurize, keys, ts, label, stamp, cfg.source.numeric_columns
+        )
         if labels is not None:
             features[LABEL] = labels[label].to_numpy()
         return features

@@ -80,6 +80,9 @@ class IngestConfig(StepBlock):
     sample_fraction: float | None = Field(default=None, gt=0, le=1)
     sample_seed: int = 42
     skip_data_profiling: StrictBool = False
+    # new in mlrecipes: columns that must hold numbers (text that reads as numbers is fine);
+    # a column delivered as words is refused at ingest, naming it, instead of one-hot encoded
+    numeric_columns: list[str] = Field(default_factory=list)
     # using: feature_store (new in mlrecipes): a spine and point-in-time lookups
     spine: SpineConfig | None = None
     feature_lookups: list[LookupConfig] | None = None

@@ -94,6 +94,44 @@ def check_numeric_columns(df: pd.DataFrame, where: str, skip: tuple[str, ...] = 
             )
 
 
+def check_declared_numeric(df: pd.DataFrame, columns: list[str], where: str) -> None:
+    """Columns the recipe declares numeric (``numeric_columns``) must hold numbers: numeric
+    values, or text that reads as numbers (blanks are missing values). Without this, a column
+    delivered as words ("twelve months") is one-hot encoded as a category, and only the
+    validation thresholds notice, with no word about the column."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DatasetError(
+            f"{where}.numeric_columns: {missing} are not in the data (columns: {list(df.columns)})"
+        )
+    for column in columns:
+        values = df[column]
+        if pd.api.types.is_bool_dtype(values) or not (
+            pd.api.types.is_numeric_dtype(values)
+            or pd.api.types.is_object_dtype(values)
+            or pd.api.types.is_string_dtype(values)
+        ):
+            raise DatasetError(
+                f"{where}: column '{column}' is declared numeric (numeric_columns) but holds "
+                f"{values.dtype} values; expected numbers"
+            )
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        text = values.dropna().astype(str).str.strip()
+        text = text[text != ""]
+        bad = text[pd.to_numeric(text, errors="coerce").isna()]
+        if bad.empty:
+            continue
+        examples = ", ".join(repr(v) for v in bad.unique()[:3])
+        count = "none" if len(bad) == len(text) else f"{len(text) - len(bad)}"
+        raise DatasetError(
+            f"{where}: column '{column}' is declared numeric (numeric_columns) but {count} of "
+            f"its {len(text)} non-blank values are numbers (not numbers: {examples}; first at "
+            f"data row {df.index.get_loc(bad.index[0]) + 1}); expected numbers (blanks are "
+            "read as missing)"
+        )
+
+
 def is_identifier(series: pd.Series) -> bool:
     """A column naming each row (``customerID``): text with a distinct value in every row.
     Comparing its distribution between splits or over time says nothing."""

@@ -56,7 +56,11 @@ class IngestStep(Step):
     def run(self, ctx: StepContext) -> StepResult:
         from mlrecipes.cards.profiles import dataset_tabs
         from mlrecipes.io.datasets import dataset_write_errors, read_dataset
-        from mlrecipes.modeling.data_checks import check_numeric_columns, check_target
+        from mlrecipes.modeling.data_checks import (
+            check_declared_numeric,
+            check_numeric_columns,
+            check_target,
+        )
 
         cfg = self.block(ctx.config)
         config = ctx.config
@@ -79,6 +83,7 @@ class IngestStep(Step):
         else:
             df = read_dataset(cfg, ctx.root, self.name, ctx.download)
         check_target(df, config.target_col, config.task, config.positive_class, "steps.ingest")
+        check_declared_numeric(df, cfg.numeric_columns, "steps.ingest")
         check_numeric_columns(df, "steps.ingest", skip=(config.target_col,))
         with dataset_write_errors(df, self.name):
             ctx.write_frame("dataset", df, keep_index=True)

@@ -84,6 +84,11 @@ class IngestScoringStep(Step):
             head, rows = df, len(df)
         else:
             head, rows = _stream_copy(cfg, ctx.root, ctx.output_path("dataset"), self.name)
+        from mlrecipes.modeling.data_checks import check_declared_numeric
+
+        # Streamed data is checked on its first rows (where a column delivered as words shows);
+        # predict checks every row against the model's signature.
+        check_declared_numeric(head, cfg.numeric_columns, "steps.ingest_scoring")
         card = ctx.new_card()
         with ctx.card_work():
             name = "Data Profile" if len(head) == rows else "Data Profile (first 10,000 rows)"
