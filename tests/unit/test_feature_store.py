@@ -245,3 +245,51 @@ def test_null_primary_keys_are_refused_in_frames_and_streams(fe: FeatureEngineer
     no_time = snapshot("2026-02-28", ["x"]).assign(snapshot_date=pd.NaT)
     with pytest.raises(FeatureTableError, match=r"'snapshot_date' \(1 rows\)"):
         fe.write_table("churn.features", no_time, mode="append")
+
+
+def test_a_creation_killed_between_table_and_metadata_is_completed(tmp_path: Path) -> None:
+    # What a kill between the Delta commit and the metadata file left (before #31 the table came
+    # first): an empty table at version 0, no metadata. Every later run refused it.
+    from deltalake import write_deltalake
+
+    store = DeltaFeatureStore(tmp_path / "store")
+    schema = pa.Schema.from_pandas(snapshot("2026-01-31", ["a"]), preserve_index=False)
+    schema = schema.remove_metadata()
+    write_deltalake(str(store.path("churn.features")), schema.empty_table(), mode="error")
+    assert store.tables() == [] and not store.exists("churn.features")
+    info = store.create_table("churn.features", ["customerID"], schema, "snapshot_date")
+    assert (info.version, info.rows, info.primary_keys) == (0, 0, ["customerID"])
+    store.write_table("churn.features", snapshot("2026-01-31", ["a", "b"]))
+    assert store.info("churn.features").rows == 2
+
+
+def test_metadata_without_a_table_is_completed_and_not_listed(tmp_path: Path) -> None:
+    # The other crash window (metadata written, table not yet): the next creation completes it.
+    store = DeltaFeatureStore(tmp_path / "store")
+    folder = store.path("churn.features")
+    folder.mkdir(parents=True)
+    (folder / "_mlrecipes_feature_table.json").write_text('{"primary_keys": ["customerID"]}')
+    assert store.tables() == []
+    schema = pa.Schema.from_pandas(snapshot("2026-01-31", ["a"]), preserve_index=False)
+    info = store.create_table("churn.features", ["customerID"], schema, "snapshot_date")
+    assert (info.version, info.timestamp_key) == (0, "snapshot_date")
+    assert store.tables() == ["churn.features"]
+
+
+def test_a_table_with_rows_but_no_metadata_or_data_without_a_log_is_refused(
+    fe: FeatureEngineeringClient,
+) -> None:
+    store: DeltaFeatureStore = fe.store
+    folder = Path(store.path("churn.features"))
+    schema = pa.Schema.from_pandas(snapshot("2026-01-31", ["a"]), preserve_index=False)
+    (folder / "_mlrecipes_feature_table.json").unlink()
+    with pytest.raises(FeatureTableError) as info:
+        store.create_table("churn.features", ["customerID"], schema, "snapshot_date")
+    assert f"{folder} holds a Delta table (version 1, 3 rows" in str(info.value)
+    assert "restore the file, or move the folder away" in str(info.value)
+    import shutil
+
+    shutil.rmtree(folder / "_delta_log")
+    with pytest.raises(FeatureTableError, match=r"data file\(s\) but no _delta_log"):
+        store.create_table("churn.features", ["customerID"], schema, "snapshot_date")
+    assert list(folder.rglob("*.parquet"))  # nothing was removed or written over

@@ -29,6 +29,7 @@ from mlrecipes.features.write_checks import (
     _snapshot_values,
     _SnapshotCheck,
 )
+from mlrecipes.process.faults import fault_point
 
 META_FILE = "_mlrecipes_feature_table.json"
 
@@ -123,17 +124,49 @@ class DeltaFeatureStore:
                         f"{timestamp_key!r}"
                     )
                 return self.info(name)
+            table = self._unrecorded(name, schema)
             path.mkdir(parents=True, exist_ok=True)
             meta = {
                 "primary_keys": keys,
                 "timestamp_key": timestamp_key,
                 "description": description,
             }
+            # The metadata first, then the table: killed in between, the folder holds metadata
+            # and no log, which the next run simply completes (the other order left a table
+            # every later run refused as "already exists").
             tmp = path / f".{META_FILE}.tmp"
             tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
-            write_deltalake(str(path), schema.empty_table(), mode="error", name=name.split(".")[-1])
             tmp.replace(path / META_FILE)
+            fault_point("features.table_metadata_written")
+            if table is None:
+                write_deltalake(
+                    str(path), schema.empty_table(), mode="error", name=name.split(".")[-1]
+                )
         return self.info(name)
+
+    def _unrecorded(self, name: str, schema: pa.Schema) -> Any:
+        """A Delta table at ``name``'s folder without its metadata file: an empty one with this
+        schema is a creation interrupted by an earlier version of mlrecipes (table first, then
+        metadata), adopted; anything else is refused, naming the folder. None: no table yet."""
+        from mlrecipes.errors import DatasetError
+        from mlrecipes.io.delta_tables import existing_table
+
+        path = self.path(name)
+        try:
+            table = existing_table(path, f"feature table '{name}'")
+        except DatasetError as exc:
+            raise FeatureTableError(str(exc)) from None
+        if table is None:
+            return None
+        found = pa.schema(table.schema().to_arrow())
+        if table.version() == 0 and table.count() == 0 and found.names == schema.names:
+            return table
+        raise FeatureTableError(
+            f"feature table '{name}': {path} holds a Delta table (version {table.version()}, "
+            f"{table.count()} rows, columns {found.names}) but no {META_FILE}: it was not "
+            "created here as a feature table, or its metadata file was removed; restore the "
+            "file, or move the folder away to create the table afresh"
+        )
 
     def write_table(
         self,
@@ -245,7 +278,9 @@ class DeltaFeatureStore:
         """Every table under the root, by name."""
         found = []
         for meta in sorted(self.root.rglob(META_FILE)):
-            found.append(".".join(meta.parent.relative_to(self.root).parts))
+            name = ".".join(meta.parent.relative_to(self.root).parts)
+            if (meta.parent / "_delta_log").is_dir():  # else a creation that never finished
+                found.append(name)
         return found
 
     def _lock(self, name: str) -> Any:

@@ -20,6 +20,7 @@ from pydantic import Field, PositiveInt, StrictBool
 from mlrecipes.config.blocks import Block, StepBlock
 from mlrecipes.errors import DatasetError, UserCodeError
 from mlrecipes.io.sources import IngestConfig, SparkConfig
+from mlrecipes.process.faults import fault_point
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
@@ -165,8 +166,9 @@ def _pandas_batches(
 
         for batch in iter_source_batches(source, ctx.root, "features.source", cfg.batch_size):
             yield split_snapshot(
-                batch.to_pandas(), featurize, table.primary_keys, table.timestamp_key, label, stamp
-            )
+                batch.to_pandas(), featurize, table.primary_keys, table.timestamp_key, label,
+                stamp, source.numeric_columns,
+            )  # fmt: skip
         return
     from mlrecipes.io.datasets import read_dataset
 
@@ -179,6 +181,7 @@ def _pandas_batches(
             table.timestamp_key,
             label,
             stamp,
+            source.numeric_columns,
         )
 
 
@@ -217,6 +220,7 @@ def _write(store: Any, cfg: FeaturesConfig, batches: Any, label: str) -> dict[st
         skip_existing_snapshots=True,
     )
     names, rows, skipped = [table.name], {table.name: result.rows}, list(result.skipped_snapshots)
+    fault_point("features.feature_table_committed")  # the labels are written by the next run
     if cfg.labels_table is not None:
         if labels is None:
             raise DatasetError(
@@ -233,6 +237,7 @@ def _write(store: Any, cfg: FeaturesConfig, batches: Any, label: str) -> dict[st
         )
         names.append(cfg.labels_table.name)
         rows[cfg.labels_table.name] = written.rows
+    fault_point("features.tables_committed")  # the next run finds both snapshots: skipped
     return {"names": names, "rows": rows, "skipped": skipped, "preview": preview}
 
 
