@@ -75,3 +75,48 @@ def test_a_kill_at_each_commit_boundary_is_recovered_by_running_again(
     assert (written["churn_features"], written["churn_labels"]) == expected
     if expected[0] == 0:
         assert len(state["summary"]["skipped_snapshots"]) == 2
+
+
+def test_a_month_delivered_half_then_whole_reaches_the_tables_whole(
+    source: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "churn"
+    shutil.copytree(source, root)
+    month = sorted((root / "data/telco_snapshots").glob("*.csv"))[-1]
+    whole = month.read_text()
+    lines = whole.splitlines(keepends=True)
+    half = len(lines) // 2
+    month.write_text("".join(lines[:half]))  # the upload was cut short
+    first = features(root)
+    assert first.returncode == 0, first.stderr
+    rows = sum(len(pd.read_csv(f)) for f in (root / "data/telco_snapshots").glob("*.csv"))
+    assert len(table(root, "churn_features")) == rows
+
+    month.write_text(whole)  # the complete file replaces it, same snapshot date
+    again = features(root)
+    assert again.returncode == 0, again.stderr
+    assert "were delivered again with other content: adding the rows that are missing" in (
+        again.stderr
+    )
+    total = sum(len(pd.read_csv(f)) for f in (root / "data/telco_snapshots").glob("*.csv"))
+    for name in ("churn_features", "churn_labels"):
+        frame = table(root, name)
+        assert len(frame) == total and not frame.duplicated(["customerID", "snapshot_date"]).any()
+    summary = json.loads((root / ".mlrecipes" / PROFILE / "steps/features/state.json").read_text())[
+        "summary"
+    ]
+    added = total - rows
+    assert [list(v.values()) for v in summary["completed_snapshots"].values()] == [[added]] * 2
+    assert summary["rows_written"] == {"churn_features": added, "churn_labels": added}
+
+    # a later delivery that changes a row already written is refused, naming the snapshot
+    versions = {n: DeltaTable(str(root / STORE / n)).version() for n in ("churn_features",)}
+    changed = pd.read_csv(month)
+    changed.loc[0, "MonthlyCharges"] = changed.loc[0, "MonthlyCharges"] + 1
+    changed.to_csv(month, index=False)
+    refused = features(root)
+    assert refused.returncode == 1
+    line = refused.stderr.strip().splitlines()[-1]
+    assert "feature table 'churn_features': the snapshot" in line
+    assert "was delivered again and changes rows written from it" in line
+    assert {n: DeltaTable(str(root / STORE / n)).version() for n in versions} == versions

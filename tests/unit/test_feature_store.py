@@ -206,7 +206,7 @@ def test_the_databricks_backend_needs_its_package() -> None:
 def test_key_hashes_tell_keys_apart_and_agree_on_equal_keys() -> None:
     import numpy as np
 
-    from mlrecipes.features.write_checks import key_hashes
+    from mlrecipes.features.fingerprints import key_hashes
 
     words = ["", "a", "b", "ab", "ba", "aa", "0001-ABCDE", "0001-ABCDF", "é", "e\u0301", None]
     batch = pa.RecordBatch.from_pydict(
@@ -293,3 +293,62 @@ def test_a_table_with_rows_but_no_metadata_or_data_without_a_log_is_refused(
     with pytest.raises(FeatureTableError, match=r"data file\(s\) but no _delta_log"):
         store.create_table("churn.features", ["customerID"], schema, "snapshot_date")
     assert list(folder.rglob("*.parquet"))  # nothing was removed or written over
+
+
+def test_a_snapshot_delivered_again_is_completed_never_silently_skipped(tmp_path: Path) -> None:
+    # #31, 9: a month's file first lands half uploaded; the complete file, same snapshot date,
+    # used to be skipped as "already written", and half the customers never arrived.
+    from mlrecipes.features.write_checks import SnapshotsRedelivered
+
+    fe = FeatureEngineeringClient(root=tmp_path / "store")
+    full = snapshot("2026-01-31", ["a", "b", "c", "d"])
+    fe.create_table("t", primary_keys=["customerID"], timestamp_keys="snapshot_date", df=full[:2])
+    store: DeltaFeatureStore = fe.store
+    with pytest.raises(SnapshotsRedelivered) as info:
+        store.write_table("t", full, skip_existing_snapshots=True)
+    assert info.value.snapshots == ["2026-01-31T00:00:00+00:00"]
+    assert "2026-01-31T00:00:00+00:00: 2 rows written, 4 delivered now" in str(info.value)
+    assert store.info("t").version == 1  # nothing was written
+
+    done = store.write_table(
+        "t", full, skip_existing_snapshots=True, complete_snapshots=info.value.snapshots
+    )
+    assert (done.rows, done.completed_snapshots) == (2, {"2026-01-31T00:00:00+00:00": 2})
+    assert sorted(fe.read_table("t")["customerID"]) == ["a", "b", "c", "d"]
+    # the complete delivery is what is recorded now: again, in another order and other
+    # batches, it is the same snapshot, skipped
+    shuffled = pa.Table.from_pandas(full.iloc[::-1], preserve_index=False).to_batches(1)
+    again = store.write_table("t", iter(shuffled), skip_existing_snapshots=True)
+    assert (again.rows, again.skipped_snapshots) == (0, ["2026-01-31T00:00:00+00:00"])
+
+
+def test_a_redelivery_that_changes_or_drops_written_rows_is_refused(tmp_path: Path) -> None:
+    fe = FeatureEngineeringClient(root=tmp_path / "store")
+    first = snapshot("2026-01-31", ["a", "b"])
+    fe.create_table("t", primary_keys=["customerID"], timestamp_keys="snapshot_date", df=first)
+    store: DeltaFeatureStore = fe.store
+    stamp = ["2026-01-31T00:00:00+00:00"]
+    changed = pd.concat([first.assign(charges=[10.0, 99.0]), snapshot("2026-01-31", ["c"])])
+    with pytest.raises(FeatureTableError) as info:
+        store.write_table("t", changed, skip_existing_snapshots=True, complete_snapshots=stamp)
+    assert "the snapshot 2026-01-31T00:00:00+00:00 was delivered again and changes rows" in str(
+        info.value
+    )
+    assert "DELETE WHERE snapshot_date = '2026-01-31T00:00:00+00:00'" in str(info.value)
+    fewer = pd.concat([first[:1], snapshot("2026-01-31", ["c"])])
+    with pytest.raises(FeatureTableError, match=r"lacks 1 of the 2 rows written from it"):
+        store.write_table("t", fewer, skip_existing_snapshots=True, complete_snapshots=stamp)
+    assert store.info("t").version == 1 and len(fe.read_table("t")) == 2
+
+
+def test_prints_are_independent_of_row_and_column_order(tmp_path: Path) -> None:
+    from mlrecipes.features.fingerprints import prints_of, source_row_hashes
+
+    raw = pd.DataFrame({"id": ["a", "b", "c"], "x": [1.0, 2.0, None], "y": ["u", "v", "w"]})
+    hashes = source_row_hashes(raw)
+    ids = pd.Series([7, 7, 7]).to_numpy()
+    whole = prints_of(ids, hashes)[7]
+    reordered = source_row_hashes(raw.iloc[[2, 0, 1]][["y", "id", "x"]])
+    assert prints_of(ids, reordered)[7] == whole
+    assert prints_of(ids, source_row_hashes(raw.assign(x=[1.0, 2.5, None])))[7] != whole
+    assert whole.rows == 3

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,19 @@ import pandas as pd
 import pyarrow as pa
 
 from mlrecipes.errors import FeatureTableError
+from mlrecipes.features.fingerprints import (
+    COMMIT_KEY,
+    ROW_HASH,
+    SnapshotPrint,
+    encode,
+    key_hashes,
+    merge_prints,
+    prints_of,
+    recorded_prints,
+    row_hashes,
+    snapshot_ids,
+    snapshot_micros,
+)
 from mlrecipes.features.table_info import TableInfo
 from mlrecipes.features.write_checks import (
     _check_schema,
@@ -46,6 +59,7 @@ class WriteResult:
     version: int  # after the write (unchanged when nothing was written)
     rows: int
     skipped_snapshots: list[str]
+    completed_snapshots: dict[str, int] = field(default_factory=dict)  # snapshot: rows added
 
 
 class DeltaFeatureStore:
@@ -175,13 +189,17 @@ class DeltaFeatureStore:
         mode: str = "append",
         schema_evolution: bool = False,
         skip_existing_snapshots: bool = False,
+        complete_snapshots: Collection[str] = (),
     ) -> WriteResult:
         """Append snapshots (``mode="append"``) or upsert rows by primary key and timestamp
         (``mode="merge"``), in one commit.
 
         Schema is enforced: a column whose type changed is an error naming it; a new column
         needs ``schema_evolution=True``. In append mode a snapshot (timestamp) already in the
-        table is a conflict, or skipped with ``skip_existing_snapshots``."""
+        table is a conflict, or skipped with ``skip_existing_snapshots``; skipped, but delivered
+        with other content than recorded, it is :class:`SnapshotsRedelivered`, and written
+        again with it in ``complete_snapshots`` its missing rows are added (the rows already
+        written must be delivered unchanged)."""
         if mode not in ("append", "merge"):
             raise FeatureTableError(f"write_table mode {mode!r}: expected 'append' or 'merge'")
         with self._lock(name):
@@ -190,37 +208,87 @@ class DeltaFeatureStore:
             first = next(batches, None)
             if first is None:
                 return WriteResult(name, info.version, 0, [])
-            schema = _check_schema(info, first.schema, schema_evolution)
+            incoming = _without(first.schema, ROW_HASH)
+            schema = _check_schema(info, incoming, schema_evolution)
             if mode == "merge" or set(schema.names) != set(info.columns):
                 frame = pa.Table.from_batches([first, *batches]).to_pandas()
                 return self._write_in_memory(info, frame, schema, mode)
             existing = self.snapshot_times(name) if info.timestamp_key else set()
-            checked = _SnapshotCheck(info, existing, skip_existing_snapshots)
+            recorded = self.snapshot_prints(name) if existing else {}
+            reopened = self._known_keys(info, complete_snapshots, existing, recorded)
+            checked = _SnapshotCheck(info, existing, skip_existing_snapshots, recorded, reopened)
             from mlrecipes.io.batches import write_delta
             from mlrecipes.process.memory import returnable_memory
 
             table_schema = pa.schema([pa.field(c, schema.field(c).type) for c in info.columns])
             stream = checked.filter(_chain(first, batches), table_schema)
             with returnable_memory():  # freed batches go back to the OS: memory stays flat
-                write_delta(stream, table_schema, Path(info.location), "append", [])
+                write_delta(
+                    stream, table_schema, Path(info.location), "append", [],
+                    commit_metadata=lambda: {COMMIT_KEY: encode(checked.commit_prints())},
+                )  # fmt: skip
             version = self.info(name).version if checked.rows else info.version
-            return WriteResult(name, version, checked.rows, sorted(checked.skipped))
+            return WriteResult(
+                name, version, checked.rows, sorted(checked.skipped), dict(checked.completed)
+            )
+
+    def snapshot_prints(self, name: str) -> dict[int, SnapshotPrint | None]:
+        """Each snapshot's print as recorded by the commits that wrote it."""
+        from deltalake import DeltaTable
+
+        return recorded_prints(DeltaTable(str(self.path(name))).history())
+
+    def _known_keys(
+        self,
+        info: TableInfo,
+        complete: Collection[str],
+        existing: set[str],
+        recorded: dict[int, SnapshotPrint | None],
+    ) -> dict[int, Any]:
+        """Sorted key hashes of each snapshot to complete that has a recorded print (read only
+        when a delivery changed, so a normal run never reads the table's keys)."""
+        import numpy as np
+        from deltalake import DeltaTable
+
+        wanted = {snapshot_micros(s) for s in complete} & {snapshot_micros(s) for s in existing}
+        wanted = {s for s in wanted if recorded.get(s) is not None}
+        if not wanted or info.timestamp_key is None:
+            return {}
+        found: dict[int, list[Any]] = {s: [] for s in wanted}
+        dataset = DeltaTable(info.location).to_pyarrow_dataset()
+        for batch in dataset.to_batches(columns=[*info.primary_keys, info.timestamp_key]):
+            ids = snapshot_ids(batch, info.timestamp_key)
+            hashes = key_hashes(batch, info.primary_keys)
+            for snapshot in wanted:
+                found[snapshot].append(hashes[ids == snapshot])
+        return {s: np.sort(np.concatenate(parts)) for s, parts in found.items()}
 
     def _write_in_memory(
         self, info: TableInfo, frame: pd.DataFrame, schema: pa.Schema, mode: str
     ) -> WriteResult:
         """Schema evolution and merges go through delta-rs whole (one commit each)."""
-        from deltalake import DeltaTable, write_deltalake
+        from deltalake import CommitProperties, DeltaTable, write_deltalake
 
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+        frame = frame.drop(columns=[ROW_HASH], errors="ignore")
         _check_unique(info, frame)
         path = info.location
+        found: dict[int, SnapshotPrint] = {}
+        if info.timestamp_key:
+            for batch in arrow.to_batches():
+                ids = snapshot_ids(batch, info.timestamp_key)
+                merge_prints(found, prints_of(ids, row_hashes(batch, schema.names)))
+        # a merge rewrites rows: the content of the snapshots it touched is no longer known
+        prints = dict.fromkeys(found) if mode == "merge" else dict(found)
+        properties = CommitProperties(custom_metadata={COMMIT_KEY: encode(prints)})
         if mode == "merge":
             keys = [*info.primary_keys, *([info.timestamp_key] if info.timestamp_key else [])]
             predicate = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
             (
                 DeltaTable(path)
                 .merge(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), predicate,
-                       source_alias="s", target_alias="t", merge_schema=True)
+                       source_alias="s", target_alias="t", merge_schema=True,
+                       commit_properties=properties)
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
                 .execute()
@@ -235,6 +303,7 @@ class DeltaFeatureStore:
                 pa.Table.from_pandas(frame, schema=schema, preserve_index=False),
                 mode="append",
                 schema_mode="merge",
+                commit_properties=properties,
             )
         return WriteResult(info.name, self.info(info.name).version, len(frame), [])
 
@@ -305,3 +374,8 @@ def _as_batches(data: pd.DataFrame | Iterable[pa.RecordBatch]) -> Iterator[pa.Re
 def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     yield first
     yield from rest
+
+
+def _without(schema: pa.Schema, name: str) -> pa.Schema:
+    index = schema.get_field_index(name)
+    return schema if index < 0 else schema.remove(index)

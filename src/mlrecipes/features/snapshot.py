@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from mlrecipes.errors import DatasetError
+from mlrecipes.features.fingerprints import ROW_HASH, source_row_hashes
 from mlrecipes.modeling.data_checks import check_declared_numeric
 
 
@@ -22,8 +23,9 @@ def split_snapshot(
     stamp: datetime,
     numeric_columns: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """One batch of the source as (feature rows, label rows), each with keys and the snapshot
-    time (the source's own column, else ``stamp``). Pure: both engines call it (Spark first on
+    """One batch of the source as (feature rows, label rows), each with keys, the snapshot
+    time (the source's own column, else ``stamp``) and its source row's hash (``ROW_HASH``,
+    dropped by the write). Pure: both engines call it (Spark first on
     the driver, on a sample, so a column delivered as words fails there in one clear line)."""
     check_declared_numeric(raw, list(numeric_columns), "steps.features.source")
     missing = [k for k in keys if k not in raw.columns]
@@ -41,9 +43,10 @@ def split_snapshot(
             )
     else:
         times = pd.Series(pd.Timestamp(stamp), index=raw.index)
+    source = source_row_hashes(raw)  # each row's print: a redelivered snapshot is told apart
     labels = None
     if label is not None and label in raw.columns:
-        labels = raw[keys].assign(**{timestamp_key: times, label: raw[label]})
+        labels = raw[keys].assign(**{timestamp_key: times, label: raw[label], ROW_HASH: source})
     inputs = raw.drop(columns=[c for c in (label, timestamp_key) if c and c in raw.columns])
     features = featurize(inputs.reset_index(drop=True))
     features = features.drop(columns=[timestamp_key], errors="ignore")
@@ -51,6 +54,7 @@ def split_snapshot(
     ordered = [
         *keys,
         timestamp_key,
-        *[c for c in features.columns if c not in (*keys, timestamp_key)],
+        *[c for c in features.columns if c not in (*keys, timestamp_key, ROW_HASH)],
     ]
-    return features[ordered], labels.reset_index(drop=True) if labels is not None else None
+    features = features[ordered].assign(**{ROW_HASH: source})
+    return features, labels.reset_index(drop=True) if labels is not None else None

@@ -32,6 +32,7 @@ def featurize_with_spark(
     import pyarrow.dataset as ds
     from pyspark.sql.pandas.types import from_arrow_schema
 
+    from mlrecipes.features.fingerprints import ROW_HASH
     from mlrecipes.features.snapshot import split_snapshot
     from mlrecipes.io.spark import read_source, spark_session
     from mlrecipes.io.user_code import pickled_by_value
@@ -72,7 +73,9 @@ def featurize_with_spark(
         )
         labels = (
             b.to_pandas().rename(columns={LABEL: label})
-            for b in dataset.to_batches(columns=[*keys, ts, LABEL], batch_size=cfg.batch_size)
+            for b in dataset.to_batches(
+                columns=[*keys, ts, LABEL, ROW_HASH], batch_size=cfg.batch_size
+            )
         ) if has_label else iter(())  # fmt: skip
         yield from itertools.zip_longest(features, labels)
     finally:

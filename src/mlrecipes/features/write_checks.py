@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from mlrecipes.errors import FeatureTableError
+from mlrecipes.features.fingerprints import (
+    SnapshotPrint,
+    key_hashes,
+    merge_prints,
+    prints_of,
+    row_hashes,
+    snapshot_ids,
+    snapshot_iso,
+    snapshot_micros,
+)
 from mlrecipes.features.table_info import TableInfo
 
 
@@ -93,89 +104,80 @@ def _check_unique(info: TableInfo, frame: pd.DataFrame) -> None:
         )
 
 
-def key_hashes(batch: pa.RecordBatch, columns: list[str]) -> Any:
-    """One 64-bit hash per row of ``columns``, computed from the Arrow buffers with numpy.
+class SnapshotsRedelivered(FeatureTableError):
+    """Snapshots already in the table arrived again with other content (their recorded print
+    differs): the caller may write again with them in ``complete_snapshots``."""
 
-    Written by hand for memory: the usual route (to pandas, ``hash_pandas_object``) creates a
-    Python string per key and, over millions of rows, fragments the heap so that a streamed
-    write's peak memory grew with the table. Strings hash as a polynomial over their bytes (with
-    their length), numbers and timestamps by value, nulls as their own value."""
-    import numpy as np
-
-    mask = np.uint64(0xFFFFFFFFFFFFFFFF)
-    combined = np.zeros(batch.num_rows, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for i, name in enumerate(columns):
-            column = batch.column(name)
-            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-                values = _string_hashes(column)
-            elif pa.types.is_timestamp(column.type):
-                values = column.cast(pa.timestamp("us", column.type.tz)).cast(pa.int64())
-                values = values.fill_null(-(2**62)).to_numpy().astype(np.uint64)
-            else:
-                values = column.cast(pa.float64()).fill_null(np.nan).to_numpy()
-                values = values.view(np.uint64)
-            combined = (combined * np.uint64(0x9E3779B97F4A7C15) + values + np.uint64(i)) & mask
-            combined ^= combined >> np.uint64(29)
-    return combined
+    def __init__(self, table: str, found: dict[str, tuple[SnapshotPrint, SnapshotPrint]]):
+        self.table, self.snapshots = table, sorted(found)
+        said = "; ".join(
+            f"{iso}: {was.rows} rows written, {now.rows} delivered now"
+            for iso, (was, now) in sorted(found.items())
+        )
+        super().__init__(
+            f"feature table '{table}': snapshots already written were delivered again with other "
+            f"content ({said}); write again with complete_snapshots={self.snapshots} to add the "
+            "rows that are missing; nothing was written"
+        )
 
 
-def _string_hashes(column: pa.Array) -> Any:
-    import numpy as np
-
-    column = column.cast(pa.large_string()).fill_null("\x00<null>")
-    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64)[
-        column.offset : column.offset + len(column) + 1
-    ]
-    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    starts = offsets[:-1] - offsets[0]
-    lengths = np.diff(offsets).astype(np.uint64)
-    if data.size == 0:
-        return lengths * np.uint64(0x100000001B3)
-    position = np.arange(data.size) - np.repeat(starts, lengths.astype(np.int64))
-    powers = np.ones(int(position.max()) + 1, dtype=np.uint64)
-    powers[1:] = np.uint64(1099511628211)
-    powers = np.cumprod(powers)  # wraps modulo 2**64, as meant
-    terms = data.astype(np.uint64) * powers[position]
-    sums = np.add.reduceat(terms, np.minimum(starts, max(data.size - 1, 0)))
-    sums[lengths == 0] = 0  # reduceat gives the next element for an empty segment
-    return sums * np.uint64(31) + lengths
+def changed_snapshot_error(
+    info: TableInfo, iso: str, was: SnapshotPrint, kept: SnapshotPrint
+) -> FeatureTableError:
+    if kept.rows < was.rows:
+        what = f"lacks {was.rows - kept.rows} of the {was.rows} rows written from it"
+    else:
+        what = f"changes rows written from it (of its {was.rows} rows, the content differs)"
+    return FeatureTableError(
+        f"feature table '{info.name}': the snapshot {iso} was delivered again and {what}; a "
+        f"snapshot is written once and only completed, never rewritten. To replace it, delete "
+        f"its rows from the feature and labels tables (a Delta DELETE WHERE "
+        f"{info.timestamp_key} = '{iso}') and run again; nothing was written"
+    )
 
 
 class _SnapshotCheck:
     """Streams batches through the snapshot-conflict and key-uniqueness checks, cast to the
     table's schema, without leaving Arrow: memory stays flat however many rows pass. Keys are
     checked unique within the whole write by 64-bit hashes (8 bytes a row, each batch's kept
-    sorted and probed by binary search, so no second copy is ever made)."""
+    sorted and probed by binary search, so no second copy is ever made).
 
-    def __init__(self, info: TableInfo, existing: set[str], skip: bool):
+    Snapshots already in the table are skipped, but their print is taken as they stream: one
+    whose print differs from the recorded one is redelivered, raised at the end of the stream
+    (before the commit). A snapshot in ``reopened`` (its keys already in the table) is
+    completed: rows with new keys are written, and the rows with known keys must add up to the
+    recorded print, else nothing is written."""
+
+    def __init__(
+        self,
+        info: TableInfo,
+        existing: set[str],
+        skip: bool,
+        recorded: dict[int, SnapshotPrint | None] | None = None,
+        reopened: dict[int, Any] | None = None,
+    ):
         self.info, self.existing, self.skip = info, existing, skip
+        self.existing_ids = np.array(sorted(snapshot_micros(s) for s in existing), dtype=np.int64)
+        self.recorded = recorded or {}
+        self.reopened = reopened or {}
         self.rows = 0
         self.skipped: set[str] = set()
+        self.completed: dict[str, int] = {snapshot_iso(s): 0 for s in self.reopened}
+        self.incoming: dict[int, SnapshotPrint] = {}
+        self.kept: dict[int, SnapshotPrint] = {}
         self._seen: list[Any] = []  # sorted key hashes of each batch written
 
     def filter(
         self, batches: Iterator[pa.RecordBatch], schema: pa.Schema
     ) -> Iterator[pa.RecordBatch]:
-        import numpy as np
-        import pyarrow.compute as pc
-
         from mlrecipes.process.memory import release_free_memory
 
         ts = self.info.timestamp_key
         keys = [*self.info.primary_keys, *([ts] if ts else [])]
         for batch in batches:
             release_free_memory()
-            if ts is not None and self.existing:
-                stamps = pc.unique(batch.column(ts)).to_pandas()
-                clash = _snapshot_values(stamps) & self.existing
-                if clash and not self.skip:
-                    raise _conflict(self.info, clash)
-                if clash:
-                    self.skipped |= clash
-                    times = pd.to_datetime(pd.Series(batch.column(ts).to_pandas()), utc=True)
-                    keep = ~times.map(lambda t: t.isoformat() if not pd.isna(t) else "").isin(clash)
-                    batch = batch.filter(pa.array(keep.to_numpy()))
+            if ts is not None:
+                batch = self._snapshots(batch, ts, schema)
             if batch.num_rows == 0:
                 continue
             nulls = {k: batch.column(k).null_count for k in keys}
@@ -193,11 +195,65 @@ class _SnapshotCheck:
             self._seen.append(hashes)
             self.rows += batch.num_rows
             yield batch.select(schema.names).cast(schema)
+        self._finish()
+
+    def _snapshots(self, batch: pa.RecordBatch, ts: str, schema: pa.Schema) -> pa.RecordBatch:
+        """The rows of ``batch`` to write: those of new snapshots, and the new keys of reopened
+        ones; every row counts towards its snapshot's print."""
+        ids = snapshot_ids(batch, ts)
+        hashes = row_hashes(batch, schema.names)
+        merge_prints(self.incoming, prints_of(ids, hashes))
+        if not len(self.existing_ids):
+            return batch
+        old = np.isin(ids, self.existing_ids)
+        if not old.any():
+            return batch
+        clash = {snapshot_iso(s) for s in np.unique(ids[old])}
+        if not self.skip:
+            raise _conflict(self.info, clash)
+        write = ~old
+        for snapshot, present in self.reopened.items():
+            rows = ids == snapshot
+            if not rows.any():
+                continue
+            known = rows & _member(present, key_hashes(batch, self.info.primary_keys))
+            merge_prints(self.kept, prints_of(ids, hashes, known))
+            added = rows & ~known
+            write |= added
+            self.completed[snapshot_iso(snapshot)] += int(added.sum())
+        self.skipped |= clash - set(self.completed)
+        return batch.filter(pa.array(write))
+
+    def _finish(self) -> None:
+        redelivered = {}
+        for snapshot in set(self.existing_ids.tolist()) & set(self.incoming):
+            was = self.recorded.get(snapshot)
+            if was is None:
+                continue  # written before prints were recorded, or rewritten by a merge
+            if snapshot in self.reopened:
+                kept = self.kept.get(snapshot, SnapshotPrint())
+                if kept != was:
+                    raise changed_snapshot_error(self.info, snapshot_iso(snapshot), was, kept)
+            elif self.incoming[snapshot] != was:
+                redelivered[snapshot_iso(snapshot)] = (was, self.incoming[snapshot])
+        if redelivered:
+            raise SnapshotsRedelivered(self.info.name, redelivered)
+
+    def commit_prints(self) -> dict[int, SnapshotPrint | None]:
+        """The prints the commit records: each new snapshot's, and a completed one's (the
+        print of the whole delivery, which now is what the table holds)."""
+        existing = set(self.existing_ids.tolist())
+        return {s: p for s, p in self.incoming.items() if s not in existing or s in self.reopened}
+
+
+def _member(sorted_values: Any, probes: Any) -> Any:
+    """Per probe: whether it is among ``sorted_values``."""
+    if not len(sorted_values):
+        return np.zeros(len(probes), dtype=bool)
+    at = np.searchsorted(sorted_values, probes)
+    at[at == len(sorted_values)] = 0
+    return sorted_values[at] == probes
 
 
 def _contains_any(sorted_values: Any, probes: Any) -> bool:
-    import numpy as np
-
-    at = np.searchsorted(sorted_values, probes)
-    at[at == len(sorted_values)] = 0
-    return bool((sorted_values[at] == probes).any())
+    return bool(_member(sorted_values, probes).any())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -141,8 +141,10 @@ def write_delta(
     location: Path,
     mode: str,
     partition_by: list[str],
+    commit_metadata: Callable[[], dict[str, str]] | None = None,
 ) -> None:
-    """Stream batches into parquet files inside the table, then commit them in one transaction.
+    """Stream batches into parquet files inside the table, then commit them in one transaction
+    (with ``commit_metadata()``, asked once the stream is consumed, as its custom metadata).
 
     ``write_deltalake`` buffers a growing share of the stream in memory; writing the files here
     keeps memory flat, and the single commit keeps the table unchanged if anything fails first.
@@ -154,7 +156,8 @@ def write_delta(
         for batch in batches:
             parts.add(batch, {c: _single_value(batch, c) for c in partition_by})
         parts.close()
-        _commit(location, schema, parts.written, mode, partition_by)
+        metadata = commit_metadata() if commit_metadata is not None else None
+        _commit(location, schema, parts.written, mode, partition_by, metadata)
     except BaseException:
         parts.remove()
         raise
@@ -210,13 +213,16 @@ def _commit(
     written: list[tuple[Path, dict[str, str | None], int]],
     mode: str,
     partition_by: list[str],
+    metadata: dict[str, str] | None = None,
 ) -> None:
     """One Delta transaction adding the part files (creating the table when there is none)."""
     import json
     import time
 
-    from deltalake import DeltaTable, Schema
+    from deltalake import CommitProperties, DeltaTable, Schema
     from deltalake.transaction import AddAction, create_table_with_add_actions
+
+    properties = CommitProperties(custom_metadata=metadata) if metadata else None
 
     now_ms = int(time.time() * 1000)
     actions = [
@@ -233,12 +239,13 @@ def _commit(
     delta_mode = "overwrite" if mode == "overwrite" else "append"
     if (location / "_delta_log").is_dir():
         DeltaTable(str(location)).create_write_transaction(
-            actions, mode=delta_mode, schema=schema, partition_by=partition_by or None
-        )
+            actions, mode=delta_mode, schema=schema, partition_by=partition_by or None,
+            commit_properties=properties,
+        )  # fmt: skip
     else:
         create_table_with_add_actions(
             str(location), Schema.from_arrow(schema), actions, mode=delta_mode,
-            partition_by=partition_by or None,
+            partition_by=partition_by or None, commit_properties=properties,
         )  # fmt: skip
 
 

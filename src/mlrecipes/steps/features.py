@@ -5,13 +5,16 @@ Delta commit. First in the DAG when configured; ``ingest`` then looks the featur
 
 A snapshot's time is the source's own ``timestamp_key`` column when it has one, else
 ``snapshot_time``, else the time of the run. Snapshots already in a table are skipped, so a
-folder of monthly files that gains a month appends that month only. The featurization must be
+folder of monthly files that gains a month appends that month only; one delivered again with
+other content (a file first half uploaded) gets its missing rows, or is refused if rows already
+written changed. The featurization must be
 row by row (no aggregates over rows): the pandas engine runs it batch by batch, the Spark engine
 (``engine: spark``) on each partition (``mapInPandas``), with the same rows and values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -91,24 +94,37 @@ class FeaturesStep(Step):
 
     def run(self, ctx: StepContext) -> StepResult:
         from mlrecipes.features.recipe_store import store_for
+        from mlrecipes.features.write_checks import SnapshotsRedelivered
 
         cfg: FeaturesConfig = self.block(ctx.config)
         label = (cfg.labels_table.label if cfg.labels_table else None) or ctx.config.target_col
         store = store_for(ctx.recipe, create=True)
         stamp = _snapshot_time(cfg)
         featurize = _featurizer(ctx, cfg)
-        if cfg.engine == "spark":
-            from mlrecipes.features.spark_featurize import featurize_with_spark
 
-            batches = featurize_with_spark(ctx.root, ctx.out_dir, cfg, featurize, label, stamp)
-        else:
-            batches = _pandas_batches(ctx, cfg, featurize, label, stamp)
-        written = _write(store, cfg, batches, label)
+        def batches() -> Any:
+            if cfg.engine == "spark":
+                from mlrecipes.features.spark_featurize import featurize_with_spark
+
+                return featurize_with_spark(ctx.root, ctx.out_dir, cfg, featurize, label, stamp)
+            return _pandas_batches(ctx, cfg, featurize, label, stamp)
+
+        try:
+            written = _write(store, cfg, batches(), label)
+        except SnapshotsRedelivered as changed:
+            # Nothing of that write was committed. The source is read again, and the
+            # redelivered snapshots are completed (or refused if written rows changed).
+            ctx.log(
+                f"snapshots {', '.join(changed.snapshots)} of '{changed.table}' were delivered "
+                "again with other content: adding the rows that are missing"
+            )
+            written = _write(store, cfg, batches(), label, set(changed.snapshots))
         tables = [store.info(name).as_dict() for name in written["names"]]
         summary = {
             "tables": tables,
             "rows_written": written["rows"],
             "skipped_snapshots": written["skipped"],
+            "completed_snapshots": written["completed"],
             "feature_store": str(store.root),
             "engine": cfg.engine,
         }
@@ -185,10 +201,14 @@ def _pandas_batches(
         )
 
 
-def _write(store: Any, cfg: FeaturesConfig, batches: Any, label: str) -> dict[str, Any]:
+def _write(
+    store: Any, cfg: FeaturesConfig, batches: Any, label: str, complete: Set[str] = frozenset()
+) -> dict[str, Any]:
     """Create the tables from the first batch if needed; stream features in one commit, then
-    the labels in one commit."""
+    the labels in one commit. Snapshots in ``complete`` get the rows they miss."""
     import pyarrow as pa
+
+    from mlrecipes.features.fingerprints import ROW_HASH
 
     table = cfg.feature_table
     first = next(batches, None)
@@ -196,7 +216,7 @@ def _write(store: Any, cfg: FeaturesConfig, batches: Any, label: str) -> dict[st
         raise DatasetError(f"steps.features.source: the data at {cfg.source.location} has no rows")
     features, labels = first
     label_batches: list[pa.RecordBatch] = []
-    preview = features.head(20)
+    preview = features.head(20).drop(columns=[ROW_HASH])
 
     def feature_stream() -> Any:
         yield from pa.Table.from_pandas(features, preserve_index=False).to_batches()
@@ -209,7 +229,7 @@ def _write(store: Any, cfg: FeaturesConfig, batches: Any, label: str) -> dict[st
                     pa.Table.from_pandas(more_labels, preserve_index=False).to_batches()
                 )
 
-    schema = pa.Schema.from_pandas(features, preserve_index=False).remove_metadata()
+    schema = _table_schema(features)
     store.create_table(
         table.name, table.primary_keys, schema, table.timestamp_key, table.description
     )
@@ -218,27 +238,53 @@ def _write(store: Any, cfg: FeaturesConfig, batches: Any, label: str) -> dict[st
         feature_stream(),
         schema_evolution=cfg.schema_evolution,
         skip_existing_snapshots=True,
+        complete_snapshots=complete,
     )
     names, rows, skipped = [table.name], {table.name: result.rows}, list(result.skipped_snapshots)
+    completed = {table.name: result.completed_snapshots} if result.completed_snapshots else {}
     fault_point("features.feature_table_committed")  # the labels are written by the next run
     if cfg.labels_table is not None:
-        if labels is None:
-            raise DatasetError(
-                f"steps.features.source has no label column '{label}' for the labels table "
-                f"'{cfg.labels_table.name}'"
-            )
-        label_schema = pa.Schema.from_pandas(labels, preserve_index=False).remove_metadata()
-        store.create_table(
-            cfg.labels_table.name, table.primary_keys, label_schema, table.timestamp_key,
-            f"labels ({label}) of {table.name}",
-        )  # fmt: skip
-        written = store.write_table(
-            cfg.labels_table.name, iter(label_batches), skip_existing_snapshots=True
-        )
+        written = _write_labels(store, cfg, labels, label_batches, label, complete)
         names.append(cfg.labels_table.name)
         rows[cfg.labels_table.name] = written.rows
+        if written.completed_snapshots:
+            completed[cfg.labels_table.name] = written.completed_snapshots
     fault_point("features.tables_committed")  # the next run finds both snapshots: skipped
-    return {"names": names, "rows": rows, "skipped": skipped, "preview": preview}
+    return {
+        "names": names, "rows": rows, "skipped": skipped, "completed": completed,
+        "preview": preview,
+    }  # fmt: skip
+
+
+def _write_labels(
+    store: Any, cfg: FeaturesConfig, labels: Any, batches: list[Any], label: str, complete: Set[str]
+) -> Any:
+    """The labels table's commit (created from the first batch's labels if needed)."""
+    assert cfg.labels_table is not None
+    table = cfg.feature_table
+    if labels is None:
+        raise DatasetError(
+            f"steps.features.source has no label column '{label}' for the labels table "
+            f"'{cfg.labels_table.name}'"
+        )
+    store.create_table(
+        cfg.labels_table.name, table.primary_keys, _table_schema(labels), table.timestamp_key,
+        f"labels ({label}) of {table.name}",
+    )  # fmt: skip
+    return store.write_table(
+        cfg.labels_table.name, iter(batches), skip_existing_snapshots=True,
+        complete_snapshots=complete,
+    )  # fmt: skip
+
+
+def _table_schema(frame: pd.DataFrame) -> Any:
+    """The table's columns: the frame's without the source-row hash the write consumes."""
+    import pyarrow as pa
+
+    from mlrecipes.features.fingerprints import ROW_HASH
+
+    schema = pa.Schema.from_pandas(frame.drop(columns=[ROW_HASH]), preserve_index=False)
+    return schema.remove_metadata()
 
 
 def _fill_card(card: Any, summary: dict[str, Any], preview: Any) -> None:
@@ -256,5 +302,11 @@ def _fill_card(card: Any, summary: dict[str, Any], preview: Any) -> None:
             else "."
         )
     )
+    for name, snapshots in summary["completed_snapshots"].items():
+        said = ", ".join(f"{iso} (+{rows} rows)" for iso, rows in snapshots.items())
+        tab.text(
+            f"Delivered again with rows that were missing, now added to '{name}': {said}. The "
+            "rows written before were delivered unchanged."
+        )
     tab.table(tables.astype({"primary_keys": str}))
     card.tab("Feature Preview").rows(preview)
