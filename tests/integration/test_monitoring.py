@@ -162,6 +162,28 @@ def test_monitoring_the_last_window_again_scores_nothing_and_appends_nothing(sto
     )
 
 
+def test_a_slim_scores_table_still_gets_input_drift_from_the_scoring_input(
+    story: dict, tmp_path: Path
+) -> None:
+    # #31, 13: scored with SCORING_KEEP_INPUT_COLUMNS=false, a window used to get drift {} with
+    # no word (a slim table), or null-rate alerts on every column (slim rows appended to a full
+    # table, as here). Its input columns are counted from the rows predict scored instead.
+    root = tmp_path / "churn"
+    shutil.copytree(story["root"], root)
+    slim = score(
+        root, "covariate_again", month("covariate", 202), "2026-06-30T00:00:00",
+        "--var", "SCORING_KEEP_INPUT_COLUMNS=false",
+    )  # fmt: skip
+    full = story["windows"]["covariate"]
+    assert slim["input_drift_from"] == "the scoring input (the scores table keeps no input columns)"
+    assert full["input_drift_from"] == "the scores table"
+    assert slim["drift"] == full["drift"]  # the same month: the same figures, to the digit
+    assert not any("null_rate" in d["metric"] for d in slim["drift"].values())
+    scores = DeltaTable(str(root / "data/scores/churn_local")).to_pandas()
+    window = scores[scores["scored_at"] == scores["scored_at"].max()]
+    assert window["MonthlyCharges"].isna().all()  # the table really kept no input column
+
+
 def test_the_trigger_fires_once_per_episode(story: dict) -> None:
     root = story["root"]
     dry = cli("retrain", "--profile", "local", "--dry-run", "--json", cwd=root)

@@ -271,3 +271,45 @@ def test_a_retrain_that_died_after_it_started_fires_again_within_the_cap() -> No
     )
     capped = decide(windows, firings, datetime(2026, 4, 2, 6, tzinfo=UTC), max_per_day=1)
     assert not capped.fired and capped.reason.startswith("cap: 1 retrain(s)")
+
+
+def test_the_report_says_which_windows_had_no_input_drift() -> None:
+    from mlrecipes.cards.monitoring_report import NOT_COMPUTED, render
+
+    def row(window: str, kind: str, column: str, metric: str, value: float) -> dict:
+        return {
+            "window": window, "model_name": "churn", "model_version": "1", "rows": 100,
+            "kind": kind, "column": column, "metric": metric, "value": value,
+            "threshold": 0.25, "status": "ok",
+        }  # fmt: skip
+
+    table = pd.DataFrame(
+        [
+            row("2026-01-31T00:00:00", "drift", "tenure", "psi", 0.01),
+            row("2026-01-31T00:00:00", "prediction_drift", "predicted_score", "psi", 0.02),
+            row("2026-02-28T00:00:00", "drift", "", NOT_COMPUTED, float("nan")),
+            row("2026-02-28T00:00:00", "prediction_drift", "predicted_score", "psi", 0.03),
+        ]
+    )
+    html = render(table, "Monitoring")
+    cells = [line for line in html.splitlines() if "2026-0" in line and "<td>v1</td>" in line]
+    assert len(cells) == 2
+    assert cells[0].endswith("<td>computed</td></tr>")
+    assert cells[1].endswith("<td>not computed</td></tr>")
+
+
+def test_input_counts_of_a_scoring_input_equal_the_counts_of_its_frame(tmp_path) -> None:
+    from mlrecipes.steps._monitor_window import input_counts
+
+    frame = pd.DataFrame({"tenure": np.arange(500) % 70, "Contract": ["a", "b"] * 250})
+    frame.to_parquet(tmp_path / "input.parquet", index=False)
+    summaries = {
+        "tenure": drift.summarize(frame["tenure"]),
+        "Contract": drift.summarize(frame["Contract"]),
+        "absent": drift.summarize(frame["tenure"].rename("absent")),
+    }
+    rows, counted = input_counts(tmp_path / "input.parquet", summaries)
+    assert rows == 500 and set(counted) == {"tenure", "Contract"}
+    whole = counts.frame_counts(frame, summaries)
+    assert np.array_equal(counted["tenure"].bins, whole.columns["tenure"].bins)
+    assert counted["Contract"].levels == {"a": 250, "b": 250}

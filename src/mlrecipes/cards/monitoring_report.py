@@ -63,6 +63,9 @@ def series_plot(
     return _png(fig)
 
 
+NOT_COMPUTED = "not_computed"
+
+
 def render(table: pd.DataFrame, title: str) -> str:
     """The report of a monitoring table (every window in it)."""
     windows = (
@@ -91,13 +94,21 @@ def render(table: pd.DataFrame, title: str) -> str:
             "ROC AUC per window", "ROC AUC", auc_alert)),
     ]  # fmt: skip
     alerts = table[table["status"] == "alert"].sort_values(["window", "kind", "column"])
+    # windows whose input columns could not be counted (a slim scores table, input gone)
+    uncomputed = set(table.loc[table["metric"] == NOT_COMPUTED, "window"])
     from mlrecipes.cards.render import render_template
 
     return render_template(
         "monitoring_report.html.j2",
         title=title,
         windows=[
-            {"window": _short(w.window), "model": w.model, "rows": w.rows, "alerts": w.alerts}
+            {
+                "window": _short(w.window),
+                "model": w.model,
+                "rows": w.rows,
+                "alerts": w.alerts,
+                "input_drift": "not computed" if w.window in uncomputed else "computed",
+            }
             for w in windows.itertuples()
         ],
         figures=[(name, base64.b64encode(png).decode()) for name, png in images],

@@ -164,6 +164,7 @@ class WindowCounts:
     columns: dict[str, ColumnCounts] = field(default_factory=dict)
     scores: ColumnCounts = field(default_factory=ColumnCounts)  # on the reference's score bins
     grid: ScoreGrid = field(default_factory=ScoreGrid)
+    input_source: str = "the scores table"  # where the input columns were counted
 
     def add(self, other: WindowCounts) -> None:
         self.rows += other.rows

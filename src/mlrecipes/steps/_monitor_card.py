@@ -23,7 +23,7 @@ def _summary(
 
     order = {"ok": 0, "info": 0, "warn": 1, "alert": 2}
     drift_by_column: dict[str, dict[str, Any]] = {}
-    for row in (r for r in rows if r.kind == DRIFT):
+    for row in (r for r in rows if r.kind == DRIFT and r.metric != "not_computed"):
         current = drift_by_column.get(row.column)
         rank = (order[row.status], row.value if row.metric != "null_rate_change" else 0)
         if current is None or rank > current["_rank"]:
@@ -67,6 +67,7 @@ def _fill_card(card: Any, summary: dict[str, Any], rows: list[Any], table: Path)
             "Rows": summary["rows"],
             "Model": f"{summary['model_name']} version {summary['model_version']}",
             "Alerts": "; ".join(summary["alerts"]) or "none",
+            "Input drift from": summary.get("input_drift_from", "the scores table"),
             "Monitoring table": f"{table} (version {summary['monitoring_table']['version']})",
             "Earlier windows measured now (labels arrived)": ", ".join(
                 summary["late_labelled_windows"]

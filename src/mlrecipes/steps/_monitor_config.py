@@ -77,6 +77,7 @@ class ScoresSource:
     engine: str
     id_columns: list[str]
     spark: SparkConfig
+    keep_input_columns: bool = True
 
     @classmethod
     def of(cls, info: dict[str, Any]) -> ScoresSource:
@@ -90,4 +91,5 @@ class ScoresSource:
             engine=info["engine"],
             id_columns=list(info["id_columns"]),
             spark=SparkConfig.model_validate(info.get("spark") or {}),
+            keep_input_columns=bool(info.get("keep_input_columns", True)),
         )

@@ -96,7 +96,57 @@ def _counts(
     scores_only: bool = False,
 ) -> WindowCounts:
     """A window's counts, by the engine that scored it: Spark aggregations on the executors,
-    or pandas batch by batch (flat memory); the statistics after this are shared."""
+    or pandas batch by batch (flat memory); the statistics after this are shared. A window
+    scored into a slim table (``keep_input_columns: false``) takes its input columns' counts
+    from the scoring input, never from the table (where they are absent, or null)."""
+    from mlrecipes.monitoring.reference import columns_of
+
+    slim = not scores_only and not scores.keep_input_columns
+    total = _score_counts(ctx, scores, scored_at, reference, labels, keys, scores_only or slim)
+    if slim:
+        total.input_source = _slim_inputs(ctx, total, columns_of(reference))
+    return total
+
+
+def _slim_inputs(ctx: StepContext, total: WindowCounts, columns: dict[str, Any]) -> str:
+    """Fill ``total``'s input columns from the rows predict scored (ingest_scoring's output of
+    this run); say where they came from, or why there are none."""
+    path = ctx.input_path("ingest_scoring", "dataset")
+    if not path.is_file():
+        return f"not computed: the scoring input {path.name} of this run is gone"
+    rows, counted = input_counts(path, columns)
+    if rows != total.rows:
+        return (
+            f"not computed: the scoring input holds {rows} rows, the window {total.rows} (the "
+            "scores table keeps no input columns, and the input is not this window's)"
+        )
+    total.columns = counted
+    return "the scoring input (the scores table keeps no input columns)"
+
+
+def input_counts(path: Path, columns: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Rows of a parquet file and the counts of its ``columns``, batch by batch (flat memory)."""
+    import pyarrow.parquet as pq
+
+    from mlrecipes.monitoring.counts import WindowCounts, batch_counts
+
+    source = pq.ParquetFile(path)
+    present = [c for c in columns if c in source.schema_arrow.names]
+    total = WindowCounts()
+    for batch in source.iter_batches(batch_size=131_072, columns=present or None):
+        total.add(batch_counts(batch, {c: columns[c] for c in present}))
+    return total.rows, total.columns
+
+
+def _score_counts(
+    ctx: StepContext,
+    scores: ScoresSource,
+    scored_at: str,
+    reference: dict[str, Any],
+    labels: pd.DataFrame | None,
+    keys: list[str],
+    scores_only: bool,
+) -> WindowCounts:
     from mlrecipes.io.monitoring_table import spark_window, window_batches
     from mlrecipes.monitoring.counts import LABEL, WindowCounts, batch_counts
     from mlrecipes.monitoring.keys import normalised

@@ -36,7 +36,7 @@ class MonitorStep(Step):
     name = "monitor"
     config_model = MonitorConfig
     config_required = True
-    inputs = ("predict",)
+    inputs = ("predict", "ingest_scoring")  # the scoring input: a slim table's input columns
     outputs = (
         Output("window", "window.json", {"monitoring_window": "text"}),
         # every window of the monitoring table, for people (self-contained HTML)
@@ -70,6 +70,8 @@ class MonitorStep(Step):
         if counts.rows == 0:
             raise DatasetError(f"no rows scored at {info['scored_at']} in {scores_path}")
         rows = _window_rows_stats(cfg, reference, counts)
+        if counts.input_source.startswith("not computed"):
+            rows.append(_not_computed())  # said in the table, so in the report too
         from mlrecipes.io.monitoring_table import append_rows, read_table
 
         # monitoring a window again (run --only) appends nothing twice: only labels that arrived
@@ -88,6 +90,9 @@ class MonitorStep(Step):
         if cfg.log_to_mlflow and not seen:
             _log_window(tracker, info, rows, report)
         summary = _summary(info, counts.rows, rows, window_alerts, late, str(table), version)
+        summary["input_drift_from"] = counts.input_source
+        if counts.input_source.startswith("not computed"):
+            ctx.log(f"input drift {counts.input_source}")
         ctx.write_json("window", summary)
         for line in window_alerts:
             ctx.log(f"ALERT {line}")
@@ -118,3 +123,11 @@ def _log_window(tracker: Tracker, info: dict[str, Any], rows: list[Any], report:
                 metrics[key[:250]] = row.value
         monitoring.log_metrics(metrics)
         monitoring.log_artifact(report, "monitor")
+
+
+def _not_computed() -> Any:
+    """The monitoring table's row for a window whose input drift could not be counted."""
+    from mlrecipes.cards.monitoring_report import NOT_COMPUTED
+    from mlrecipes.monitoring.window import DRIFT, Row
+
+    return Row(DRIFT, "", NOT_COMPUTED, float("nan"), None, "info")

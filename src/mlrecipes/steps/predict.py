@@ -121,6 +121,8 @@ class PredictStep(Step):
             "engine": cfg.engine,
             # what monitor needs to read the scores back (it reads no predict configuration)
             "id_columns": list(cfg.id_columns),
+            # false: the scores table holds no input column; monitor reads them from the input
+            "keep_input_columns": cfg.keep_input_columns,
             "spark": dump(cfg.spark),
             "save_mode": cfg.save_mode,
             "converted_columns": job.plan,
