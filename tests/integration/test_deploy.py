@@ -195,8 +195,25 @@ def test_a_holdout_the_champion_trained_on_is_refused(weak_champion: Path) -> No
     assert aliases(weak_champion) == {"challenger": "2", "champion": "1"}
     assert "mlrecipes.deploy.decision" not in tags(weak_champion, "2")
 
-    # a labelled dataset neither model saw (here: the test split's customers) is accepted
+    # the same customers, spelled otherwise or under new ids, are not a clean holdout (#31, 2)
     import pandas as pd
+
+    sample = pd.read_csv(weak_champion / "data" / "telco_sample.csv")
+    spelled = sample.assign(customerID=" " + sample["customerID"].str.lower())
+    spelled.to_csv(weak_champion / "data" / "spelled.csv", index=False)
+    rekeyed = sample.assign(customerID=[f"NEW-{i:05d}" for i in range(len(sample))])
+    rekeyed.to_csv(weak_champion / "data" / "rekeyed.csv", index=False)
+    current = "data/telco_sample.csv"
+    for name, by in (("spelled", "compared trimmed and lower-cased"), ("rekeyed", "content")):
+        recipe.write_text(recipe.read_text().replace(current, f"data/{name}.csv"))
+        current = f"data/{name}.csv"
+        out = cli("run", "--profile", "local", cwd=weak_champion)
+        assert out.returncode == 1, name
+        assert "the holdout is not clean" in out.stderr and by in out.stderr, out.stderr
+        assert aliases(weak_champion) == {"challenger": "2", "champion": "1"}
+    recipe.write_text(recipe.read_text().replace(current, "data/telco_sample.csv"))
+
+    # a labelled dataset neither model saw (here: the test split's customers) is accepted
 
     test = pd.read_parquet(weak_champion / ".mlrecipes/local/steps/split/outputs/test.parquet")
     test.to_csv(weak_champion / "data" / "holdout.csv", index=False)

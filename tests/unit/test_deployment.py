@@ -153,3 +153,65 @@ def test_keys_match_across_types() -> None:
     train = pd.DataFrame({"id": [101, 102]})
     sets = {"keys": row_set(train, ["id"], "keys")}
     assert holdout_overlap(pd.DataFrame({"id": ["102"]}), sets, ["id"]).rows == 1
+
+
+def test_the_training_rows_under_another_spelling_or_other_keys_are_not_a_clean_holdout() -> None:
+    # #31, 2: the training rows with keys padded by a space, or in another case, passed as a
+    # clean holdout, and a challenger was promoted on rows it trained on.
+    from mlrecipes.deployment.holdout import RowSet, row_sets_from_arrays, training_row_sets
+
+    rng = np.random.default_rng(4)
+    train = pd.DataFrame(
+        {"customerID": [f"{i:04d}-ABCD" for i in range(400)], "tenure": rng.integers(0, 72, 400),
+         "charges": rng.normal(60, 20, 400).round(2)}
+    )  # fmt: skip
+    recorded = training_row_sets(train, ["customerID", "tenure", "charges"], ["customerID"])
+    arrays = {k: v for s in recorded.values() for k, v in s.to_arrays().items()}
+    sets = row_sets_from_arrays(arrays)  # as deploy reads them back
+    assert sets["keys"].rule == "normalised" and sets["rows"].columns == ("charges", "tenure")
+
+    padded = train.assign(customerID=" " + train["customerID"].str.lower() + "  ")
+    found = holdout_overlap(padded, sets, ["customerID"])
+    assert (found.kind, found.rows) == ("keys", 400)
+    rekeyed = train.assign(customerID=[f"NEW-{i}" for i in range(400)])  # same rows, new ids
+    found = holdout_overlap(rekeyed, sets, ["customerID"])
+    assert (found.kind, found.rows, found.clean) == ("rows", 400, False)
+
+    # other customers, two of whom happen to repeat a training row's features (real data has
+    # such twins): within the tolerance, clean, and the repeats are counted
+    fresh = pd.DataFrame(
+        {"customerID": [f"X{i}" for i in range(300)], "tenure": rng.integers(0, 72, 300),
+         "charges": rng.normal(60, 20, 300).round(2) + 1000}
+    )  # fmt: skip
+    fresh.loc[:1, ["tenure", "charges"]] = train.loc[:1, ["tenure", "charges"]].to_numpy()
+    found = holdout_overlap(fresh, sets, ["customerID"])
+    assert found.clean and found.same_content == 2
+
+    # a record made before keys were normalised is compared as it was made
+    legacy = {"keys": RowSet("keys", ("customerID",), sets["keys"].hashes)}
+    assert holdout_overlap(train, legacy, ["customerID"]).rows == 0  # its hashes: other rule
+    raw = pd.util.hash_pandas_object(train[["customerID"]].astype("string"), index=False)
+    legacy = {"keys": RowSet("keys", ("customerID",), np.unique(raw.to_numpy()))}
+    assert holdout_overlap(train, legacy, ["customerID"]).rows == 400
+
+
+def test_on_the_real_telco_data_twins_stay_within_the_content_tolerance() -> None:
+    """The README's figure (40 of 7,043 rows repeat another's features) and what it means: a
+    real test split is clean against the real training split, and the training split itself
+    under new ids is not."""
+    from tests.conftest import REAL_DATA
+
+    if not REAL_DATA.is_file():
+        pytest.skip(f"real IBM Telco data not found at {REAL_DATA}")
+    from mlrecipes.deployment.holdout import training_row_sets
+
+    data = pd.read_csv(REAL_DATA)
+    features = [c for c in data.columns if c != "Churn"]
+    assert int(data.drop(columns=["customerID", "Churn"]).duplicated().sum()) == 40
+    shuffled = data.sample(frac=1.0, random_state=7).reset_index(drop=True)
+    train, test = shuffled.iloc[:6000], shuffled.iloc[6000:]
+    sets = training_row_sets(train, features, ["customerID"])
+    found = holdout_overlap(test, sets, ["customerID"])
+    assert found.clean and found.same_content < 0.01 * len(test)
+    rekeyed = train.iloc[:1000].assign(customerID=[f"R{i}" for i in range(1000)])
+    assert not holdout_overlap(rekeyed, sets, ["customerID"]).clean

@@ -33,7 +33,7 @@ def test_each_key_takes_the_first_outcome_recorded_after_the_window() -> None:
 
 
 def test_keys_match_as_text_whatever_their_type_or_spelling() -> None:
-    from mlrecipes.monitoring.keys import normalised_key
+    from mlrecipes.stats.keys import normalised_key
 
     left = pd.Series(["0042", " 7590-VHVEG", "abc ", None, "0", "00"])
     right = pd.Series([42, "7590-vhveg", "ABC", None, 0, "0"], dtype=object)
@@ -45,8 +45,8 @@ def test_keys_match_as_text_whatever_their_type_or_spelling() -> None:
 
 def test_outcomes_join_integer_keys_to_text_scores() -> None:
     from mlrecipes.monitoring.counts import LABEL
-    from mlrecipes.monitoring.keys import normalised
     from mlrecipes.monitoring.outcomes import outcomes_for
+    from mlrecipes.stats.keys import normalised
 
     labels = pd.DataFrame({"id": [1, 2, 3], "Churn": ["Yes", "No", "Yes"]})  # read as integers
     scores = pd.DataFrame({"id": ["0001", "0002", "0004"]})  # written as text

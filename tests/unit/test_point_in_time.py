@@ -121,3 +121,20 @@ def test_the_arrow_lookup_gives_the_pandas_answer(seed: int) -> None:
     )
     pd.testing.assert_frame_equal(got.frame, expected.frame)
     assert got.missing == expected.missing
+
+
+def test_lookups_match_keys_by_the_loops_one_rule() -> None:
+    import pyarrow as pa
+
+    from mlrecipes.features.point_in_time import lookup_table
+    from mlrecipes.stats.keys import arrow_normalised_key, normalised_key
+
+    table = pa.table({"customerID": ["7590-VHVEG", "0042", "b"], "tenure": [1, 2, 3]})
+    spine = pd.DataFrame({"id": [" 7590-vhveg ", "42", "B", "c"]})
+    found = lookup_table(spine, table, ["id"], ["customerID"], ["tenure"], ["tenure"])
+    assert found.frame["tenure"].tolist()[:3] == [1, 2, 3] and found.missing == 1
+    assert found.frame["id"].tolist() == spine["id"].tolist()  # the spine keeps its spelling
+    values = pd.Series([" 0042 ", "AbC", "000", None, "0x1"])
+    expected = ["42", "abc", "0", None, "0x1"]
+    assert arrow_normalised_key(pa.array(values)).to_pylist() == expected
+    assert normalised_key(values).astype(object).where(values.notna(), None).tolist() == expected

@@ -34,11 +34,12 @@ def point_in_time_with_spark(
     from pyspark.sql import functions as F
 
     from mlrecipes.features.point_in_time import as_naive_ns
+    from mlrecipes.stats.keys import normalised_key, spark_normalised_key
 
     left_pdf = spine.reset_index(drop=True).assign(**{ROW: range(len(spine))})
     key_cols = [f"__k{i}" for i in range(len(spine_keys))]
     for alias, key in zip(key_cols, spine_keys, strict=True):
-        left_pdf[alias] = left_pdf[key].astype("string").astype(object)
+        left_pdf[alias] = normalised_key(left_pdf[key]).astype(object)  # the loop's key rule
     time_col = "__mlrecipes_time__"
     if spine_time is not None and table_time is not None:
         left_pdf[time_col] = as_naive_ns(left_pdf[spine_time])
@@ -48,7 +49,7 @@ def point_in_time_with_spark(
     files = DeltaTable(table_location, version=version).file_uris()
     table = spark.read.parquet(*files)
     right = table.select(
-        *[F.col(k).cast("string").alias(f"__t{i}") for i, k in enumerate(table_keys)],
+        *[spark_normalised_key(F, F.col(k)).alias(f"__t{i}") for i, k in enumerate(table_keys)],
         *([F.col(table_time).alias("__tt")] if table_time else []),
         *[F.col(f).alias(o) for f, o in zip(features, outputs, strict=True)],
     ).withColumn("__found", F.lit(True))

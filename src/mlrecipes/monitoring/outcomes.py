@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from mlrecipes.monitoring.counts import LABEL
-from mlrecipes.monitoring.keys import normalised
+from mlrecipes.stats.keys import normalised
 
 LABELLED_AT = "__mlrecipes_labelled_at"  # when an outcome was recorded (labels tables)
 

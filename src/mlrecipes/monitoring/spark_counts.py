@@ -103,9 +103,9 @@ def window_counts(
 def _grid(
     F: Any, frame: Any, score: Any, threshold: float, labels: Any | None, keys: list[str]
 ) -> ScoreGrid:
-    from mlrecipes.monitoring.keys import spark_normalised_key
+    from mlrecipes.stats.keys import spark_normalised_key
 
-    # keys compared as the labels' side was normalised (mlrecipes.monitoring.keys)
+    # keys compared as the labels' side was normalised (mlrecipes.stats.keys)
     matched = [spark_normalised_key(F, F.col(f"`{k}`")).alias(k) for k in keys]
     scored = frame.select(*matched, score.alias("p")) if labels is not None else frame.select(score.alias("p"))  # fmt: skip
     label = F.lit(None).cast("double")

@@ -149,8 +149,8 @@ def _score_counts(
 ) -> WindowCounts:
     from mlrecipes.io.monitoring_table import spark_window, window_batches
     from mlrecipes.monitoring.counts import LABEL, WindowCounts, batch_counts
-    from mlrecipes.monitoring.keys import normalised
     from mlrecipes.monitoring.reference import SCORE, columns_of, scores_of
+    from mlrecipes.stats.keys import normalised
 
     columns = {} if scores_only else columns_of(reference)
     score_summary, threshold = scores_of(reference), float(reference["threshold"])

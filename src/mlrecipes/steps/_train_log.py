@@ -117,12 +117,11 @@ def record_training_rows(
 ) -> None:
     """Hashes of the rows the model saw, as an output and a run artifact (``train/``), so that
     deploy can prove a holdout holds none of them, for this model and for a later challenger."""
-    from mlrecipes.deployment.holdout import row_set
+    from mlrecipes.deployment.holdout import training_row_sets
 
     seen = pd.concat(parts, ignore_index=True)
-    arrays = row_set(seen, feature_columns, "rows").to_arrays()
-    present = [c for c in key_columns if c in seen.columns]
-    if present and len(present) == len(key_columns):
-        arrays.update(row_set(seen, key_columns, "keys").to_arrays())
+    arrays: dict[str, Any] = {}
+    for recorded in training_row_sets(seen, feature_columns, key_columns).values():
+        arrays.update(recorded.to_arrays())
     np.savez_compressed(ctx.output_path("training_rows"), **arrays)
     ctx.log_output("training_rows")

@@ -287,7 +287,11 @@ def _check_clean(holdout: pd.DataFrame, trained_on: dict, key_columns: list[str]
 
     overlap = holdout_overlap(holdout, trained_on, key_columns)
     if not overlap.clean:
-        by = f"key columns {list(overlap.columns)}" if overlap.kind == "keys" else "whole rows"
+        by = (
+            f"key columns {list(overlap.columns)}, compared trimmed and lower-cased"
+            if overlap.kind == "keys"
+            else "their content (every feature column but the keys)"
+        )
         raise DatasetError(
             f"the holdout is not clean: {overlap.rows} of its {overlap.holdout_rows} rows are "
             f"among the rows {who} trained on (matched by {by}); a comparison on them would "
