@@ -38,15 +38,31 @@ class SnapshotPrint:
 
 
 def source_row_hashes(raw: pd.DataFrame) -> np.ndarray:
-    """One int64 per raw row: its columns in name order. Values that Arrow cannot type as
-    they are (a column mixing numbers and text) are hashed as text."""
-    ordered = raw[sorted(raw.columns, key=str)]
-    try:
-        batch = pa.RecordBatch.from_pandas(ordered, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        batch = pa.RecordBatch.from_pandas(ordered.astype("string"), preserve_index=False)
-    columns = [batch.schema.field(i).name for i in range(batch.num_columns)]
-    return key_hashes(batch, columns).view(np.int64)
+    """One int64 per raw row: its columns in name order, each value by what it means, not by
+    how a reader typed it. A CSV folder read whole types a column by all its files (TotalCharges
+    is text in a month with blanks, float in one without), so a value that reads as a number
+    hashes as that number and anything else as its trimmed text; blanks are missing."""
+    mask = np.uint64(0xFFFFFFFFFFFFFFFF)
+    combined = np.zeros(len(raw), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i, name in enumerate(sorted(raw.columns, key=str)):
+            combined = (combined * np.uint64(0x9E3779B97F4A7C15) + _value_hashes(raw[name])) & mask
+            combined = (combined + np.uint64(i)) & mask
+            combined ^= combined >> np.uint64(29)
+    return combined.view(np.int64)
+
+
+def _value_hashes(column: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        numbers = column.astype(float)
+        text = pd.Series(pd.NA, index=column.index, dtype="string")
+    else:
+        text = column.astype("string").str.strip()
+        text = text.mask(text == "")
+        numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    words = pd.util.hash_pandas_object(text.fillna("\x00<NA>"), index=False).to_numpy()
+    bits = numbers.fillna(0.0).to_numpy(dtype=float).view(np.uint64) ^ np.uint64(0x5BD1E995)
+    return np.where(numbers.notna().to_numpy(), bits, words).astype(np.uint64)
 
 
 def snapshot_ids(batch: pa.RecordBatch, timestamp_key: str) -> np.ndarray:

@@ -83,8 +83,8 @@ class IngestStep(Step):
         else:
             df = read_dataset(cfg, ctx.root, self.name, ctx.download)
         check_target(df, config.target_col, config.task, config.positive_class, "steps.ingest")
+        check_numeric_columns(df, "steps.ingest", skip=(config.target_col,))  # a stray few
         check_declared_numeric(df, cfg.numeric_columns, "steps.ingest")
-        check_numeric_columns(df, "steps.ingest", skip=(config.target_col,))
         with dataset_write_errors(df, self.name):
             ctx.write_frame("dataset", df, keep_index=True)
 
