@@ -292,6 +292,8 @@ def _check_clean(holdout: pd.DataFrame, trained_on: dict, key_columns: list[str]
             if overlap.kind == "keys"
             else "their content (every feature column but the keys)"
         )
+        if overlap.kind == "rows" and overlap.chance:
+            by += f"; chance explains at most {overlap.chance} such repeats"
         raise DatasetError(
             f"the holdout is not clean: {overlap.rows} of its {overlap.holdout_rows} rows are "
             f"among the rows {who} trained on (matched by {by}); a comparison on them would "
