@@ -435,3 +435,19 @@ def test_scoring_into_a_folder_of_orphaned_delta_files_is_refused(tmp_path: Path
     with pytest.raises(DatasetError, match=r"the scoring output at .* but no _delta_log"):
         write_batches(iter([batch]), batch.schema, "delta", out, "append")
     assert not (out / "_delta_log").exists()
+
+
+def test_a_killed_predict_window_is_adopted_only_for_the_same_input_and_model() -> None:
+    """#31: what the next predict does with the window a killed run committed but never
+    recorded (scoring/recovery.py)."""
+    from mlrecipes.scoring.recovery import recovery
+
+    pending = {"scored_at": "2026-01-31T00:00:00+00:00", "input": "abc", "model_uri": "m@1",
+               "model_name": "churn", "model_version": "1"}  # fmt: skip
+    assert recovery(pending, 1500, "abc", "m@1").action == "adopt"
+    assert recovery(pending, 1500, "other data", "m@1").action == "orphan"
+    assert recovery(pending, 1500, "abc", "m@2").action == "orphan"  # another champion now
+    nothing = recovery(pending, 0, "abc", "m@1")
+    assert nothing.action == "nothing" and "left nothing in" in nothing.message(Path("out"))
+    adopt = recovery(pending, 1500, "abc", "m@1").message(Path("out"))
+    assert "window 2026-01-31T00:00:00+00:00 (1500 rows, churn v1)" in adopt

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from mlrecipes.config.locations import local_path
 from mlrecipes.errors import ConfigError, StepError
+from mlrecipes.process.faults import fault_point
 
 if TYPE_CHECKING:
     from mlrecipes.recipe import Recipe
@@ -121,6 +122,8 @@ def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) 
 def _retrain_now(recipe: Recipe, dry_run: bool, now: datetime | None) -> dict[str, Any]:
     monitor, table, trigger_path = trigger_table(recipe)
     now = now or datetime.now(UTC)
+    if not dry_run:
+        _tag_untagged_last(recipe, trigger_path)
     verdict = _verdict(monitor.trigger, table, trigger_path, now)
     windows = [
         {"window": w.window, "model_version": w.model_version, "breached": w.breached,
@@ -144,9 +147,11 @@ def _retrain_now(recipe: Recipe, dry_run: bool, now: datetime | None) -> dict[st
     failure: StepError | None = None
     if verdict.fired and not dry_run:
         _append(trigger_path, record({"state": "started"}, None))
+        fault_point("retrain.started_recorded")  # fired, nothing retrained yet
         run, deploy, failure = _run_retrain(recipe)
     result = record(run, deploy)
     _append(trigger_path, result)
+    fault_point("retrain.result_recorded")  # in the trigger table, not yet tagged in MLflow
     _tag_evaluation(recipe, result)
     if failure is not None:
         raise StepError(
@@ -204,16 +209,40 @@ def _append(trigger_path: Path, row: dict[str, Any]) -> None:
     append_rows(trigger_path, [row], TRIGGER_SCHEMA, "the trigger table")
 
 
+def _monitoring_tracker(recipe: Recipe) -> Any:
+    from mlrecipes.config.tracking import resolve_tracking
+    from mlrecipes.tracking.client import Tracker
+
+    tracker = Tracker(resolve_tracking(recipe._load()))
+    return tracker.for_experiment(f"{tracker.settings.experiment_name}-monitoring")
+
+
 def _tag_evaluation(recipe: Recipe, record: dict[str, Any]) -> None:
     """The evaluation as an MLflow run of the monitoring experiment, its facts as tags."""
-    from mlrecipes.tracking.client import Tracker
     from mlrecipes.tracking.settings import engine_environment
 
     with engine_environment():
-        from mlrecipes.config.tracking import resolve_tracking
-
-        tracker = Tracker(resolve_tracking(recipe._load()))
-        monitoring = tracker.for_experiment(f"{tracker.settings.experiment_name}-monitoring")
+        monitoring = _monitoring_tracker(recipe)
         tags = {f"mlrecipes.trigger.{k}": str(v)[:5000] for k, v in record.items()}
         with monitoring.run(run_name=f"trigger {record['evaluated_at']}", tags=tags):
             pass
+
+
+def _tag_untagged_last(recipe: Recipe, trigger_path: Path) -> None:
+    """The trigger table is the record; its MLflow run a copy, made after it. A retrain killed
+    in between left the last evaluation without its run: made now."""
+    from mlrecipes.io.monitoring_table import read_table
+    from mlrecipes.tracking.settings import engine_environment
+
+    trigger = read_table(trigger_path, TRIGGER_SCHEMA, "the trigger table")
+    finished = trigger[trigger["run"] != json.dumps({"state": "started"})]
+    if not len(finished):
+        return
+    last = finished.sort_values("evaluated_at").iloc[-1].to_dict()
+    with engine_environment():
+        found = _monitoring_tracker(recipe).search_runs(
+            order_by=[], max_results=1,
+            filter_string=f"tags.`mlrecipes.trigger.evaluated_at` = '{last['evaluated_at']}'",
+        )  # fmt: skip
+    if not len(found):
+        _tag_evaluation(recipe, last)

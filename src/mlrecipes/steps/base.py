@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from mlrecipes.config.blocks import StepBlock
     from mlrecipes.config.loader import LoadedRecipe
     from mlrecipes.config.schema import RecipeConfig
+    from mlrecipes.io.journal import Journal
     from mlrecipes.tracking.client import Tracker
 
 ArtifactKind = Literal["frame", "pickle", "text", "model", "run", "model_version", "scores"]
@@ -195,6 +196,12 @@ class StepContext:
 
     def note_active_run(self, run_id: str) -> None:
         self.active_run_marker.write_text(run_id, encoding="utf-8")
+
+    def journal(self, name: str) -> Journal:
+        """This step's journal ``name`` (kept across runs, beside its state)."""
+        from mlrecipes.io.journal import Journal
+
+        return Journal(self.workspace.step_dir(self.step) / f"{name}.journal.json")
 
     def tracker(self) -> Tracker:
         """The MLflow tracker of this run (imports MLflow on first use only)."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlrecipes.config.locations import local_path
 from mlrecipes.errors import DatasetError
+from mlrecipes.process.faults import fault_point
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ from mlrecipes.steps._monitor_window import (
     _reference,
     _window_rows_stats,
 )
+
+WINDOW_TAG = "mlrecipes.monitor.window"  # the MLflow monitoring run's window
 
 
 class MonitorStep(Step):
@@ -81,15 +84,27 @@ class MonitorStep(Step):
             ctx.log(f"window {info['scored_at']} is in the monitoring table already")
         # windows scored before whose labels have arrived since
         late = _late_labels(ctx, cfg, table, scores, labels, keys, tracker)
+        journal = ctx.journal("window")
+        pending = journal.read()  # a run killed between its table commit and its MLflow run
+        journal.write(
+            {"window": str(info["scored_at"]), "model_name": info["model_name"],
+             "model_version": info["model_version"], "log": cfg.log_to_mlflow and not seen}
+        )  # fmt: skip
         version = append_rows(table, new + late)
+        fault_point("monitor.window_appended")  # committed, not yet logged to MLflow
         window_alerts = alerts(rows)
         from mlrecipes.cards.monitoring_report import write
 
+        history = read_table(table)
         report = ctx.output_path("report")
-        write(read_table(table), f"Monitoring: {info['model_name']} ({ctx.recipe.profile})", report)
+        write(history, f"Monitoring: {info['model_name']} ({ctx.recipe.profile})", report)
         if cfg.log_to_mlflow and not seen:
             _log_window(tracker, info, rows, report)
+        unmonitored = _settle_killed_run(ctx, pending, info, history, tracker, report)
+        journal.clear()
         summary = _summary(info, counts.rows, rows, window_alerts, late, str(table), version)
+        if unmonitored:
+            summary["unmonitored_windows"] = unmonitored
         summary["input_drift_from"] = counts.input_source
         if counts.input_source.startswith("not computed"):
             ctx.log(f"input drift {counts.input_source}")
@@ -112,7 +127,7 @@ def _log_window(tracker: Tracker, info: dict[str, Any], rows: list[Any], report:
 
     monitoring = tracker.for_experiment(f"{tracker.settings.experiment_name}-monitoring")
     tags = {
-        "mlrecipes.monitor.window": info["scored_at"],
+        WINDOW_TAG: info["scored_at"],
         "mlrecipes.monitor.model": f"{info['model_name']}/{info['model_version']}",
     }
     with monitoring.run(run_name=f"window {info['scored_at']}", tags=tags):
@@ -123,6 +138,45 @@ def _log_window(tracker: Tracker, info: dict[str, Any], rows: list[Any], report:
                 metrics[key[:250]] = row.value
         monitoring.log_metrics(metrics)
         monitoring.log_artifact(report, "monitor")
+
+
+def _settle_killed_run(
+    ctx: StepContext,
+    pending: dict[str, Any] | None,
+    info: dict[str, Any],
+    history: Any,
+    tracker: Tracker,
+    report: Path,
+) -> list[str]:
+    """What a monitor run killed after writing its journal entry left undone. Its window in the
+    table but not in MLflow: the MLflow run is logged now, from the table's rows. Its window
+    not in the table (killed before the commit): said, and returned (the window's scores stay
+    in the scores table; monitoring it needs predict's record of it, which a later predict
+    replaced)."""
+    if pending is None or not pending.get("window"):
+        return []
+    window = str(pending["window"])
+    rows = history[history["window"] == window]
+    if not len(rows):
+        if window == str(info["scored_at"]):
+            return []  # this run monitored it
+        ctx.log(
+            f"warning: a monitor run was killed before it recorded window {window}: that "
+            "window is not in the monitoring table"
+        )
+        return [window]
+    if pending.get("log") and not _window_logged(tracker, window):
+        _log_window(tracker, {**pending, "scored_at": window}, list(rows.itertuples()), report)
+        ctx.log(f"logged window {window} to MLflow (a killed monitor run had not)")
+    return []
+
+
+def _window_logged(tracker: Tracker, window: str) -> bool:
+    monitoring = tracker.for_experiment(f"{tracker.settings.experiment_name}-monitoring")
+    found = monitoring.search_runs(
+        order_by=[], max_results=1, filter_string=f"tags.`{WINDOW_TAG}` = '{window}'"
+    )
+    return len(found) > 0
 
 
 def _not_computed() -> Any:

@@ -7,6 +7,7 @@ back to the alias the register step sets. Two engines: ``pandas`` (batch by batc
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +19,14 @@ from mlrecipes.config.blocks import Block, StepBlock
 from mlrecipes.config.locations import local_path
 from mlrecipes.errors import DatasetError
 from mlrecipes.io.sources import SparkConfig
+from mlrecipes.process.faults import fault_point
 from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
     from mlrecipes.config.schema import RecipeConfig
+    from mlrecipes.io.journal import Journal
     from mlrecipes.scoring.job import ScoringJob
+    from mlrecipes.tracking.client import Tracker
     from mlrecipes.tracking.models import ResolvedModel
 
 
@@ -94,17 +98,15 @@ class PredictStep(Step):
         resolved = _scoring_model(ctx, cfg)
         job = _scoring_job(ctx, cfg, resolved, tracker.load_model(resolved.uri))
         required = list(job.input_columns)
-        if cfg.engine == "spark":
-            from mlrecipes.scoring.spark_engine import all_null_columns, score_with_spark
-
-            null_columns = all_null_columns(cfg.spark, job.source, required)
-            rows, preview = score_with_spark(job, tracker)
+        journal = ctx.journal("scores")
+        adopted = _recover(ctx, cfg, job, journal)
+        if adopted is not None:
+            job = adopted
+            rows, preview, null_columns = _adopted_window(job, required)
         else:
-            from mlrecipes.scoring.pandas_engine import NullCounter, score_with_pandas
-
-            nulls = NullCounter(required)
-            rows, preview = score_with_pandas(job, nulls)
-            null_columns = nulls.all_null()
+            _journal_window(job, journal)
+            rows, preview, null_columns = _score(cfg, job, required, tracker)
+            fault_point("predict.scores_committed")  # committed, not yet recorded
         if null_columns:
             ctx.log(f"columns entirely empty in the scoring data: {', '.join(null_columns)}")
         output = cfg.resolved_output
@@ -128,7 +130,10 @@ class PredictStep(Step):
             "converted_columns": job.plan,
             "all_null_columns": null_columns,
         }
+        if adopted is not None:
+            info["recovered_window"] = True
         ctx.write_json("prediction_info", info)
+        journal.clear()  # the window is recorded
         card = ctx.new_card()
         with ctx.card_work():
             _fill_card(card, info, preview if isinstance(preview, pd.DataFrame) else None)
@@ -137,6 +142,91 @@ class PredictStep(Step):
     @classmethod
     def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
         return f"scored {summary.get('rows_scored')} rows → {summary.get('output_path')}"
+
+
+def _score(
+    cfg: PredictConfig, job: ScoringJob, required: list[str], tracker: Tracker
+) -> tuple[int, Any, list[str]]:
+    """Score the job into its output: rows written, a preview, the input's all-null columns."""
+    if cfg.engine == "spark":
+        from mlrecipes.scoring.spark_engine import all_null_columns, score_with_spark
+
+        null_columns = all_null_columns(cfg.spark, job.source, required)
+        rows, preview = score_with_spark(job, tracker)
+        return rows, preview, null_columns
+    from mlrecipes.scoring.pandas_engine import NullCounter, score_with_pandas
+
+    nulls = NullCounter(required)
+    rows, preview = score_with_pandas(job, nulls)
+    return rows, preview, nulls.all_null()
+
+
+def _journal_window(job: ScoringJob, journal: Journal) -> None:
+    """Note the window about to be committed (cleared once prediction_info records it)."""
+    from mlrecipes.scoring.recovery import input_print
+
+    if job.location is None:
+        return  # a metastore table: Spark's own write, nothing this run could adopt
+    resolved = job.resolved
+    journal.write(
+        {"scored_at": job.scored_at.isoformat(), "location": str(job.location),
+         "input": input_print(job.source), "model_uri": resolved.uri,
+         "model_name": resolved.name, "model_version": resolved.version}
+    )  # fmt: skip
+
+
+def _recover(
+    ctx: StepContext, cfg: PredictConfig, job: ScoringJob, journal: Journal
+) -> ScoringJob | None:
+    """What a killed run left (see :mod:`mlrecipes.scoring.recovery`): the job of the window
+    to adopt, or None to score. A fixed scoring time the output holds already is refused."""
+    from mlrecipes.scoring.recovery import (
+        committed_rows,
+        input_print,
+        recovery,
+        refuse_second_scoring,
+    )
+
+    if job.location is None:
+        return None
+    pending = journal.read()
+    if pending is not None:
+        where = Path(pending.get("location") or job.location)
+        found = recovery(
+            pending,
+            committed_rows(where, str(pending.get("scored_at"))),
+            input_print(job.source),
+            job.resolved.uri,
+        )
+        ctx.log(found.message(where))
+        journal.clear()
+        if found.action == "adopt" and where == job.location:
+            return dataclasses.replace(job, scored_at=datetime.fromisoformat(found.scored_at))
+    if cfg.scoring_time is not None and job.save_mode != "overwrite":
+        refuse_second_scoring(job.location, job.scored_at.isoformat())
+    return None
+
+
+def _adopted_window(job: ScoringJob, required: list[str]) -> tuple[int, Any, list[str]]:
+    """The figures of a committed window, read back from the output and the input."""
+    import pyarrow as pa
+
+    from mlrecipes.io.batches import iter_parquet_frames
+    from mlrecipes.io.monitoring_table import window_batches
+    from mlrecipes.scoring.pandas_engine import NullCounter
+
+    assert job.location is not None
+    scored_at = job.scored_at.isoformat()
+    rows, head = 0, []
+    for batch in window_batches(job.location, scored_at):
+        rows += batch.num_rows
+        if sum(b.num_rows for b in head) < 10_000:
+            head.append(batch)
+    preview = pa.Table.from_batches(head).to_pandas().head(10_000) if head else None
+    nulls = NullCounter(required)
+    for frame in iter_parquet_frames(job.source, job.batch_size):
+        nulls.add(frame)
+    return rows, preview, nulls.all_null()
 
 
 def _scoring_model(ctx: StepContext, cfg: PredictConfig) -> ResolvedModel:
