@@ -182,3 +182,31 @@ def test_a_challenger_whose_scores_hold_nan_is_named(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as caught:
         _score(tracker, config, "m", "1", holdout)
     assert str(caught.value).startswith("version 1 of m returned NaN scores for 40 of 40 holdout")
+
+
+def test_a_rollback_killed_mid_move_completes_or_is_abandoned_whole(churn: Path) -> None:
+    """The rollback's move and its mark on the version rolled back from are one journaled unit:
+    killed after the alias moved, the next command completes both (the mark keeps a later
+    deploy from promoting that version by itself); killed before, nothing moved."""
+    run(churn, "--var", WEAK)  # v1 first champion
+    run(churn)  # v2 promoted
+    assert aliases(churn) == {"champion": "2", "challenger": "2", "previous_champion": "1"}
+    rollback = ("rollback", "--profile", "local", "--reason", "bad week")
+    before = cli(*rollback, cwd=churn, env={"MLRECIPES_FAULT_POINT": "deploy.before_alias"})
+    assert before.returncode == -signal.SIGKILL
+    assert aliases(churn)["champion"] == "2"  # nothing moved
+    assert tags(churn, "1")["mlrecipes.deploy.state"] == "moving"  # the journal entry
+    assert cli("champion", "--profile", "local", cwd=churn).returncode == 0
+    assert tags(churn, "1")["mlrecipes.deploy.state"] == "abandoned"
+    assert "mlrecipes.deploy.rolled_back" not in tags(churn, "2")
+
+    after = cli(*rollback, cwd=churn, env={"MLRECIPES_FAULT_POINT": "deploy.after_alias"})
+    assert after.returncode == -signal.SIGKILL
+    assert aliases(churn)["champion"] == "1"  # moved; the mark and the event not yet written
+    assert "mlrecipes.deploy.rolled_back" not in tags(churn, "2")
+    again = run(churn)  # the next ordinary command: the scheduled training run
+    assert "completed the interrupted promotion of version 1 of churn" in again.stderr
+    assert json.loads(tags(churn, "2")["mlrecipes.deploy.rolled_back"])["reason"] == "bad week"
+    assert aliases(churn)["champion"] == "1" and aliases(churn)["previous_champion"] == "2"
+    assert [e["event"] for e in history(churn)].count("rollback") == 1
+    assert "was rolled back" in deploy_summary(churn)["reason"]  # not promoted again by itself
