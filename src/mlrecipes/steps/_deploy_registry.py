@@ -58,7 +58,8 @@ def _apply(
     from mlrecipes.deployment.audit import iter_audit_tags
     from mlrecipes.tracking import aliases
 
-    event = {"event": "decision", "decision": decision.outcome, "reason": decision.reason}
+    event = {"event": "decision", "decision": decision.outcome, "reason": decision.reason,
+             "compared_with": champion}  # fmt: skip
     record = dict(iter_audit_tags("", audit))
     now = tracker.aliases(name).get(aliases.CHAMPION)
     if decision.moves_now and now != champion:  # compare-and-swap: moved by hand meanwhile
