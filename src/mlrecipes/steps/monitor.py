@@ -20,6 +20,7 @@ from mlrecipes.steps.base import Output, Step, StepContext, StepResult, dump
 
 if TYPE_CHECKING:
     from mlrecipes.config.schema import RecipeConfig
+    from mlrecipes.io.journal import Journal
     from mlrecipes.tracking.client import Tracker
 from mlrecipes.steps._monitor_card import _fill_card, _summary
 from mlrecipes.steps._monitor_config import MonitorConfig, ScoresSource
@@ -75,7 +76,7 @@ class MonitorStep(Step):
         rows = _window_rows_stats(cfg, reference, counts)
         if counts.input_source.startswith("not computed"):
             rows.append(_not_computed())  # said in the table, so in the report too
-        from mlrecipes.io.monitoring_table import append_rows, read_table
+        from mlrecipes.io.monitoring_table import read_table
 
         # monitoring a window again (run --only) appends nothing twice: only labels that arrived
         seen = str(info["scored_at"]) in set(read_table(table)["window"])
@@ -86,12 +87,7 @@ class MonitorStep(Step):
         late = _late_labels(ctx, cfg, table, scores, labels, keys, tracker)
         journal = ctx.journal("window")
         pending = journal.read()  # a run killed between its table commit and its MLflow run
-        journal.write(
-            {"window": str(info["scored_at"]), "model_name": info["model_name"],
-             "model_version": info["model_version"], "log": cfg.log_to_mlflow and not seen}
-        )  # fmt: skip
-        version = append_rows(table, new + late)
-        fault_point("monitor.window_appended")  # committed, not yet logged to MLflow
+        version = _commit(journal, info, cfg.log_to_mlflow and not seen, table, new + late)
         window_alerts = alerts(rows)
         from mlrecipes.cards.monitoring_report import write
 
@@ -115,6 +111,21 @@ class MonitorStep(Step):
         with ctx.card_work():
             _fill_card(card, summary, rows, table)
         return StepResult(summary=summary, card=card)
+
+
+def _commit(
+    journal: Journal, info: dict[str, Any], log: bool, table: Path, rows: list[dict[str, Any]]
+) -> int:
+    """The window's rows in one table commit, journaled until its MLflow run is logged too."""
+    from mlrecipes.io.monitoring_table import append_rows
+
+    journal.write(
+        {"window": str(info["scored_at"]), "model_name": info["model_name"],
+         "model_version": info["model_version"], "log": log}
+    )  # fmt: skip
+    version = append_rows(table, rows)
+    fault_point("monitor.window_appended")  # committed, not yet logged to MLflow
+    return version
 
 
 def _table_path(root: Path, location: str) -> Path:
