@@ -60,7 +60,8 @@ demo: venv
 # the README's pictures, from the real runs of the tests that check them (headless Chromium)
 pictures: venv
 	MLRECIPES_PICTURES=docs $(BIN)/python -m pytest -p no:cacheprovider -q \
-		tests/integration/test_monitoring.py tests/integration/test_demo.py -k report_opens
+		tests/integration/test_monitoring.py tests/integration/test_demo.py \
+		tests/integration/test_mlflow_ui.py -k "report_opens or lists_the_recipes_runs"
 
 clean:
 	rm -rf .mlrecipes metadata mlruns

@@ -207,7 +207,11 @@ def test_get_artifact_names(ran_recipe: Path) -> None:
     model = cli("get-artifact", "--profile", "local", "--artifact", "model", cwd=ran_recipe)
     assert model.stdout.strip().startswith("models:/m-")
     bad = cli("get-artifact", "--profile", "local", "--artifact", "nope", cwd=ran_recipe)
-    assert bad.returncode == 1 and "not supported" in bad.stderr
+    assert (
+        bad.returncode == 1 and "not supported" in bad.stderr and "did you mean" not in bad.stderr
+    )
+    typo = cli("get-artifact", "--profile", "local", "--artifact", "modle", cwd=ran_recipe)
+    assert typo.returncode == 1 and "not supported; did you mean 'model'?" in typo.stderr
 
 
 def test_inspect_shows_every_metric_as_a_table_and_cards_use_text_verdicts(

@@ -146,6 +146,11 @@ def test_manual_approval_approve_and_reject(churn: Path) -> None:
     assert approved.returncode == 0, approved.stderr
     assert aliases(churn)["champion"] == "1"
     assert tags(churn, "1")["mlrecipes.deploy.decision"] == "promoted"
+    # an approval without --reason records the evidence it accepted, never an empty reason (#29)
+    pending_reason = tags(churn, "1")["mlrecipes.deploy.reason"]
+    assert history(churn)[-1]["reason"] == f"no reason given; deploy had said: {pending_reason}"
+    shown = cli("champion", "--profile", "local", cwd=churn).stdout
+    assert "promoted         by " in shown and "no reason given; deploy had said: " in shown
 
     run(churn, *manual)
     assert deploy_summary(churn)["decision"] == "pending_approval"

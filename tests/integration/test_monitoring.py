@@ -154,6 +154,9 @@ def test_monitoring_the_last_window_again_scores_nothing_and_appends_nothing(sto
         cli("inspect", "--profile", "local", "--step", "monitor", "--json", cwd=root).stdout
     )
     assert window["window"] == story["windows"]["after"]["window"]
+    # the result line says what this run did: it monitored, it scored nothing (#29)
+    result = again.stdout.strip().splitlines()[-1]
+    assert result.startswith(f"window {window['window']}: 2000 rows, ") and "scored" not in result
     never = cli("run", "--profile", "local_features", "--step", "monitor", "--only", cwd=root)
     assert never.returncode == 1
     assert (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_template, execute_notebook
+from tests.conftest import copy_template, execute_notebook, registered_versions
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +27,14 @@ def test_train_and_inspect_notebook(tmp_path: Path) -> None:
     assert "VALIDATED" in text and "challenger" in text
     assert "Model Performance Plots" in text  # the evaluate card, displayed inline
     assert "predicted_score_Yes" in text
+    # run again, as a person re-runs a notebook: cached, nothing wiped, no new version (#29)
+    ingest = root / ".mlrecipes" / "local" / "steps" / "ingest" / "state.json"
+    before = ingest.read_text()
+    again = outputs_of(
+        execute_notebook(root / "notebooks" / "train_and_inspect.ipynb", cwd=root / "notebooks")
+    )
+    assert "VALIDATED" in again and ingest.read_text() == before  # ingest did not run again
+    assert registered_versions(root, "churn") == ["1"]
 
 
 def test_batch_scoring_notebook(tmp_path: Path) -> None:

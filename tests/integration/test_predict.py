@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -102,6 +103,27 @@ def test_predict_scores_with_the_registered_model_and_appends_dates(trained: Pat
     scores = table.to_pandas()
     assert sorted(scores["scoring_date"].unique()) == ["2026-11-20", "2026-11-27"]
     assert len(scores) == 5000
+
+
+def test_the_readmes_lines_read_the_scores(trained: Path) -> None:
+    """#29: the README's snippet for reading the scores, run as written on this table."""
+    import re
+
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"Reading the scores.*?```python\n(.*?)```", readme, re.S).group(1)
+    assert OUTPUT in block
+    names: dict = {}
+    cwd = Path.cwd()
+    try:
+        os.chdir(trained)
+        exec(block, names)
+    finally:
+        os.chdir(cwd)
+    latest, at_risk = names["latest"], names["at_risk"]
+    assert len(latest) == 2500 and latest["scored_at"].nunique() == 1  # the last window only
+    assert len(at_risk) == 100 and at_risk["predicted_score"].is_monotonic_decreasing
 
 
 def test_without_a_champion_predict_refuses_and_without_deploy_uses_the_challenger(

@@ -1,5 +1,6 @@
-"""REST scoring: `mlflow models serve -m models:/churn@champion --env-manager local` on 127.0.0.1,
-answering the sample payloads in requests/ with the responses recorded next to them.
+"""REST scoring: `mlrecipes serve --profile local` (MLflow's scoring server for the champion,
+started without an activated venv) on 127.0.0.1, answering the sample payloads in requests/ with
+the responses recorded next to them.
 
 Set MLRECIPES_RECORD_RESPONSES=1 to rewrite requests/*.response.json from the live server.
 """
@@ -8,14 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from mlrecipes.execution.runner import Reporter
 from mlrecipes.recipe import Recipe
-from tests.conftest import REPO, copy_template
+from tests.conftest import REPO, cli, copy_template
+from tests.integration.test_trust_runs import MLRECIPES
 from tests.servers import free_port, post_json, running
 
 pytestmark = pytest.mark.slow
@@ -36,11 +37,24 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     version = client.get_model_version_by_alias("churn", "challenger").version
     client.set_registered_model_alias("churn", "champion", str(version))
     port = free_port()
-    args = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/churn@champion",
-            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
-    env = {"MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri}
-    with running(args, "/ping", port, root / "serve.log", env=env, timeout=120) as base:
-        yield base
+    # no venv on PATH: the command finds uvicorn itself (#29: `mlflow models serve` did not)
+    args = [
+        MLRECIPES,
+        "serve",
+        "--profile",
+        "local",
+        "--port",
+        str(port),
+        "--recipe-root",
+        str(root),
+    ]
+    log = root / "serve.log"
+    with running(args, "/ping", port, log, env={"PATH": "/usr/bin:/bin"}, timeout=120) as base:
+        yield base, root, version
+    assert (
+        f"serving churn v{version} (what batch scoring uses) at {base}/invocations"
+        in log.read_text()
+    )
 
 
 def test_there_are_sample_payloads() -> None:
@@ -48,7 +62,8 @@ def test_there_are_sample_payloads() -> None:
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: p.stem)
-def test_payload_gets_its_recorded_response(server: str, payload: Path) -> None:
+def test_payload_gets_its_recorded_response(server: tuple, payload: Path) -> None:
+    server = server[0]
     body = payload.read_bytes()
     status, raw = post_json(server + "/invocations", body)
     assert status == 200, raw[:500]
@@ -74,7 +89,8 @@ def test_payload_gets_its_recorded_response(server: str, payload: Path) -> None:
         assert got["predicted_score_Yes"] == pytest.approx(want["predicted_score_Yes"], abs=1e-6)
 
 
-def test_bad_payload_gets_400(server: str) -> None:
+def test_bad_payload_gets_400(server: tuple) -> None:
+    server = server[0]
     body = json.loads((REQUESTS / "three_customers.json").read_text())
     index = body["dataframe_split"]["columns"].index("Contract")
     body["dataframe_split"]["columns"].pop(index)
@@ -85,3 +101,18 @@ def test_bad_payload_gets_400(server: str) -> None:
     assert "Contract" in raw.decode()
     status, _ = post_json(server + "/invocations", b'{"not_a_format": 1}')
     assert status == 400
+
+
+def test_serve_names_what_it_cannot_serve_in_one_line(server: tuple) -> None:
+    _, root, version = server
+    for args, said in (
+        (
+            ("--alias", "nope"),
+            "Error: churn has no alias @nope (its aliases: @challenger, @champion)",
+        ),
+        (("--version", "99"), f"Error: churn has no version 99 (its versions: {version})"),
+    ):
+        out = cli("serve", "--profile", "local", *args, cwd=root)
+        assert out.returncode == 1 and out.stderr.strip() == said
+    both = cli("serve", "--profile", "local", "--alias", "champion", "--version", "1", cwd=root)
+    assert both.returncode == 2 and "give --alias or --version, not both" in both.stderr

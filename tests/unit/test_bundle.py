@@ -103,3 +103,13 @@ def test_a_broken_bundle_is_caught(tmp_path: Path) -> None:
     assert "model_train: Unexpected field 'cron'" in problems
     assert "prod/model_train/train: no step 'trian'" in problems
     assert "prod/model_train/deploy: run: No such option '--colour'" in problems
+
+
+def test_a_local_run_with_another_profile_is_named_by_that_profile() -> None:
+    """#29: `job run model-train --profile local` said `job churn-model-train-dev`."""
+    bundle = load_bundle(REPO)
+    own = plan_job(bundle, "model-train", "dev", None, REPO)
+    assert (own.profile, own.title) == ("dev", "churn-model-train-dev")
+    local = plan_job(bundle, "model-train", "dev", "local", REPO)
+    assert local.title == "model-train (profile local, target dev)"
+    assert all("--profile local" in " ".join(t.args) for t in local.tasks)

@@ -113,6 +113,17 @@ def test_malformed_yaml_reports_line_and_column(tmp_path: Path) -> None:
     assert message.startswith("recipe.yaml:") and "invalid YAML" in message
 
 
+def test_a_key_indented_one_space_too_far_names_both_lines(tmp_path: Path) -> None:
+    """#29: PyYAML's raw "expected <block end>" named the line after the mistake only."""
+    recipe = BASE_RECIPE.replace("    using: csv", "     using: csv")  # line 7: 5 spaces
+    message = error_of(make_root(tmp_path, recipe))
+    assert message == (
+        "recipe.yaml:8:5: invalid YAML: this line is indented 4 spaces, but the block above "
+        "it, from line 7, is indented 5: lines of one block need the same indentation (fix "
+        "whichever is wrong)"
+    )
+
+
 def test_duplicate_key_in_yaml(tmp_path: Path) -> None:
     root = make_root(tmp_path, BASE_RECIPE + 'target_col: "other"\n')
     assert "duplicate key 'target_col'" in error_of(root)

@@ -6,6 +6,7 @@ which model version served each window, and every alert."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,15 @@ from mlrecipes.cards.plots import _COLOR, _figure, _labels, _png
 _ALERT = "#e45756"
 
 
-def _short(window: str) -> str:
-    return str(window)[:16].replace("T", " ")
+def window_labels(windows: Iterable[str]) -> dict[str, str]:
+    """Each window's label: to the minute, or to the second when two windows share a minute
+    (scoring runs minutes apart read as one), or whole when they share a second too."""
+    windows = sorted({str(w) for w in windows})
+    for width in (16, 19):
+        labels = {w: w[:width].replace("T", " ") for w in windows}
+        if len(set(labels.values())) == len(windows):
+            return labels
+    return {w: w.replace("T", " ") for w in windows}
 
 
 def drift_heatmap(table: pd.DataFrame, alert: float) -> bytes:
@@ -29,8 +37,9 @@ def drift_heatmap(table: pd.DataFrame, alert: float) -> bytes:
     fig, ax = _figure(size=(max(5.0, 0.9 * len(grid.columns) + 3.2), height))
     image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="Blues", vmin=0, vmax=max(alert, 0.5))
     ax.set_yticks(range(len(grid.index)), list(grid.index), fontsize=7)
+    labels = window_labels(table["window"])
     ax.set_xticks(
-        range(len(grid.columns)), [_short(w) for w in grid.columns], fontsize=7, rotation=30
+        range(len(grid.columns)), [labels[str(w)] for w in grid.columns], fontsize=7, rotation=30
     )
     for (i, j), value in np.ndenumerate(grid.to_numpy()):
         if value >= alert:
@@ -56,7 +65,8 @@ def series_plot(
         )
     if alert_line is not None:
         ax.axhline(alert_line, color=_ALERT, linestyle="--", linewidth=1, label="alert")
-    ax.set_xticks(range(len(windows)), [_short(w) for w in windows], fontsize=7, rotation=30)
+    labels = window_labels(table["window"])
+    ax.set_xticks(range(len(windows)), [labels[str(w)] for w in windows], fontsize=7, rotation=30)
     ax.legend(loc="best", fontsize=8)
     _labels(ax, title, "window (scored at)", ylabel)
     fig.subplots_adjust(bottom=0.3)
@@ -96,6 +106,7 @@ def render(table: pd.DataFrame, title: str) -> str:
     alerts = table[table["status"] == "alert"].sort_values(["window", "kind", "column"])
     # windows whose input columns could not be counted (a slim scores table, input gone)
     uncomputed = set(table.loc[table["metric"] == NOT_COMPUTED, "window"])
+    labels = window_labels(table["window"])
     from mlrecipes.cards.render import render_template
 
     return render_template(
@@ -103,7 +114,7 @@ def render(table: pd.DataFrame, title: str) -> str:
         title=title,
         windows=[
             {
-                "window": _short(w.window),
+                "window": labels[str(w.window)],
                 "model": w.model,
                 "rows": w.rows,
                 "alerts": w.alerts,
@@ -114,7 +125,7 @@ def render(table: pd.DataFrame, title: str) -> str:
         figures=[(name, base64.b64encode(png).decode()) for name, png in images],
         alerts=[
             {
-                "window": _short(a.window),
+                "window": labels[str(a.window)],
                 "kind": a.kind,
                 "column": a.column or "",
                 "metric": a.metric,

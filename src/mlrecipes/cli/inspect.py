@@ -92,7 +92,25 @@ def _readable(key: str, value: Any) -> str:
             cells = "".join(f"{_number(value[s].get(name)):>14}" for s in splits)
             lines.append(f"    {name:<{width}}{cells}")
         return "\n".join(lines)
+    if _is_status_table(value):  # monitoring: one row per column or metric, with its status
+        width = max(len(str(n)) for n in value)
+        lines = [f"  {key}:"]
+        for name, entry in value.items():
+            metric = f"{entry['metric']:<18}" if "metric" in entry else ""
+            lines.append(
+                f"    {name!s:<{width}}  {metric}{_number(entry.get('value')):>10}  "
+                f"{entry.get('status', '')}"
+            )
+        return "\n".join(lines)
     return f"  {key}: {json.dumps(value, default=str)}"
+
+
+def _is_status_table(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(v, dict) and "value" in v and "status" in v for v in value.values())
+    )
 
 
 def _number(value: Any) -> str:

@@ -99,9 +99,9 @@ def run_job(
         ).returncode
         if code != 0:
             click.echo(
-                f"Error: job {plan.name}: task {task.key} failed (exit {code}); later tasks not run",
+                f"Error: job {plan.title}: task {task.key} failed (exit {code}); later tasks not run",
                 err=True,
             )
             raise SystemExit(code)
     if not dry_run:
-        click.echo(f"job {plan.name}: {len(plan.tasks)} task(s) done", err=True)
+        click.echo(f"job {plan.title}: {len(plan.tasks)} task(s) done", err=True)

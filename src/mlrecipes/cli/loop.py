@@ -85,7 +85,7 @@ def champion(profile: str, as_json: bool, recipe_root: Path | None, verbose: boo
         declared = f" (declared: {event['declared_by']})" if event.get("declared_by") else ""
         click.echo(
             f"  {event['at']}  v{event['version']}  {what:<16} by {event['by']}{declared}: "
-            f"{event.get('reason', '')}"
+            f"{event.get('reason') or '(no reason recorded)'}"
         )
 
 

@@ -59,6 +59,7 @@ def _add_commands() -> None:
     from mlrecipes.cli.inspect import get_artifact, inspect
     from mlrecipes.cli.loop import approve, champion, reject, retrain, rollback
     from mlrecipes.cli.run import clean, run
+    from mlrecipes.cli.serve import serve, ui
 
     for command in (
         run,
@@ -70,6 +71,8 @@ def _add_commands() -> None:
         rollback,
         champion,
         retrain,
+        serve,
+        ui,
     ):
         app.add_command(command)
 

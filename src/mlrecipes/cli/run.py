@@ -148,7 +148,7 @@ def _print_outcome(report: Any, root: Path, profile: str) -> None:
         f"Ran: {', '.join(ran) or 'nothing'}; cached: {', '.join(cached) or 'none'}; "
         f"cards: {execution_dir(root, profile) / 'steps'}"
     )
-    line = result_line(root, profile, [o.step for o in report.outcomes])
+    line = result_line(root, profile, [o.step for o in report.outcomes], ran)
     if line:
         click.echo(line)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from mlrecipes.config.paths import RECIPE_FILE, profile_path
 from mlrecipes.config.schema import RecipeConfig
+from mlrecipes.config.suggestions import did_you_mean
 from mlrecipes.config.templating import (
     TemplateInputs,
     make_environment,
@@ -73,7 +73,7 @@ def load_recipe(
     prof_rel = profile_path(profile)
     if not (root / prof_rel).is_file():
         names = available_profiles(root)
-        hint = _did_you_mean(profile, names)
+        hint = did_you_mean(profile, names)
         raise ConfigError(
             f"{prof_rel}: profile '{profile}' not found; available profiles: "
             f"{', '.join(names) or 'none'}{hint}"
@@ -134,7 +134,7 @@ def _variables(
         if key not in variables and key not in recipe_vars:
             raise ConfigError(
                 f"--var {key}: not a variable of {prof_rel} and not used in {RECIPE_FILE}"
-                f"{_did_you_mean(key, list(variables) + sorted(recipe_vars))}"
+                f"{did_you_mean(key, list(variables) + sorted(recipe_vars))}"
             )
         variables[key] = value
     return variables
@@ -168,20 +168,15 @@ def _merged(
             raise ConfigError(
                 f"{prof_rel}:{profile_lines.get((key,), '?')}: unknown key '{key}': it is neither a "
                 f"recipe block ({', '.join(sorted(known))}) nor a variable used in {RECIPE_FILE}"
-                f"{_did_you_mean(key, sorted(known))}"
+                f"{did_you_mean(key, sorted(known))}"
             )
     for key in recipe_data:
         if key not in known:
             raise ConfigError(
                 f"{RECIPE_FILE}:{recipe_lines.get((key,), '?')}: unknown top-level key '{key}'; "
-                f"expected one of {', '.join(sorted(known))}{_did_you_mean(key, sorted(known))}"
+                f"expected one of {', '.join(sorted(known))}{did_you_mean(key, sorted(known))}"
             )
     return merged, origins
-
-
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -232,7 +227,7 @@ def _format_validation_error(
         kind = err["type"]
         if kind == "extra_forbidden":
             allowed = _fields_at(schema, loc[:-1])
-            hint = _did_you_mean(str(loc[-1]), allowed)
+            hint = did_you_mean(str(loc[-1]), allowed)
             what = f"unknown key; expected one of {', '.join(allowed)}{hint}"
         elif kind == "missing":
             what = "required key is missing"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,6 +279,30 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
+def _indentation_problem(
+    lines: list[str], line: int, column: int, source: Callable[[int], int]
+) -> str:
+    """PyYAML's "expected <block end>, but found ..." in words. It is raised on the first line
+    after a block indented deeper than its siblings (a key with one space too many), so the
+    line it names is not the one to fix: name both."""
+    start = None
+    for i in range(line - 1, -1, -1):
+        text = lines[i]
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        if len(text) - len(text.lstrip(" ")) <= column:
+            break
+        start = i
+    if start is None:
+        return f"this line's indentation ({column} spaces) matches no block above it"
+    deeper = len(lines[start]) - len(lines[start].lstrip(" "))
+    return (
+        f"this line is indented {column} spaces, but the block above it, from line "
+        f"{source(start + 1)}, is indented {deeper}: lines of one block need the same "
+        "indentation (fix whichever is wrong)"
+    )
+
+
 def parse_yaml(
     text: str, rel_path: str, line_map: list[int] | None = None
 ) -> tuple[dict[str, Any], dict[tuple, int]]:
@@ -294,6 +319,8 @@ def parse_yaml(
         mark = exc.problem_mark or exc.context_mark
         where = f"{rel_path}:{source(mark.line + 1)}:{mark.column + 1}" if mark else rel_path
         problem = exc.problem or exc.context or str(exc)
+        if mark is not None and str(exc.problem).startswith("expected <block end>"):
+            problem = _indentation_problem(text.splitlines(), mark.line, mark.column, source)
         raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{rel_path}: invalid YAML: {exc}") from exc

@@ -53,12 +53,15 @@ def abandon_unfinished(root: Path, profile: str, pid: int, how: str) -> list[str
     return mark_abandoned(ws, pid, (root.name, profile), how)
 
 
-def result_line(root: Path, profile: str, steps: list[str]) -> str | None:
-    """The run's result in one line, from the states its steps left."""
+def result_line(
+    root: Path, profile: str, steps: list[str], ran: list[str] | None = None
+) -> str | None:
+    """The run's result in one line, from the states its steps left (``ran``: the steps this
+    run ran; an always-run step it did not run says nothing)."""
     from mlrecipes.execution.report import result_line as line
     from mlrecipes.execution.workspace import Workspace, execution_dir_for
 
-    return line(Workspace(execution_dir_for(root, profile)), steps, profile)
+    return line(Workspace(execution_dir_for(root, profile)), steps, profile, ran)
 
 
 def execution_dir(root: Path, profile: str) -> Path:

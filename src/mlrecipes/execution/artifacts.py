@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlrecipes.config.suggestions import did_you_mean
 from mlrecipes.steps.base import ArtifactKind
 
 
@@ -38,7 +39,8 @@ def spec_for(name: str) -> ArtifactSpec:
     spec = known.get(name)
     if spec is None:
         raise ArtifactError(
-            f"The artifact with name '{name}' is not supported; available: {', '.join(known)}"
+            f"The artifact with name '{name}' is not supported{did_you_mean(name, known)} "
+            f"(available: {', '.join(known)})"
         )
     return spec
 

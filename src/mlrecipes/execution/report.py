@@ -59,22 +59,27 @@ def report_up_to_date(ws: Workspace, plan: list[str], reporter: Reporter) -> Run
     return report
 
 
-def result_line(ws: Workspace, plan: list[str], profile: str) -> str | None:
+def result_line(
+    ws: Workspace, plan: list[str], profile: str, ran: list[str] | None = None
+) -> str | None:
     """The run's result in one line, from the states the plan's steps left (no MLflow query):
     ``VALIDATED: roc_auc 0.852 ≥ 0.8 · registered churn v3 @challenger · champion v3
     (promoted) · next: mlrecipes inspect ...``; each step phrases its own part
-    (``Step.result_phrase``), stored in its state when it ran. None when no step of the plan
-    has anything to say."""
+    (``Step.result_phrase``), stored in its state when it ran. A cached step's phrase states
+    what holds (the model registered); an always-run step's describes its last action (rows
+    scored), so when ``ran`` says this run did not run it, it says nothing (a ``--only
+    monitor`` run scored nothing). None when no step of the plan has anything to say."""
+    from mlrecipes.execution.declarations import step_classes
+
+    classes = step_classes()
     parts = []
     for name in plan:
+        step = classes.get(name)
+        if ran is not None and name not in ran and step is not None and step.always_run:
+            continue
         state = ws.state(name)
         phrase = state.result_phrase
-        if (
-            phrase is None and state.summary
-        ):  # a state written before phrases were stored ("": none)
-            from mlrecipes.execution.declarations import step_classes
-
-            step = step_classes().get(name)
+        if phrase is None and state.summary:  # a state written before phrases were stored
             phrase = step.result_phrase(state.summary) if step is not None else None
         if phrase:
             parts.append(phrase)

@@ -14,7 +14,6 @@ loads anywhere without importing the recipe's package under any name.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import importlib.util
 import sys
@@ -24,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrecipes.config.suggestions import did_you_mean
 from mlrecipes.errors import UserCodeError
 
 if TYPE_CHECKING:
@@ -110,8 +110,7 @@ def load_function(root: Path, module: str, name: str) -> Callable[..., Any]:
     fn = getattr(mod, name, None)
     if fn is None or not callable(fn):
         candidates = [n for n, v in vars(mod).items() if callable(v) and not n.startswith("_")]
-        close = difflib.get_close_matches(name, candidates, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(name, candidates)
         raise UserCodeError(f"steps/{module}.py: no function named '{name}'{hint}")
     return fn
 

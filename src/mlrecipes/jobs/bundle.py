@@ -36,6 +36,15 @@ class JobPlan:
     name: str
     target: str
     tasks: tuple[Task, ...]  # dependency order
+    profile: str = ""  # the profile its tasks run (the target's, or --profile's)
+
+    @property
+    def title(self) -> str:
+        """How the run is named to a person: the bundle's job name is the target's, and a
+        local run with another profile is that profile's, not the target's."""
+        if self.profile and self.profile != self.target:
+            return f"{self.key.replace('_', '-')} (profile {self.profile}, target {self.target})"
+        return self.name
 
 
 def _yaml(path: Path) -> dict[str, Any]:
@@ -151,7 +160,11 @@ def plan_job(
         args = tuple(resolved(str(a)) for a in wheel.get("parameters") or [])
         tasks.append(Task(task["task_key"], deps, args))
     return JobPlan(
-        key, _substitute(str(job.get("name", key)), known, where), target, _ordered(tasks, where)
+        key,
+        _substitute(str(job.get("name", key)), known, where),
+        target,
+        _ordered(tasks, where),
+        parameters.get("profile", ""),
     )
 
 

@@ -10,6 +10,7 @@ A window is one predict run (its ``scored_at``). The statistics are pure functio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +112,16 @@ class MonitorStep(Step):
         with ctx.card_work():
             _fill_card(card, summary, rows, table)
         return StepResult(summary=summary, card=card)
+
+    @classmethod
+    def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
+        return _phrase(summary)
+
+
+def _phrase(summary: Mapping[str, Any]) -> str:
+    alerts = len(summary.get("alerts") or [])
+    said = f"{alerts} alert{'s' if alerts != 1 else ''}" if alerts else "no alert"
+    return f"window {summary.get('window')}: {summary.get('rows')} rows, {said}"
 
 
 def _commit(

@@ -148,8 +148,9 @@ def approve(
                 "approving it again needs --reason saying why the rollback no longer holds"
             )
         event["overrides_rollback"] = json.loads(rolled_back)
-    if reason:
-        event["reason"] = reason
+    # the event says why; with no reason given, the evidence the approval accepted
+    deploy_said = mv.tags.get("mlrecipes.deploy.reason") or "no comparison recorded"
+    event["reason"] = reason or f"no reason given; deploy had said: {deploy_said}"
     return move_champion(tracker, name, version, event, critical, decision="promoted")
 
 
