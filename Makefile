@@ -10,7 +10,7 @@ SNAPSHOTS := data/telco_snapshots/telco_2026-03.csv
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: venv data run test test-fast lint format bench pictures demo clean
+.PHONY: venv data run test test-fast lint format docs bench pictures demo clean
 
 venv: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ test: venv
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow"
+
+# the documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link fails it
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 lint: venv
 	$(BIN)/ruff check .

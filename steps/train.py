@@ -1,4 +1,5 @@
-"""The churn estimator. The default was chosen by 5-fold CV on the real IBM Telco data (README)."""
+"""The churn estimator. The default was chosen by 5-fold CV on the real IBM Telco data
+(docs/tutorials/churn-loop.md)."""
 
 from __future__ import annotations
 

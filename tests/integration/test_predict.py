@@ -106,13 +106,13 @@ def test_predict_scores_with_the_registered_model_and_appends_dates(trained: Pat
 
 
 def test_the_readmes_lines_read_the_scores(trained: Path) -> None:
-    """#29: the README's snippet for reading the scores, run as written on this table."""
+    """#29: the batch-scoring guide's snippet for reading the scores, run as written."""
     import re
 
     from tests.conftest import REPO
 
-    readme = (REPO / "README.md").read_text()
-    block = re.search(r"Reading the scores.*?```python\n(.*?)```", readme, re.S).group(1)
+    guide = (REPO / "docs" / "how-to" / "batch-scoring.md").read_text()
+    block = re.search(r"Reading the scores.*?```python\n(.*?)```", guide, re.S).group(1)
     assert OUTPUT in block
     names: dict = {}
     cwd = Path.cwd()

@@ -196,7 +196,7 @@ def test_the_training_rows_under_another_spelling_or_other_keys_are_not_a_clean_
 
 
 def test_on_the_real_telco_data_twins_are_chance_and_a_leak_is_not() -> None:
-    """The README's figure (40 of 7,043 rows repeat another's features) and what it means: the
+    """The champion/challenger guide's figure (40 of 7,043 rows repeat another's features) and what it means: the
     real test split of the recipe's ratios is clean against its training rows on every one of
     40 shuffles (CI once drew 9 twins in 885 rows, past a flat 1%), while the training rows
     under new ids, or a holdout with a tenth of them leaked, are refused."""
@@ -223,10 +223,10 @@ def test_on_the_real_telco_data_twins_are_chance_and_a_leak_is_not() -> None:
         most = max(most, found.same_content)
         drawn.append(found.same_content)
     assert most >= 9  # chance does draw past a flat 1% of these 881 rows
-    assert 7 <= np.mean(drawn) <= 9  # the README: "about 8 such repeats"
+    assert 7 <= np.mean(drawn) <= 9  # the guide: "about 8 such repeats"
     from mlrecipes.deployment.holdout import chance_limit
 
-    assert chance_limit(885, 0.01) == 19  # the README: "19 of 885 rows at 1%"
+    assert chance_limit(885, 0.01) == 19  # the guide: "19 of 885 rows at 1%"
     assert chance_limit(885, sets["rows"].twin_share) in (19, 20)
     rekeyed = train.iloc[:1000].assign(customerID=[f"R{i}" for i in range(1000)])
     assert not holdout_overlap(rekeyed, sets, ["customerID"]).clean

@@ -90,9 +90,7 @@ def load_access(path: Path) -> AccessSpec:
     import yaml
 
     if not path.is_file():
-        raise ConfigError(
-            f"{path}: no such access file (see the README, 'From laptop to production')"
-        )
+        raise ConfigError(f"{path}: no such access file (see docs/how-to/environments.md)")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -1,0 +1,60 @@
+"""The README stays a front page (#29: it was a 1,300-line manual) and every link in it and in
+the documentation pages points at a file that exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.conftest import REPO
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def _local_links(page: Path) -> list[str]:
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)  # links in code are not links
+    return [t for t in LINK.findall(text) if not re.match(r"[a-z]+:", t)]
+
+
+def test_the_readme_is_a_front_page() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    top = readme.split("\n## ")[0]
+    assert "make run" in top and "make test" in top  # the two commands come first
+
+
+def test_every_local_link_of_the_readme_and_the_docs_resolves() -> None:
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    broken = [
+        f"{page.relative_to(REPO)}: {target}"
+        for page in pages
+        for target in _local_links(page)
+        if not (page.parent / target).exists()
+    ]
+    assert broken == []
+    linked = {(REPO / t).resolve() for t in _local_links(REPO / "README.md")}
+    every_page = {p.resolve() for p in (REPO / "docs").rglob("*.md")} - {REPO / "docs" / "index.md"}
+    assert every_page <= linked  # the README reaches every page of the site
+
+
+def test_the_recipe_reference_is_generated_from_the_models_every_key_included() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", REPO / "docs" / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    page = (REPO / "docs" / "reference" / "recipe-yaml.md").read_text()
+    assert hooks.MARKER in page
+    markdown = hooks.on_page_markdown(page, None, None, None)
+    assert hooks.MARKER not in markdown
+    for expected in (
+        "## `steps.deploy`",
+        "| `confidence` | float | `0.95` |",
+        "| `approval` | 'auto' \\| 'manual' | `'auto'` |",
+        "## `steps.train.tuning`",
+        "| `max_trials` | int > 0 \\| null | `null` |",
+        "## `steps.ingest`",
+        "| `numeric_columns` |",
+        "## `cards`",
+    ):
+        assert expected in markdown, expected
