@@ -58,3 +58,12 @@ def test_the_recipe_reference_is_generated_from_the_models_every_key_included() 
         "## `cards`",
     ):
         assert expected in markdown, expected
+
+
+def test_the_changelog_keeps_the_keep_a_changelog_form() -> None:
+    text = (REPO / "CHANGELOG.md").read_text()
+    assert text.startswith("# Changelog\n") and "Keep a Changelog" in text
+    sections = re.findall(r"^## \[([^\]]+)\]", text, flags=re.M)
+    assert sections and sections[0] == "Unreleased"
+    kinds = set(re.findall(r"^### (\w+)", text, flags=re.M))
+    assert kinds <= {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}

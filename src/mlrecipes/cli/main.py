@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from mlrecipes._version import __version__
 from mlrecipes.cli.options import print_error
 from mlrecipes.errors import MlrecipesError
 from mlrecipes.process.exit import exit_quickly_at_end, leave
@@ -19,6 +20,7 @@ from mlrecipes.process.exit import exit_quickly_at_end, leave
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     no_args_is_help=True,
 )
+@click.version_option(__version__, "--version", "-V", prog_name="mlrecipes")
 def app() -> None:
     """Run declarative ML recipes (recipe.yaml + profiles + steps/*.py) on MLflow 3."""
 
