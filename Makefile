@@ -10,7 +10,7 @@ SNAPSHOTS := data/telco_snapshots/telco_2026-03.csv
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: venv data run test test-fast lint format docs bench pictures demo clean
+.PHONY: venv data run test test-fast lint format docs install-check bench pictures demo clean
 
 venv: $(VENV)/.installed
 
@@ -43,6 +43,11 @@ test-fast: venv
 # the documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link fails it
 docs: venv
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# the wheel and sdist built and twine-checked, the wheel installed by resolution (not the pins)
+# into a fresh venv, and the template run there outside the repository
+install-check: venv
+	PYTHON=$(PYTHON) .ci/install-check
 
 lint: venv
 	$(BIN)/ruff check .

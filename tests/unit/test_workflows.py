@@ -74,9 +74,9 @@ def test_template_injection_is_caught(tmp_path: Path) -> None:
 def test_ci_runs_what_ci_run_runs() -> None:
     ci_run = (REPO / ".ci" / "run").read_text()
     make_targets = [line.split()[1] for line in ci_run.splitlines() if line.startswith("make ")]
-    assert make_targets == ["lint", "docs", "test"]
+    assert make_targets == ["lint", "docs", "install-check", "test"]
     steps = yaml.safe_load((REPO / ".github/workflows/ci.yml").read_text())["jobs"]["test"]["steps"]
     commands = [s["run"] for s in steps if "run" in s]
-    assert commands == ["make venv", "make lint", "make docs", "make test"]
+    assert commands == ["make venv", "make lint", "make docs", "make install-check", "make test"]
     readme = (REPO / "README.md").read_text()
     assert "make test" in readme.split("\n## ")[0]  # the README's test command, at the top
