@@ -66,20 +66,22 @@ def result_line(
     ``VALIDATED: roc_auc 0.852 ≥ 0.8 · registered churn v3 @challenger · champion v3
     (promoted) · next: mlrecipes inspect ...``; each step phrases its own part
     (``Step.result_phrase``), stored in its state when it ran. A cached step's phrase states
-    what holds (the model registered); an always-run step's describes its last action (rows
-    scored), so when ``ran`` says this run did not run it, it says nothing (a ``--only
-    monitor`` run scored nothing). None when no step of the plan has anything to say."""
-    from mlrecipes.execution.declarations import step_classes
-
-    classes = step_classes()
+    what holds (the model registered); an always-run step's (``action_phrase``) describes what
+    that run did (rows scored), so when ``ran`` says this run did not run it, it says nothing
+    (a ``--only monitor`` run scored nothing). None when no step of the plan has anything to
+    say. Imports no step: a fully cached run stays light."""
     parts = []
     for name in plan:
-        step = classes.get(name)
-        if ran is not None and name not in ran and step is not None and step.always_run:
-            continue
         state = ws.state(name)
+        if state.action_phrase is not None:
+            if (ran is None or name in ran) and state.action_phrase:
+                parts.append(state.action_phrase)
+            continue
         phrase = state.result_phrase
         if phrase is None and state.summary:  # a state written before phrases were stored
+            from mlrecipes.execution.declarations import step_classes
+
+            step = step_classes().get(name)
             phrase = step.result_phrase(state.summary) if step is not None else None
         if phrase:
             parts.append(phrase)

@@ -253,6 +253,8 @@ def _record_success(
     with ctx.card_work():
         write_card(card, ws.step_dir(name))
     outputs = ws.outputs(name)
+    step = ctx.declarations[name]
+    phrase = step.result_phrase(result.summary) or ""  # "": none
     StepState(
         status="SUCCEEDED",
         cache_key=key,
@@ -264,7 +266,8 @@ def _record_success(
         source=source_fp,
         summary=result.summary,
         card_seconds=round(ctx.card_seconds, 4),
-        result_phrase=ctx.declarations[name].result_phrase(result.summary) or "",  # "": none
+        result_phrase="" if step.always_run else phrase,
+        action_phrase=phrase if step.always_run else None,
     ).write(ws.state_path(name))
 
 

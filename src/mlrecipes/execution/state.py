@@ -32,6 +32,9 @@ class StepState:
     # the step's part of the run's one-line result (Step.result_phrase), phrased when it ran,
     # so the cached path prints it without importing any step
     result_phrase: str | None = None
+    # an always-run step's phrase says what that run did (rows scored): only a run that ran the
+    # step says it (a later --only run of the next step did not score anything)
+    action_phrase: str | None = None
     # Set when reading, never written: why the file could not be trusted (the step re-runs).
     problem: str | None = field(default=None, compare=False)
 
@@ -71,6 +74,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "error": (dict, type(None)),
     "card_seconds": (int, float, type(None)),
     "result_phrase": (str, type(None)),
+    "action_phrase": (str, type(None)),
 }
 
 
