@@ -81,3 +81,27 @@ def test_the_report_opens_with_its_plots_and_no_network(played: dict) -> None:
     assert colours > 5 and ink > 0.02
     assert len(links) >= 10
     assert all(Path(urlparse(link).path).is_file() for link in links)
+
+
+def test_the_report_shows_every_alert_and_each_months_own_alert_line(played: dict) -> None:
+    """#25: the timeline listed drift alerts only (the performance alerts a month's labels
+    raised later were missing), and the chart drew one alert line, another model's."""
+    import html
+    import re
+
+    from deltalake import DeltaTable
+
+    report = (played["out"] / "report.html").read_text()
+    table = DeltaTable(str(played["out"] / "work/data/monitoring/churn_prod")).to_pandas()
+    alerts = table[table["status"] == "alert"]
+    assert (alerts["kind"] == "performance").any()  # labels did raise alerts in this story
+    for row in alerts.itertuples():
+        where = f" {row.column}" if row.column else ""
+        assert html.escape(f"{row.kind}{where}: {row.metric} {row.value:.3f}") in report
+    lines = table[(table["metric"] == "roc_auc") & table["threshold"].notna()]
+    timeline = report.split("<h2>Timeline</h2>", 1)[1].split("<h2>", 1)[0]
+    for month in played["summary"]["months"]:
+        [row] = re.findall(rf"<tr><td>{month['month']}</td>(.*?)</tr>", timeline, flags=re.S)
+        mine = lines.loc[lines["window"] == month["scored_at"], "threshold"]
+        assert f"<td class=num>{mine.iloc[-1]:.3f}</td>" in row  # the serving model's line
+    assert lines.groupby("window")["threshold"].last().nunique() > 1  # it steps with the champion

@@ -34,10 +34,23 @@ def measured_per_window(location: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def auc_alert_line(table: pd.DataFrame) -> float | None:
-    """The ROC AUC below which a window alerted (the first champion's holdout less the drop)."""
-    found = table.loc[table["metric"] == "roc_auc", "threshold"].dropna()
-    return float(found.iloc[0]) if len(found) else None
+def auc_alert_lines(table: pd.DataFrame) -> dict[str, float]:
+    """Each window's ROC AUC alert line: the threshold of the model that scored that window
+    (its holdout ROC AUC less the allowed drop), so the line steps where the champion changes
+    (#25: one value for the whole chart was the wrong model's for some months)."""
+    auc = table[(table["metric"] == "roc_auc") & table["threshold"].notna()]
+    return {str(w): float(rows["threshold"].iloc[-1]) for w, rows in auc.groupby("window")}
+
+
+def alerts_per_window(table: pd.DataFrame) -> dict[str, list[str]]:
+    """Every alert the monitoring table holds, by window: drift and prediction drift when the
+    window was scored, performance (estimated, then measured once its labels arrived)."""
+    from mlrecipes.monitoring.window import alerts
+
+    return {
+        str(w): alerts(list(rows.sort_values(["kind", "column", "metric"]).itertuples()))
+        for w, rows in table.groupby("window")
+    }
 
 
 def _versions_plot(months: list[dict[str, Any]]) -> bytes:
@@ -53,7 +66,7 @@ def _versions_plot(months: list[dict[str, Any]]) -> bytes:
     return _png(fig)
 
 
-def _performance_plot(months: list[dict[str, Any]], alert: float | None) -> bytes:
+def _performance_plot(months: list[dict[str, Any]], lines: dict[str, float]) -> bytes:
     fig, ax = _figure(size=(6.5, 3.4))
     labels = [m["month"] for m in months]
     for key, style, label in (
@@ -62,8 +75,10 @@ def _performance_plot(months: list[dict[str, Any]], alert: float | None) -> byte
     ):
         values = [m[key] if m[key] is not None else float("nan") for m in months]
         ax.plot(range(len(labels)), values, style, marker="o", color=_COLOR, label=label)
-    if alert is not None:
-        ax.axhline(alert, color=_ALERT, linestyle="--", linewidth=1, label="alert (first champion)")
+    steps = [lines.get(m["scored_at"], float("nan")) for m in months]
+    if any(v == v for v in steps):  # not all NaN
+        ax.step(range(len(labels)), steps, where="mid", color=_ALERT, linestyle="--",
+                linewidth=1, label="alert line (of the model that scored the month)")  # fmt: skip
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.legend(loc="best", fontsize=8)
     _labels(ax, "ROC AUC per month", "month", "ROC AUC")
@@ -85,18 +100,21 @@ def _fmt(value: Any) -> str:
 def write_report(summary: dict[str, Any], work: Path, path: Path) -> None:
     months = summary["months"]
     table = _table(work / "data" / "monitoring" / "churn_prod")
+    lines, every_alert = auc_alert_lines(table), alerts_per_window(table)
     drift_alert = table.loc[table["kind"] == "drift", "threshold"].dropna()
     figures = "".join(
         [
             _img("Which model served each month", _versions_plot(months)),
-            _img("Performance: measured and estimated", _performance_plot(months, auc_alert_line(table))),
+            _img("Performance: measured and estimated", _performance_plot(months, lines)),
             _img("Input drift per feature", drift_heatmap(table, float(drift_alert.max()) if len(drift_alert) else 0.25)),
         ]
     )  # fmt: skip
     timeline = "".join(
         f"<tr><td>{m['month']}</td><td>v{html.escape(str(m['champion_version']))}</td>"
-        f"<td class=num>{m['rows_scored']}</td><td>{html.escape('; '.join(m['alerts']) or 'none')}</td>"
+        f"<td class=num>{m['rows_scored']}</td>"
+        f"<td>{html.escape('; '.join(every_alert.get(m['scored_at'], [])) or 'none')}</td>"
         f"<td class=num>{_fmt(m['roc_auc'])}</td><td class=num>{_fmt(m['estimated_roc_auc'])}</td>"
+        f"<td class=num>{_fmt(lines.get(m['scored_at']))}</td>"
         f"<td>{'fired' if m['trigger_fired'] else ''}</td><td>{html.escape(m['deploy_decision'] or '')}</td></tr>"
         for m in months
     )  # fmt: skip
@@ -130,8 +148,9 @@ h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; margin-top: 24px; }}
 tracking server with basic auth ({summary["seconds"]} s). Labels of a month arrive with the next
 month's snapshot, so a month's measured ROC AUC is known a month later.</p>
 <h2>Timeline</h2>
-<table><tr><th>month</th><th>champion</th><th>rows scored</th><th>alerts</th><th>ROC AUC (measured)</th>
-<th>ROC AUC (estimated)</th><th>trigger</th><th>deploy</th></tr>{timeline}</table>
+<table><tr><th>month</th><th>champion</th><th>rows scored</th><th>alerts (every kind, labels
+included)</th><th>ROC AUC (measured)</th><th>ROC AUC (estimated)</th><th>alert below (its
+model's)</th><th>trigger</th><th>deploy</th></tr>{timeline}</table>
 {figures}
 <h2>Every decision</h2>
 <table><tr><th>month</th><th>profile</th><th>what</th><th>by</th><th>version</th><th>decision</th>
