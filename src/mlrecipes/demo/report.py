@@ -97,6 +97,21 @@ def _fmt(value: Any) -> str:
     return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _timeline(
+    months: list[dict[str, Any]], every_alert: dict[str, list[str]], lines: dict[str, float]
+) -> str:
+    """One table row per month: champion, rows, every alert, ROC AUC and its alert line."""
+    return "".join(
+        f"<tr><td>{m['month']}</td><td>v{html.escape(str(m['champion_version']))}</td>"
+        f"<td class=num>{m['rows_scored']}</td>"
+        f"<td>{html.escape('; '.join(every_alert.get(m['scored_at'], [])) or 'none')}</td>"
+        f"<td class=num>{_fmt(m['roc_auc'])}</td><td class=num>{_fmt(m['estimated_roc_auc'])}</td>"
+        f"<td class=num>{_fmt(lines.get(m['scored_at']))}</td>"
+        f"<td>{'fired' if m['trigger_fired'] else ''}</td><td>{html.escape(m['deploy_decision'] or '')}</td></tr>"
+        for m in months
+    )  # fmt: skip
+
+
 def write_report(summary: dict[str, Any], work: Path, path: Path) -> None:
     months = summary["months"]
     table = _table(work / "data" / "monitoring" / "churn_prod")
@@ -109,15 +124,7 @@ def write_report(summary: dict[str, Any], work: Path, path: Path) -> None:
             _img("Input drift per feature", drift_heatmap(table, float(drift_alert.max()) if len(drift_alert) else 0.25)),
         ]
     )  # fmt: skip
-    timeline = "".join(
-        f"<tr><td>{m['month']}</td><td>v{html.escape(str(m['champion_version']))}</td>"
-        f"<td class=num>{m['rows_scored']}</td>"
-        f"<td>{html.escape('; '.join(every_alert.get(m['scored_at'], [])) or 'none')}</td>"
-        f"<td class=num>{_fmt(m['roc_auc'])}</td><td class=num>{_fmt(m['estimated_roc_auc'])}</td>"
-        f"<td class=num>{_fmt(lines.get(m['scored_at']))}</td>"
-        f"<td>{'fired' if m['trigger_fired'] else ''}</td><td>{html.escape(m['deploy_decision'] or '')}</td></tr>"
-        for m in months
-    )  # fmt: skip
+    timeline = _timeline(months, every_alert, lines)
     decisions = "".join(
         f"<tr><td>{html.escape(d['month'])}</td><td>{html.escape(d['profile'])}</td>"
         f"<td>{html.escape(d['kind'])}</td><td>{html.escape(str(d['by']))}</td>"
