@@ -58,12 +58,14 @@ def sample_data(out: Path, rows: int, seed: int, months: int | None) -> None:
 
 
 def _add_commands() -> None:
+    from mlrecipes.cli.init import init
     from mlrecipes.cli.inspect import get_artifact, inspect
     from mlrecipes.cli.loop import approve, champion, reject, retrain, rollback
     from mlrecipes.cli.run import clean, run
     from mlrecipes.cli.serve import serve, ui
 
     for command in (
+        init,
         run,
         clean,
         inspect,
