@@ -15,6 +15,7 @@ REAL_DATA = REPO.parent / "shared" / "data" / "telco_churn.csv"
 FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATE_PARTS = (
     "recipe.yaml", "profiles", "steps", "notebooks", "access.yaml", "databricks.yml", "resources",
+    "mlrecipes-init.yaml",
 )  # fmt: skip
 
 

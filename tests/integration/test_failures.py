@@ -162,7 +162,7 @@ def test_estimator_without_fit(churn_recipe: Path) -> None:
 
 
 def test_threshold_no_model_meets_is_rejected_and_nothing_registered(churn_recipe: Path) -> None:
-    edit(churn_recipe / "recipe.yaml", "threshold: 0.80", "threshold: 0.999")
+    edit(churn_recipe / "recipe.yaml", "threshold: 0.8\n", "threshold: 0.999\n")
     err = run_fails(churn_recipe)
     assert "REJECTED" in err and "roc_auc = 0." in err and ">= 0.999" in err
     status = json.loads(

@@ -143,7 +143,7 @@ def test_a_classification_table_runs_locally_and_through_the_five_jobs_on_dev(
 
 
 @pytest.mark.slow
-def test_a_regression_table_runs_locally_and_through_its_jobs_on_dev(tmp_path: Path) -> None:
+def test_a_regression_table_runs_locally_and_through_the_five_jobs_on_dev(tmp_path: Path) -> None:
     rng = np.random.default_rng(8)
     table = accounts(1500).drop(columns="churned")
     table["lifetime_value"] = (
@@ -159,8 +159,20 @@ def test_a_regression_table_runs_locally_and_through_its_jobs_on_dev(tmp_path: P
     assert local.returncode == 0, local.stderr
     assert "VALIDATED: root_mean_squared_error" in local.stdout
     env = {"VALUE_DATA_LOCATION": "data/value.csv"}
-    jobs(root, "dev", FIVE_JOBS[:3], env)
+    jobs(root, "dev", FIVE_JOBS, env)
     test = inspect(root, "evaluate", env)["metrics"]["test"]
     assert test["root_mean_squared_error"] < table["lifetime_value"].std()  # beats the mean
     scores = DeltaTable(str(root / "data" / "scores" / "value_dev")).to_pandas()
     assert len(scores) == 1500
+    window = inspect(root, "monitor", env)
+    assert window["rows"] == 1500 and window["prediction_drift"]["status"] == "ok"
+    # outcomes arrive (the local profile's labels file): the window's errors are measured
+    (root / "data" / "labels").mkdir(parents=True)
+    table[["account_id", "lifetime_value"]].to_csv(
+        root / "data" / "labels" / "value_labels.csv", index=False
+    )
+    scored = cli("run", "--profile", "local", "--step", "monitor", cwd=root)
+    assert scored.returncode == 0, scored.stderr
+    measured = inspect(root, "monitor", {}, profile="local")["performance"]
+    assert measured["root_mean_squared_error"]["status"] == "ok"
+    assert measured["root_mean_squared_error"]["value"] < table["lifetime_value"].std()

@@ -222,6 +222,15 @@ def test_the_trigger_fires_once_per_episode(story: dict) -> None:
     assert list(trigger["dry_run"]) == [True, False, False, False]
     assert list(trigger["started"]) == [False, True, False, False]
     assert len(firings_of(trigger)) == 1
+    # one clock (#25): a month back-filled with --at after the retrain (its window time is long
+    # before the retrain's wall-clock time, after every window the retrain saw) counts
+    score(root, "june", months["after"], "2026-06-30T00:00:00")
+    later = json.loads(cli("retrain", "--profile", "local", "--dry-run", "--json", cwd=root).stdout)
+    assert later["reason"] == (
+        "1 window(s) since the retrain at window 2026-05-31T00:00:00+00:00; the rule looks at the "
+        "last 3"
+    )
+    assert [w["window"] for w in later["windows"]] == ["2026-06-30T00:00:00+00:00"]
 
 
 @pytest.mark.skipif(

@@ -3,6 +3,7 @@ the retraining trigger's hysteresis, cooldown and daily cap."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -188,38 +189,69 @@ def _windows(breaches: list[bool], start: datetime = T0, version: str = "1") -> 
 
 
 def test_k_of_n_windows_fire_and_one_bad_window_does_not() -> None:
-    now = T0 + timedelta(days=200)
-    assert not decide(_windows([False, False, True]), [], now).fired
-    verdict = decide(_windows([False, True, True]), [], now)
+    assert not decide(_windows([False, False, True]), []).fired
+    verdict = decide(_windows([False, True, True]), [])
     assert (
         verdict.fired and "2 of the last 3 windows breached: psi MonthlyCharges" in verdict.reason
     )
-    assert not decide(_windows([True, True]), [], now).fired  # fewer than n windows
-    assert "3 window" not in decide(_windows([True]), [], now).reason
+    assert not decide(_windows([True, True]), []).fired  # fewer than n windows
+    assert "3 window" not in decide(_windows([True]), []).reason
 
 
 def test_one_episode_fires_once_then_waits_for_windows_of_the_new_model() -> None:
     windows = _windows([False, True, True])
-    fired_at = windows[-1].scored_at + timedelta(hours=1)
-    later = fired_at + timedelta(days=2)
-    again = decide(windows, [Firing("2", fired_at)], later)
+    fired_at = windows[-1].scored_at  # the newest window the firing saw
+    again = decide(windows, [Firing("2", fired_at)])
     assert not again.fired and again.reason.startswith("cooldown")
+    assert f"since the retrain at window {fired_at.isoformat()}" in again.reason
     # new windows after the retrain, still bad: fires again only when k of n of them are
-    after = _windows([True, True, False], start=fired_at + timedelta(days=1), version="2")
-    assert not decide(windows + after[:2], [Firing("2", fired_at)], later).fired
-    assert decide(windows + after, [Firing("2", fired_at)], later + timedelta(days=90)).fired
+    after = _windows([True, True, False], start=fired_at + timedelta(days=30), version="2")
+    assert not decide(windows + after[:2], [Firing("2", fired_at)]).fired
+    assert decide(windows + after, [Firing("2", fired_at)]).fired
 
 
-def test_at_most_max_per_day() -> None:
+def test_at_most_max_per_day_of_windows() -> None:
+    daily = [
+        Window(f"d{i}", T0 + timedelta(hours=6 * i), "1", True, ("psi tenure",)) for i in range(6)
+    ]
+    fired = Firing("2", daily[2].scored_at)
+    verdict = decide(daily, [fired], max_per_day=1)  # windows 3-5 lie within 24 h of it
+    assert not verdict.fired and verdict.reason.startswith("cap: 1 retrain(s) in the 24 h")
+    assert decide(daily + _windows([True] * 3, start=T0 + timedelta(days=2)), [fired]).fired
+
+
+def test_one_clock_windows_back_filled_after_a_retrain_count() -> None:
+    """#25: the retrain of replayed months (windows 2026-01..04) was evaluated on the wall clock
+    months later; windows back-filled afterwards with --at for 2026-04 and 2026-05 are newer
+    than anything the retrain saw, so they count, and no reason quotes the wall clock."""
+    import json
+
+    from mlrecipes.loop.retrain import TRIGGER_SCHEMA, firings_of
+
     windows = _windows([True, True, True])
-    just_fired = windows[0].scored_at - timedelta(hours=1)
-    verdict = decide(windows, [Firing("2", just_fired)], windows[0].scored_at, max_per_day=1)
-    assert not verdict.fired and verdict.reason.startswith("cap")
+    seen = json.dumps([{"window": w.scored_at.isoformat()} for w in windows])
+    wall = "2026-12-03T07:04:00.000000+00:00"
+    rows = [
+        {"evaluated_at": wall, "fired": True, "dry_run": False, "reason": "3 of the last 3",
+         "windows": seen, "model_version": version, "run": run, "deploy": "null"}
+        for version, run in (("", json.dumps({"state": "started"})), ("2", "{}"))
+    ]  # fmt: skip
+    [firing] = firings_of(pd.DataFrame(rows, columns=TRIGGER_SCHEMA.names))
+    assert firing.at == windows[-1].scored_at and firing.finished
+    back_filled = _windows([True, True], start=windows[-1].scored_at + timedelta(days=30))
+    verdict = decide(windows + back_filled, [firing])
+    newest_seen = windows[-1].scored_at.isoformat()
+    assert verdict.reason.startswith(f"2 window(s) since the retrain at window {newest_seen}")
+    assert [w.scored_at for w in verdict.windows] == [w.scored_at for w in back_filled]
+    assert decide(windows + back_filled + _windows([True], start=T0 + timedelta(days=150)),
+                  [firing]).fired  # fmt: skip
+    for verdict in (decide(windows, [firing]), decide(windows + back_filled, [firing])):
+        assert "2026-12" not in verdict.reason
 
 
 def test_k_must_fit_n() -> None:
     with pytest.raises(ValueError, match="1 <= k <= n"):
-        decide([], [], T0, k=4, n=3)
+        decide([], [], k=4, n=3)
 
 
 def test_numbers_stored_as_text_are_compared_as_numbers() -> None:
@@ -263,13 +295,18 @@ def test_a_retrain_that_died_after_it_started_fires_again_within_the_cap() -> No
         (None, 4, False),
     ]
     windows = _windows([True, True, True], start=datetime(2026, 3, 10, tzinfo=UTC))
-    verdict = decide(windows, firings, datetime(2026, 6, 1, tzinfo=UTC))
+    verdict = decide(windows, firings)
     assert verdict.fired and "since the retrain" not in verdict.reason
     assert (
-        "the retrain started at 2026-04-02T00:00:00+00:00 never finished: firing again"
+        "the retrain started at window 2026-04-02T00:00:00+00:00 never finished: firing again"
         in verdict.reason
     )
-    capped = decide(windows, firings, datetime(2026, 4, 2, 6, tzinfo=UTC), max_per_day=1)
+    same_day = [
+        windows[0],
+        replace(windows[1], scored_at=datetime(2026, 3, 20, tzinfo=UTC)),
+        replace(windows[2], scored_at=datetime(2026, 4, 2, 6, tzinfo=UTC)),
+    ]  # the newest window lies 6 h after the retrain that died
+    capped = decide(same_day, firings, max_per_day=1)
     assert not capped.fired and capped.reason.startswith("cap: 1 retrain(s)")
 
 
@@ -313,3 +350,61 @@ def test_input_counts_of_a_scoring_input_equal_the_counts_of_its_frame(tmp_path)
     whole = counts.frame_counts(frame, summaries)
     assert np.array_equal(counted["tenure"].bins, whole.columns["tenure"].bins)
     assert counted["Contract"].levels == {"a": 250, "b": 250}
+
+
+def test_a_regression_window_is_measured_by_its_errors_batch_by_batch() -> None:
+    """#26: a regression model's window: prediction drift on its predictions' bins, measured
+    RMSE and MAE from error sums that add up exactly over batches, graded by how much larger
+    they are than the holdout's; no estimate (nothing in a prediction says how wrong it is)."""
+    from sklearn.metrics import mean_absolute_error, root_mean_squared_error
+
+    from mlrecipes.monitoring.counts import WindowCounts, frame_counts
+    from mlrecipes.monitoring.reference import regression_reference, scores_of
+    from mlrecipes.monitoring.window import ESTIMATED, MEASURED, Thresholds, window_performance
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 1, 4000)
+    y = 3 * x + rng.normal(0, 1, 4000)
+    training = pd.DataFrame({"x": x})
+    reference = regression_reference(training, ["x"], [], y[:1000], 3 * x[:1000])
+    assert reference["holdout"]["root_mean_squared_error"] == pytest.approx(
+        root_mean_squared_error(y[:1000], 3 * x[:1000])
+    )
+
+    def window(prediction: np.ndarray, outcome: np.ndarray) -> WindowCounts:
+        total = WindowCounts()
+        for part in np.array_split(np.arange(len(prediction)), 7):
+            frame = pd.DataFrame({"x": x[part], "prediction": prediction[part]})
+            total.add(frame_counts(frame, {}, scores_of(reference), 0.5, outcome[part],
+                                   "prediction", regression=True))  # fmt: skip
+        return total
+
+    known = y.copy()
+    known[::5] = np.nan  # a fifth of the outcomes not in yet
+    same = window(3 * x, known)
+    rows = {r.metric: r for r in window_performance(reference, same, Thresholds(), True)}
+    labelled = ~np.isnan(known)
+    assert same.errors.labelled == labelled.sum()
+    assert rows["root_mean_squared_error"].value == pytest.approx(
+        root_mean_squared_error(y[labelled], 3 * x[labelled])
+    )
+    assert rows["mean_absolute_error"].value == pytest.approx(
+        mean_absolute_error(y[labelled], 3 * x[labelled])
+    )
+    assert {r.status for r in rows.values()} == {"ok"}
+    worse = window(3 * x + 1.5, y)  # biased: errors about 80% larger
+    graded = window_performance(reference, worse, Thresholds(), True)
+    assert {r.kind for r in graded} == {MEASURED} and ESTIMATED not in {r.kind for r in graded}
+    assert {r.metric: r.status for r in graded} == {
+        "root_mean_squared_error": "alert", "mean_absolute_error": "alert",
+    }  # fmt: skip
+    assert window_performance(reference, worse, Thresholds(), measured=False) == []
+
+
+def test_a_regression_outcome_is_its_value() -> None:
+    from mlrecipes.monitoring.counts import LABEL
+    from mlrecipes.monitoring.outcomes import outcomes_for
+
+    labels = pd.DataFrame({"id": ["a", "b"], "price": [10.5, 3.0]})
+    got = outcomes_for(labels, ["id"], "2026-01-31T00:00:00", "price", None)
+    assert got[LABEL].tolist() == [10.5, 3.0]

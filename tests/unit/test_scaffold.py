@@ -147,17 +147,31 @@ def test_a_key_must_be_unique_within_a_snapshot_only() -> None:
 
 
 def test_the_baseline_criteria_pass_a_model_like_the_baseline_and_refuse_chance() -> None:
-    frame = signal_table(1500)
+    frame = signal_table(6000)
     baseline = measure_baseline(frame, describe_table(frame, "left"))
     criteria = {c.metric: c.threshold for c in baseline.criteria}
-    auc = np.mean(baseline.scores["roc_auc"])
-    assert 0.5 < criteria["roc_auc"] < auc - 0.02 and auc > 0.7
-    assert criteria["f1_score"] < np.mean(baseline.scores["f1_score"])
-    houses = frame.assign(left=frame["months"] * 3.0 + np.random.default_rng(1).normal(0, 5, 1500))
+    auc, f1 = np.mean(baseline.scores["roc_auc"]), np.mean(baseline.scores["f1_score"])
+    assert auc > 0.7 and 0.5 < criteria["roc_auc"] < auc - 0.02
+    assert baseline.majority["f1_score"] < criteria["f1_score"] < f1 - 0.02
+    houses = frame.assign(left=frame["months"] * 3.0 + np.random.default_rng(1).normal(0, 5, 6000))
     spec = describe_table(houses, "left", drop=["months"], task="regression")
     errors = measure_baseline(houses, spec)
     rmse = {c.metric: c.threshold for c in errors.criteria}["root_mean_squared_error"]
-    assert rmse > np.mean(errors.scores["root_mean_squared_error"])  # an error: at most
+    assert np.mean(errors.scores["root_mean_squared_error"]) < rmse < houses["left"].std()
+
+
+def test_on_a_small_table_a_bar_no_better_than_the_majority_class_is_not_set() -> None:
+    """On 600 rows the test split holds ~16 positives: an F1 bar 2.5 standard errors below the
+    baseline lies under the F1 of calling everyone positive, so it would catch nothing; on 400,
+    neither bar would, and what is left is "no worse than chance"."""
+    frame = signal_table(600, seed=2)
+    baseline = measure_baseline(frame, describe_table(frame, "left"))
+    assert [c.metric for c in baseline.criteria] == ["roc_auc"]
+    assert baseline.dropped == ["f1_score"] and "no f1_score criterion" in baseline.note()
+    assert baseline.criteria[0].threshold > 0.5
+    tiny = signal_table(400, seed=2)
+    chance = measure_baseline(tiny, describe_table(tiny, "left"))
+    assert [(c.metric, c.threshold) for c in chance.criteria] == [("roc_auc", 0.5)]
 
 
 def test_a_folder_that_holds_a_project_is_refused_before_the_table_is_read(tmp_path: Path) -> None:
@@ -166,13 +180,31 @@ def test_a_folder_that_holds_a_project_is_refused_before_the_table_is_read(tmp_p
         plan_project(tmp_path, tmp_path / "missing.csv", "left")
 
 
-def test_a_regression_project_has_no_monitoring_jobs_or_variables(tmp_path: Path) -> None:
+def test_a_regression_project_is_monitored_by_its_errors(tmp_path: Path) -> None:
     frame = signal_table()
     data = tmp_path / "houses.parquet"
     frame.assign(left=frame["months"] * 1.5 + 0.5).to_parquet(data, index=False)
     plan = plan_project(tmp_path / "houses", data, "left", drop=["months"], baseline=False)
-    assert "resources/monitoring.yml" not in plan.files
-    assert "steps/custom_metrics.py" not in plan.files
-    assert "MONITORING_TABLE_LOCATION" not in "".join(plan.files.values())
-    assert 'recipe: "regression/v1"' in plan.files["recipe.yaml"]
+    assert (
+        "resources/monitoring.yml" in plan.files
+        and "resources/retraining_trigger.yml" in plan.files
+    )
+    assert "steps/custom_metrics.py" not in plan.files  # lift is a classifier's metric
+    recipe = plan.files["recipe.yaml"]
+    assert 'recipe: "regression/v1"' in recipe and "positive_class" not in recipe
+    assert "error_increase: {warn: 0.1, alert: 0.2}" in recipe and "performance_drop" not in recipe
+    assert "calibrate_proba" not in recipe and 'primary_metric: "root_mean_squared_error"' in recipe
     assert 'INGEST_DATA_FORMAT: "parquet"' in plan.files["profiles/local.yaml"]
+
+
+def test_a_small_table_gets_validation_and_test_splits_deploy_can_compare_on(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "small.csv"
+    signal_table(220).to_csv(data, index=False)
+    plan = plan_project(tmp_path / "small", data, "left", baseline=False)
+    assert plan.declaration.split_ratios == [0.62, 0.19, 0.19]  # about 40 rows each
+    assert "    split_ratios: [0.62, 0.19, 0.19]\n" in plan.files["recipe.yaml"]
+    signal_table(80).to_csv(data, index=False)
+    with pytest.raises(DatasetError, match=r"small.csv: 80 rows; .* needs 100 at least"):
+        plan_project(tmp_path / "small", data, "left", baseline=False)

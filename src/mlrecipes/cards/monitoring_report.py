@@ -86,23 +86,10 @@ def render(table: pd.DataFrame, title: str) -> str:
     )  # fmt: skip
     drift_alert = _threshold(table, "drift", 0.25)
     score_alert = _threshold(table, "prediction_drift", 0.25)
-    auc = table[
-        (table["metric"] == "roc_auc")
-        & table["kind"].isin(["performance", "estimated_performance"])
-    ]
-    auc_alert = (
-        float(auc["threshold"].dropna().iloc[-1]) if auc["threshold"].notna().any() else None
-    )
     images = [
         ("Input drift", drift_heatmap(table, drift_alert)),
-        ("Prediction drift", series_plot(
-            table, [("prediction_drift", "psi", "PSI of predicted_score")],
-            "Prediction drift against the holdout", "PSI", score_alert)),
-        ("Performance", series_plot(
-            table, [("performance", "roc_auc", "measured (labels)"),
-                    ("estimated_performance", "roc_auc", "estimated (CBPE, no labels)")],
-            "ROC AUC per window", "ROC AUC", auc_alert)),
-    ]  # fmt: skip
+        *_output_figures(table, score_alert),
+    ]
     alerts = table[table["status"] == "alert"].sort_values(["window", "kind", "column"])
     # windows whose input columns could not be counted (a slim scores table, input gone)
     uncomputed = set(table.loc[table["metric"] == NOT_COMPUTED, "window"])
@@ -134,6 +121,33 @@ def render(table: pd.DataFrame, title: str) -> str:
             for a in alerts.itertuples()
         ],
     )
+
+
+def _output_figures(table: pd.DataFrame, score_alert: float) -> list[tuple[str, bytes]]:
+    """Prediction drift, and performance: a classifier's ROC AUC (measured and estimated), or a
+    regression model's measured RMSE (no estimate exists for it)."""
+    regression = (
+        not (table["metric"] == "roc_auc").any()
+        and (table["metric"] == "root_mean_squared_error").any()
+    )
+    metric, name = ("root_mean_squared_error", "RMSE") if regression else ("roc_auc", "ROC AUC")
+    perf = table[
+        (table["metric"] == metric) & table["kind"].isin(["performance", "estimated_performance"])
+    ]
+    perf_alert = (
+        float(perf["threshold"].dropna().iloc[-1]) if perf["threshold"].notna().any() else None
+    )
+    scored = table.loc[table["kind"] == "prediction_drift", "column"]
+    output = str(scored.iloc[-1]) if len(scored) else "predicted_score"
+    series = [("performance", metric, "measured (labels)")]
+    if not regression:
+        series.append(("estimated_performance", metric, "estimated (CBPE, no labels)"))
+    return [
+        ("Prediction drift", series_plot(
+            table, [("prediction_drift", "psi", f"PSI of {output}")],
+            "Prediction drift against the holdout", "PSI", score_alert)),
+        ("Performance", series_plot(table, series, f"{name} per window", name, perf_alert)),
+    ]  # fmt: skip
 
 
 def _threshold(table: pd.DataFrame, kind: str, default: float) -> float:

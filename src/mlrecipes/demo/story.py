@@ -36,7 +36,10 @@ from typing import Any
 
 from mlrecipes.errors import DemoError
 
-TEMPLATE_PARTS = ("recipe.yaml", "profiles", "steps", "access.yaml", "databricks.yml", "resources")
+TEMPLATE_PARTS = (
+    "recipe.yaml", "profiles", "steps", "access.yaml", "databricks.yml", "resources",
+    "mlrecipes-init.yaml",
+)  # fmt: skip
 ALTERNATIVE_TRAIN = Path(__file__).with_name("train_gbm.py")
 PROD, STAGING = "prod", "staging"
 RELEASE, CI, SCIENTIST = "prod-deployer", "ci-staging", "ds-alice"

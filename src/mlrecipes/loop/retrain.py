@@ -79,6 +79,8 @@ def firings_of(trigger: Any) -> list[Any]:
     from mlrecipes.monitoring.trigger import Firing
 
     done = trigger[trigger["fired"] & ~trigger["dry_run"]] if len(trigger) else trigger
+    # in the order they happened (two firings of one episode share their window-clock time)
+    done = done.sort_values("evaluated_at", kind="stable")
     # a firing is written twice, before the retrain and with its result (same evaluated_at): one
     # firing; a "started" row alone (the process died) is an unfinished one: no cooldown from it
     rows = done.groupby("evaluated_at", sort=False).size()
@@ -86,11 +88,20 @@ def firings_of(trigger: Any) -> list[Any]:
     return [
         Firing(
             r.model_version or None,
-            pd.Timestamp(r.evaluated_at).to_pydatetime(),
+            _window_clock(r.windows) or pd.Timestamp(r.evaluated_at).to_pydatetime(),
             finished=bool(rows[r.evaluated_at] > 1),
         )
         for r in done.itertuples()
     ]
+
+
+def _window_clock(windows: str) -> datetime | None:
+    """A firing's time on the window clock: the newest window it looked at (recorded with every
+    evaluation). None only for a record without windows; its wall-clock time stands in then."""
+    import pandas as pd
+
+    seen = [pd.Timestamp(w["window"]).to_pydatetime() for w in json.loads(windows or "[]")]
+    return max(seen, default=None)
 
 
 def retrain(recipe: Recipe, dry_run: bool = False, now: datetime | None = None) -> dict[str, Any]:
@@ -124,7 +135,7 @@ def _retrain_now(recipe: Recipe, dry_run: bool, now: datetime | None) -> dict[st
     now = now or datetime.now(UTC)
     if not dry_run:
         _tag_untagged_last(recipe, trigger_path)
-    verdict = _verdict(monitor.trigger, table, trigger_path, now)
+    verdict = _verdict(monitor.trigger, table, trigger_path)
     windows = [
         {"window": w.window, "model_version": w.model_version, "breached": w.breached,
          "reasons": list(w.reasons)}
@@ -167,8 +178,9 @@ def _retrain_now(recipe: Recipe, dry_run: bool, now: datetime | None) -> dict[st
     }
 
 
-def _verdict(rule: Any, table: Path, trigger_path: Path, now: datetime) -> Any:
-    """The trigger rule applied to the monitoring table and the trigger's own history."""
+def _verdict(rule: Any, table: Path, trigger_path: Path) -> Any:
+    """The trigger rule applied to the monitoring table and the trigger's own history, on the
+    windows' clock (the evaluation's wall-clock time is only recorded, never compared)."""
     from mlrecipes.io.monitoring_table import read_table
     from mlrecipes.monitoring.trigger import decide
 
@@ -176,7 +188,6 @@ def _verdict(rule: Any, table: Path, trigger_path: Path, now: datetime) -> Any:
     return decide(
         windows_of(read_table(table), rule.breaches),
         firings_of(trigger),
-        now,
         rule.k,
         rule.n,
         rule.max_per_day,

@@ -159,11 +159,44 @@ def _lift(rows: np.ndarray, positives: np.ndarray) -> float:
 
 
 @dataclass
+class ErrorSums:
+    """A regression window's labelled rows: their count and summed squared and absolute errors
+    (the measured errors, exact, from sums that add up batch by batch)."""
+
+    labelled: int = 0
+    squared: float = 0.0
+    absolute: float = 0.0
+
+    def add_predictions(self, predictions: np.ndarray, outcome: np.ndarray | None) -> None:
+        if outcome is None:
+            return
+        known = ~np.isnan(outcome) & ~np.isnan(predictions)
+        residual = predictions[known] - outcome[known]
+        self.labelled += int(known.sum())
+        self.squared += float(np.sum(residual**2))
+        self.absolute += float(np.sum(np.abs(residual)))
+
+    def add(self, other: ErrorSums) -> None:
+        self.labelled += other.labelled
+        self.squared += other.squared
+        self.absolute += other.absolute
+
+    def measured(self) -> dict[str, float]:
+        if not self.labelled:
+            return {}
+        return {
+            "root_mean_squared_error": math.sqrt(self.squared / self.labelled),
+            "mean_absolute_error": self.absolute / self.labelled,
+        }
+
+
+@dataclass
 class WindowCounts:
     rows: int = 0
     columns: dict[str, ColumnCounts] = field(default_factory=dict)
     scores: ColumnCounts = field(default_factory=ColumnCounts)  # on the reference's score bins
     grid: ScoreGrid = field(default_factory=ScoreGrid)
+    errors: ErrorSums = field(default_factory=ErrorSums)  # regression windows
     input_source: str = "the scores table"  # where the input columns were counted
 
     def add(self, other: WindowCounts) -> None:
@@ -172,6 +205,7 @@ class WindowCounts:
             self.columns.setdefault(name, ColumnCounts()).add(counts)
         self.scores.add(other.scores)
         self.grid.add(other.grid)
+        self.errors.add(other.errors)
 
 
 def _numbers(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -258,8 +292,11 @@ def batch_counts(
     threshold: float = 0.5,
     positive: np.ndarray | None = None,
     score_column: str = "predicted_score",
+    regression: bool = False,
 ) -> WindowCounts:
-    """The counts of one Arrow batch of a window (``positive``: 1/0 per labelled row, NaN else)."""
+    """The counts of one Arrow batch of a window (``positive``: 1/0 per labelled row, NaN else;
+    for a regression window, ``regression``, the outcome itself). A classifier's scores fill the
+    score grid; a regression model's predictions, the error sums."""
     out = WindowCounts(rows=batch.num_rows)
     names = set(batch.schema.names)
     for name, summary in columns.items():
@@ -268,7 +305,10 @@ def batch_counts(
     if score_summary is not None and score_column in names:
         scores = _numbers(batch.column(score_column))
         out.scores = ColumnCounts(len(scores), 0, bins=bin_counts(scores, score_summary.edges))
-        out.grid.add_scores(scores, threshold, positive)
+        if regression:
+            out.errors.add_predictions(scores, positive)
+        else:
+            out.grid.add_scores(scores, threshold, positive)
     return out
 
 
@@ -279,7 +319,10 @@ def frame_counts(
     threshold: float = 0.5,
     positive: np.ndarray | None = None,
     score_column: str = "predicted_score",
+    regression: bool = False,
 ) -> WindowCounts:
     """The counts of a pandas frame (as an Arrow table: the same counting as a batch)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    return batch_counts(table, columns, score_summary, threshold, positive, score_column)
+    return batch_counts(
+        table, columns, score_summary, threshold, positive, score_column, regression
+    )

@@ -15,7 +15,8 @@ LABELLED_AT = "__mlrecipes_labelled_at"  # when an outcome was recorded (labels 
 def outcomes_for(
     labels: pd.DataFrame, keys: list[str], scored_at: str, target: str, positive: Any
 ) -> pd.DataFrame:
-    """Each key's outcome for a window scored at ``scored_at`` (1.0 / 0.0 under LABEL).
+    """Each key's outcome for a window scored at ``scored_at`` under LABEL: 1.0 / 0.0 for a
+    classifier's ``positive`` class, the target's value itself for regression (``positive`` None).
 
     With the time each outcome was recorded (``LABELLED_AT``), a window takes per key the first
     outcome recorded after it was scored: an older one predates the score."""
@@ -24,7 +25,11 @@ def outcomes_for(
         when = pd.Timestamp(scored_at)
         when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
         labels = labels[labels[LABELLED_AT] > when].drop_duplicates(keys, keep="first")
-    return labels[keys].assign(**{LABEL: (labels[target] == positive).astype(float)})
+    if positive is None:
+        outcome = pd.to_numeric(labels[target], errors="coerce").astype(float)
+    else:
+        outcome = (labels[target] == positive).astype(float)
+    return labels[keys].assign(**{LABEL: outcome})
 
 
 def contradictions(

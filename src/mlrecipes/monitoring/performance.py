@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 METRICS = ("roc_auc", "f1_score", "calibration_error", "lift_top_decile")
+ERRORS = ("root_mean_squared_error", "mean_absolute_error")  # regression: lower is better
 
 
 def _top_decile(scores: np.ndarray) -> np.ndarray:
@@ -66,3 +67,23 @@ def drop(reference: dict[str, float], window: dict[str, float]) -> dict[str, flo
             diff = value - reference[name]
             out[name] = float(diff if name in worse_when_higher else -diff)
     return out
+
+
+def errors(y: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """A regression model's errors on rows with known outcomes."""
+    residual = np.asarray(predictions, dtype=float) - np.asarray(y, dtype=float)
+    if not len(residual):
+        return {}
+    return {
+        "root_mean_squared_error": float(np.sqrt(np.mean(residual**2))),
+        "mean_absolute_error": float(np.mean(np.abs(residual))),
+    }
+
+
+def increase(reference: dict[str, float], window: dict[str, float]) -> dict[str, float]:
+    """How much larger each error is than on the model's holdout, relative (0.2: 20% larger)."""
+    return {
+        name: float(value / reference[name] - 1.0)
+        for name, value in window.items()
+        if name in ERRORS and reference.get(name)
+    }

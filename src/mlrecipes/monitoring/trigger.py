@@ -1,6 +1,11 @@
 """When retraining fires (pure): ``k`` of the last ``n`` windows breached (hysteresis, so one bad
 window does not retrain and a recovery stops it), not again until a window scored by a model
-trained after the last retrain exists (cooldown), and at most ``max_per_day`` times a day."""
+trained after the last retrain exists (cooldown), and at most ``max_per_day`` times a day.
+
+One clock: the windows' own scoring times. A retrain is placed at the newest window it saw, and
+"a day" is measured between window times, never against the wall clock of the evaluation: a
+window back-filled with ``--at`` after a retrain counts as what it is (a window newer than the
+ones the retrain answered), and a replayed history (the demo's months) decides as it happened."""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ class Window:
 @dataclass(frozen=True)
 class Firing:
     version: str | None  # the model a retrain produced (None while unknown)
-    at: datetime
+    at: datetime  # on the window clock: the newest window the firing evaluation saw
     finished: bool = True  # False: it started and never recorded a result (the process died)
 
 
@@ -34,7 +39,6 @@ class Verdict:
 def decide(
     windows: list[Window],
     firings: list[Firing],
-    now: datetime,
     k: int = 2,
     n: int = 3,
     max_per_day: int = 1,
@@ -44,7 +48,7 @@ def decide(
     Only windows scored after the last retrain count (cooldown): the windows that made it fire
     never make it fire again, so one drift episode retrains once. A retrain that started and
     never finished retrained nothing: it starts no cooldown (the trigger fires again, and says
-    so), but it counts against the daily cap."""
+    so), but it counts against the daily cap, measured back from the newest window."""
     if not 1 <= k <= n:
         raise ValueError(f"the trigger needs 1 <= k <= n, got k={k}, n={n}")
     ordered = sorted(windows, key=lambda w: w.scored_at)
@@ -53,7 +57,7 @@ def decide(
     unfinished = [f for f in firings if not f.finished and (last is None or f.at > last.at)]
     counted = [w for w in ordered if last is None or w.scored_at > last.at]
     recent = tuple(counted[-n:])
-    since = f" since the retrain of {last.at.isoformat()}" if last else ""
+    since = f" since the retrain at window {last.at.isoformat()}" if last else ""
     if last is not None and not counted:
         return Verdict(
             False, f"cooldown: no window has been scored{since} (its model must be seen first)", ()
@@ -69,16 +73,18 @@ def decide(
             f"{len(breached)} of the last {n} windows{since} breached; {k} are needed",
             recent,
         )
+    now = recent[-1].scored_at
     today = [f for f in firings if 0 <= (now - f.at).total_seconds() < 86_400]
     if len(today) >= max_per_day:
         return Verdict(
             False,
-            f"cap: {len(today)} retrain(s) in the last 24 h (max_per_day {max_per_day})",
+            f"cap: {len(today)} retrain(s) in the 24 h of windows up to {now.isoformat()} "
+            f"(max_per_day {max_per_day})",
             recent,
         )
     why = "; ".join(sorted({r for w in breached for r in w.reasons})) or "breached"
     again = ""
     if unfinished:
         started = max(f.at for f in unfinished).isoformat()
-        again = f" (the retrain started at {started} never finished: firing again)"
+        again = f" (the retrain started at window {started} never finished: firing again)"
     return Verdict(True, f"{len(breached)} of the last {n} windows breached: {why}{again}", recent)

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from mlrecipes.monitoring import drift, performance
-from mlrecipes.monitoring.counts import ScoreGrid, WindowCounts, drift_of
-from mlrecipes.monitoring.reference import SCORE, columns_of, scores_of
+from mlrecipes.monitoring.counts import ErrorSums, ScoreGrid, WindowCounts, drift_of
+from mlrecipes.monitoring.reference import columns_of, is_regression, score_column, scores_of
 
 # kinds of rows in the monitoring table
 DRIFT, PREDICTION_DRIFT, ESTIMATED, MEASURED = (
@@ -35,6 +35,7 @@ class Thresholds:
     null_rate_change: tuple[float, float] = (0.05, 0.1)
     prediction_drift: tuple[float, float] = (0.1, 0.25)
     performance_drop: tuple[float, float] = (0.03, 0.05)  # roc_auc and f1_score
+    error_increase: tuple[float, float] = (0.1, 0.2)  # regression errors, relative to holdout
     columns: dict[str, tuple[float, float]] = field(default_factory=dict)  # drift, per column
 
     def for_drift(self, column: str, metric: str) -> tuple[float, float]:
@@ -81,7 +82,11 @@ def input_rows(
     bins = counts.scores.bins
     if bins is not None and bins.sum():
         value = drift.psi(np.asarray(scores_of(reference).shares), bins)
-        rows.append(_graded(PREDICTION_DRIFT, SCORE, "psi", value, thresholds.prediction_drift))
+        rows.append(
+            _graded(
+                PREDICTION_DRIFT, score_column(reference), "psi", value, thresholds.prediction_drift
+            )
+        )
     return rows
 
 
@@ -105,6 +110,31 @@ def performance_rows(
             else:
                 rows.append(Row(kind, "", metric, value, None, "info"))
     return rows
+
+
+def error_rows(reference: dict[str, Any], errors: ErrorSums, thresholds: Thresholds) -> list[Row]:
+    """A regression window's measured errors, each graded by how much larger (relative) it is
+    than on the model's holdout. No estimate: a regression model's output carries no confidence
+    to estimate its error from before the outcomes arrive."""
+    holdout = reference["holdout"]
+    values = errors.measured()
+    increases = performance.increase(holdout, values)
+    warn, alert = thresholds.error_increase
+    rows = []
+    for metric, value in values.items():
+        if metric in increases:
+            status = drift.status(max(increases[metric], 0.0), warn, alert)
+            rows.append(Row(MEASURED, "", metric, value, holdout[metric] * (1 + alert), status))
+    return rows
+
+
+def window_performance(
+    reference: dict[str, Any], counts: WindowCounts, thresholds: Thresholds, measured: bool
+) -> list[Row]:
+    """Performance rows of a window, by the kind of model its reference describes."""
+    if is_regression(reference):
+        return error_rows(reference, counts.errors, thresholds) if measured else []
+    return performance_rows(reference, counts.grid, thresholds, measured)
 
 
 def alerts(rows: list[Row]) -> list[str]:

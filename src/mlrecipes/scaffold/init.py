@@ -19,7 +19,7 @@ import pandas as pd
 
 from mlrecipes.errors import ConfigError, DatasetError
 from mlrecipes.scaffold.__main__ import DECLARATION
-from mlrecipes.scaffold.baseline import Baseline, measure_baseline
+from mlrecipes.scaffold.baseline import MIN_ROWS, Baseline, measure_baseline, split_ratios
 from mlrecipes.scaffold.project import Declaration, render
 from mlrecipes.scaffold.table import TableSpec, Task, describe_table
 
@@ -95,9 +95,16 @@ def plan_project(
         drop=drop,
         source=str(data),
     )
-    measured = measure_baseline(frame, spec) if baseline else None
+    if spec.rows < MIN_ROWS:
+        raise DatasetError(
+            f"{data}: {spec.rows} rows; a recipe trains, validates and tests on separate rows, "
+            f"and needs {MIN_ROWS} at least"
+        )
+    ratios = split_ratios(spec.rows)
+    measured = measure_baseline(frame, spec, ratios[2]) if baseline else None
     columns = list(map(str, frame.columns))
     declaration = _declaration(spec, measured, columns, data, project_name(root, name))
+    declaration.split_ratios = ratios
     files = render(declaration)
     files[DECLARATION] = declaration.to_yaml()
     return InitPlan(root, data, spec, measured, declaration, files, columns)

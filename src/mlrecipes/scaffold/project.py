@@ -40,8 +40,6 @@ SHARED_FILES = (
     "resources/monitoring.yml",
     "resources/retraining_trigger.yml",
 )
-# the monitor step measures binary classifiers only: a regression project has no monitoring jobs
-MONITORING_FILES = ("resources/monitoring.yml", "resources/retraining_trigger.yml")
 PROJECT_FILES = (
     "steps/transform.py",
     "steps/train.py",
@@ -76,6 +74,7 @@ class Declaration:
     table_description: str = ""
     roles: list[list[str]] = field(default_factory=list)
     rows: int = 0
+    split_ratios: list[float] = field(default_factory=lambda: [0.75, 0.125, 0.125])
 
     def __post_init__(self) -> None:
         if not NAME.match(self.name):
@@ -119,6 +118,7 @@ class Declaration:
             else "a ridge regression",
             "prefix": self.name.upper(),
             "ids_json": json.dumps(self.id_columns),
+            "split_ratios_json": json.dumps(self.split_ratios),
             "ids_text": ", ".join(self.id_columns),
             "numeric_json": json.dumps(self.numeric_columns),
             "not_features_json": json.dumps(self.not_features),
@@ -130,7 +130,7 @@ class Declaration:
             "snapshots_location": self.snapshots_location or self.data_location,
             "local_data_note": "the generated sample (make data)"
             if self.in_repository
-            else f"the table init copied ({self.data_location})",
+            else f"its table ({self.data_location})",
             "snapshots_note": "`make data` writes data/telco_snapshots/ (3 monthly snapshots of "
             "the generated sample)"
             if self.in_repository
@@ -173,7 +173,5 @@ def render(declaration: Declaration, files: tuple[str, ...] | None = None) -> di
         files = SHARED_FILES + PROJECT_FILES
         if declaration.task == "classification":
             files += CLASSIFICATION_FILES
-        else:
-            files = tuple(f for f in files if f not in MONITORING_FILES)
     env, variables = _environment(), declaration.variables()
     return {path: env.get_template(_template_name(path)).render(variables) for path in files}

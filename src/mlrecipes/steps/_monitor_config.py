@@ -39,6 +39,8 @@ class ThresholdsConfig(Block):
     null_rate_change: Levels = Levels(warn=0.05, alert=0.1)
     prediction_drift: Levels = Levels(warn=0.1, alert=0.25)
     performance_drop: Levels = Levels(warn=0.03, alert=0.05)
+    # regression: measured errors larger than the holdout's by this share (0.2: 20% larger)
+    error_increase: Levels = Levels(warn=0.1, alert=0.2)
     columns: dict[str, Levels] = Field(default_factory=dict)
 
 

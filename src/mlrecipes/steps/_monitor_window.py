@@ -81,7 +81,7 @@ def _reference(ctx: StepContext, name: str, version: str) -> dict[str, Any]:
         except MissingArtifactError as exc:
             raise DatasetError(
                 f"{name} version {version} has no monitoring reference ({exc}); retrain it with "
-                "this version of mlrecipes (binary classifiers with probabilities)"
+                "this version of mlrecipes (binary classifiers with probabilities, regression)"
             ) from exc
         return json.loads(path.read_text(encoding="utf-8"))
 
@@ -149,12 +149,14 @@ def _score_counts(
 ) -> WindowCounts:
     from mlrecipes.io.monitoring_table import spark_window, window_batches
     from mlrecipes.monitoring.counts import LABEL, WindowCounts, batch_counts
-    from mlrecipes.monitoring.reference import SCORE, columns_of, scores_of
+    from mlrecipes.monitoring.reference import columns_of, is_regression, score_column, scores_of
     from mlrecipes.stats.keys import normalised
 
     columns = {} if scores_only else columns_of(reference)
-    score_summary, threshold = scores_of(reference), float(reference["threshold"])
-    target, positive = ctx.config.target_col, ctx.config.positive_class
+    score_summary, regression = scores_of(reference), is_regression(reference)
+    threshold = 0.5 if regression else float(reference["threshold"])
+    target = ctx.config.target_col
+    positive = None if regression else ctx.config.positive_class
     outcomes = None
     if labels is not None:
         from mlrecipes.monitoring.outcomes import outcomes_for
@@ -162,6 +164,12 @@ def _score_counts(
         outcomes = outcomes_for(labels, keys, scored_at, target, positive)
     scores_path = scores.path
     if scores.engine == "spark":
+        if regression:
+            raise DatasetError(
+                "steps.monitor: a regression model's windows are monitored by the pandas engine "
+                "(the Spark engine counts binary classifiers' scores); score them with "
+                "predict.engine: pandas"
+            )
         from mlrecipes.io.spark import spark_session
         from mlrecipes.monitoring.spark_counts import window_counts
 
@@ -170,18 +178,20 @@ def _score_counts(
         joined = None if outcomes is None else spark.createDataFrame(outcomes)
         return window_counts(frame, columns, score_summary, threshold, joined, keys)
     total = WindowCounts()
-    wanted = [*columns, SCORE, *keys]
-    for batch in window_batches(scores_path, scored_at, wanted):
+    output = score_column(reference)
+    for batch in window_batches(scores_path, scored_at, [*columns, output, *keys]):
         known = None
         if outcomes is not None:  # only the keys become pandas (the join), not the window
             frame = normalised(batch.select(keys).to_pandas(), keys)
             known = frame.merge(outcomes, on=keys, how="left")[LABEL].to_numpy(dtype=float)
-        total.add(batch_counts(batch, columns, score_summary, threshold, known))
+        total.add(batch_counts(batch, columns, score_summary, threshold, known, output, regression))
     return total
 
 
 def _has_labels(counts: WindowCounts) -> bool:
-    """Enough labelled rows, of both classes, to measure performance on."""
+    """Enough labelled rows (of both classes, for a classifier) to measure performance on."""
+    if counts.errors.labelled:
+        return counts.errors.labelled >= MIN_LABELLED_ROWS
     labelled, positives = counts.grid.labelled_rows, counts.grid.labelled_positives
     return labelled >= MIN_LABELLED_ROWS and 0 < positives < labelled
 
@@ -189,11 +199,11 @@ def _has_labels(counts: WindowCounts) -> bool:
 def _window_rows_stats(
     cfg: MonitorConfig, reference: dict[str, Any], counts: WindowCounts
 ) -> list[Any]:
-    from mlrecipes.monitoring.window import input_rows, performance_rows
+    from mlrecipes.monitoring.window import input_rows, window_performance
 
     thresholds = _thresholds(cfg)
     rows = input_rows(reference, counts, thresholds)
-    return rows + performance_rows(reference, counts.grid, thresholds, _has_labels(counts))
+    return rows + window_performance(reference, counts, thresholds, _has_labels(counts))
 
 
 def _late_labels(
@@ -209,7 +219,7 @@ def _late_labels(
     if labels is None:
         return []
     from mlrecipes.io.monitoring_table import read_table
-    from mlrecipes.monitoring.window import MEASURED, performance_rows
+    from mlrecipes.monitoring.window import MEASURED, window_performance
 
     history = read_table(table)
     if history.empty:
@@ -227,7 +237,7 @@ def _late_labels(
             "model_name": item.model_name,
             "model_version": item.model_version,
         }
-        found = performance_rows(reference, counts.grid, _thresholds(cfg), measured=True)
+        found = window_performance(reference, counts, _thresholds(cfg), measured=True)
         rows += [_record(info, int(item.rows), r) for r in found if r.kind == MEASURED]
     return rows
 
@@ -242,6 +252,7 @@ def _thresholds(cfg: MonitorConfig) -> Any:
         null_rate_change=t.null_rate_change.pair(),
         prediction_drift=t.prediction_drift.pair(),
         performance_drop=t.performance_drop.pair(),
+        error_increase=t.error_increase.pair(),
         columns={c: levels.pair() for c, levels in t.columns.items()},
     )
 

@@ -177,15 +177,26 @@ def _write_results(
 
 
 def _monitoring_reference(ctx: StepContext, info: dict[str, Any], scores: Any) -> Any:
-    """The model's monitoring reference (binary recipes with probabilities): its training
-    columns, its scores and metrics on the test split, its labels' cut-off."""
+    """The model's monitoring reference (binary recipes with probabilities, and regression):
+    its training columns, its scores (or predictions) and metrics on the test split, its labels'
+    cut-off."""
     cfg = ctx.config
+    predict = cfg.steps.predict
+    if cfg.task == "regression":
+        from mlrecipes.monitoring.reference import regression_reference
+
+        return regression_reference(
+            ctx.read_frame("split", "train"),
+            info["feature_columns"],
+            list(predict.id_columns) if predict is not None else [],
+            scores.y.to_numpy(dtype=float),
+            scores.y_pred.astype(float),
+        )
     if cfg.task != "classification/binary" or scores.proba is None:
         return None
     from mlrecipes.modeling.estimators import positive_scores
     from mlrecipes.monitoring.reference import reference_summary
 
-    predict = cfg.steps.predict
     p = positive_scores(scores.proba, scores.classes, cfg.positive_class)
     threshold = info.get("decision_threshold")
     return reference_summary(
