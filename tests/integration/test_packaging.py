@@ -77,3 +77,4 @@ def test_init_runs_from_the_wheels_own_files_outside_any_clone(wheel: Path, tmp_
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert "registered own v1 @challenger" in ran.stdout
+    assert len(list((work / "own" / "notebooks").glob("*.ipynb"))) == 3

@@ -69,6 +69,10 @@ def test_init_on_the_telco_sample_reproduces_the_template_up_to_its_declarations
     rendered = render(replace(detected, **declared), SHARED_FILES)
     for path, text in rendered.items():
         assert text == (REPO / path).read_text(encoding="utf-8"), path
+    notebooks = sorted(p for p in plan.files if p.startswith("notebooks/"))
+    assert notebooks == sorted(str(p.relative_to(REPO)) for p in REPO.glob("notebooks/*.ipynb"))
+    for path in notebooks:
+        assert plan.files[path] == (REPO / path).read_text(encoding="utf-8"), path
 
 
 def test_columns_get_their_roles(tmp_path: Path) -> None:
@@ -190,6 +194,7 @@ def test_a_regression_project_is_monitored_by_its_errors(tmp_path: Path) -> None
         and "resources/retraining_trigger.yml" in plan.files
     )
     assert "steps/custom_metrics.py" not in plan.files  # lift is a classifier's metric
+    assert not any(p.startswith("notebooks/") for p in plan.files)  # they plot P(positive)
     recipe = plan.files["recipe.yaml"]
     assert 'recipe: "regression/v1"' in recipe and "positive_class" not in recipe
     assert "error_increase: {warn: 0.1, alert: 0.2}" in recipe and "performance_drop" not in recipe

@@ -1,5 +1,6 @@
 """``python -m mlrecipes.scaffold DIR [--check]``: render a project's shared files (recipe.yaml,
-profiles, access.yaml, the jobs bundle) again from its ``mlrecipes-init.yaml``, after an upgrade of
+profiles, access.yaml, the jobs bundle; the notebooks as the package has them) again from its
+``mlrecipes-init.yaml``, after an upgrade of
 mlrecipes or an edit of the declaration. ``--check`` only reports the files that differ (exit 1).
 
 The repository's churn template is kept this way: its shared files are this package's templates
@@ -12,14 +13,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mlrecipes.scaffold.project import SHARED_FILES, Declaration, render
+from mlrecipes.scaffold.project import SHARED_FILES, Declaration, copied, render
 
 DECLARATION = "mlrecipes-init.yaml"
 
 
 def stale_files(root: Path) -> dict[str, str]:
-    """Shared files whose text differs from their rendering: path -> rendered text."""
-    rendered = render(Declaration.from_yaml(root / DECLARATION), SHARED_FILES)
+    """Shared files whose text differs from their rendering (or, for the notebooks, from the
+    package's copy): path -> the text they should have."""
+    declaration = Declaration.from_yaml(root / DECLARATION)
+    rendered = render(declaration, SHARED_FILES)
+    if declaration.task == "classification":
+        rendered |= copied()
     return {
         path: text
         for path, text in rendered.items()

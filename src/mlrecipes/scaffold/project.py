@@ -48,6 +48,13 @@ PROJECT_FILES = (
     ".gitignore",
 )
 CLASSIFICATION_FILES = ("steps/custom_metrics.py",)
+# copied as they are (they read target, positive class, model and ids from the recipe): the
+# repository's notebooks/ are these files; binary classifiers only (they plot P(positive))
+NOTEBOOKS = (
+    "notebooks/train_and_inspect.ipynb",
+    "notebooks/batch_scoring.ipynb",
+    "notebooks/champion_challenger.ipynb",
+)
 
 
 @dataclass
@@ -167,11 +174,20 @@ def _template_name(relative: str) -> str:
     return "gitignore.j2" if relative == ".gitignore" else f"{relative}.j2"
 
 
+def copied(files: tuple[str, ...] = NOTEBOOKS) -> dict[str, str]:
+    """Relative path -> text of the files a project gets as they are."""
+    return {path: (TEMPLATE / path).read_text(encoding="utf-8") for path in files}
+
+
 def render(declaration: Declaration, files: tuple[str, ...] | None = None) -> dict[str, str]:
-    """Relative path -> text of each file of the project."""
+    """Relative path -> text of each file of the project (``files``: only those rendered)."""
+    whole = files is None
     if files is None:
         files = SHARED_FILES + PROJECT_FILES
         if declaration.task == "classification":
             files += CLASSIFICATION_FILES
     env, variables = _environment(), declaration.variables()
-    return {path: env.get_template(_template_name(path)).render(variables) for path in files}
+    rendered = {path: env.get_template(_template_name(path)).render(variables) for path in files}
+    if whole and declaration.task == "classification":
+        rendered |= copied()
+    return rendered
