@@ -70,6 +70,9 @@ def test_a_real_table_gets_a_project_that_runs_locally_and_on_dev(
         result = cli("job", "run", job, "--profile", "dev", cwd=root, env=env)
         assert result.returncode == 0, f"{job}: {result.stderr[-2000:]}"
     assert inspect(root, "deploy", env)["steps"][0]["status"] == "SUCCEEDED"
+    champion = cli("champion", "--profile", "dev", "--json", cwd=root, env=env)
+    assert champion.returncode == 0, champion.stderr
+    assert json.loads(champion.stdout)["aliases"]["champion"] == "1"
     test = inspect(root, "evaluate", env)["metrics"]["test"]
     if "roc_auc" in test:  # classification: better than a majority-class model (ROC AUC 0.5)
         assert test["roc_auc"] > 0.6
