@@ -176,3 +176,28 @@ def test_a_regression_table_runs_locally_and_through_the_five_jobs_on_dev(tmp_pa
     measured = inspect(root, "monitor", {}, profile="local")["performance"]
     assert measured["root_mean_squared_error"]["status"] == "ok"
     assert measured["root_mean_squared_error"]["value"] < table["lifetime_value"].std()
+
+
+def test_without_target_it_asks_only_a_person_at_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    accounts().to_csv(tmp_path / "accounts.csv", index=False)
+    piped = cli("init", "proj", "--data", "accounts.csv", cwd=tmp_path)  # stdin: not a terminal
+    assert piped.returncode == 2 and "Missing option '--target'" in piped.stderr
+    assert not (tmp_path / "proj").exists()
+    person, terminal = pty.openpty()
+    asked = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlrecipes"), "init", "proj", "--data", "accounts.csv"],
+        stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, text=True,
+    )  # fmt: skip
+    os.write(person, b"churned\n")
+    out, err = asked.communicate(timeout=300)
+    os.close(person)
+    os.close(terminal)
+    assert asked.returncode == 0, err
+    assert "Columns of accounts.csv: account_id, plan, months_active" in out
+    assert "Target column (what the model predicts)" in out
+    assert (tmp_path / "proj" / "recipe.yaml").read_text().count('target_col: "churned"') == 1

@@ -60,3 +60,27 @@ def test_champion_challenger_notebook(tmp_path: Path) -> None:
     assert any(
         "image/png" in out.get("data", {}) for c in book.cells for out in c.get("outputs", [])
     )
+
+
+def test_an_init_regression_project_gets_a_notebook_that_runs(tmp_path: Path) -> None:
+    """`mlrecipes init` gives a regression project the notebook that fits every recipe (#26)."""
+    import numpy as np
+    import pandas as pd
+
+    from tests.conftest import cli
+
+    rng = np.random.default_rng(2)
+    rooms = rng.integers(1, 8, 800)
+    district = rng.choice(["north", "south", "centre"], 800)
+    price = 50 * rooms + np.where(district == "centre", 150, 0) + rng.normal(0, 30, 800)
+    pd.DataFrame(
+        {"house_id": [f"H{i}" for i in range(800)], "rooms": rooms, "district": district,
+         "price": price.round(1)}
+    ).to_csv(tmp_path / "houses.csv", index=False)  # fmt: skip
+    made = cli("init", "houses", "--data", "houses.csv", "--target", "price", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    root = tmp_path / "houses"
+    assert [p.name for p in (root / "notebooks").iterdir()] == ["train_and_inspect.ipynb"]
+    book = execute_notebook(root / "notebooks" / "train_and_inspect.ipynb", cwd=root / "notebooks")
+    text = outputs_of(book)
+    assert "VALIDATED" in text and "training rows; target mean" in text

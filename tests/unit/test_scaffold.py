@@ -194,7 +194,8 @@ def test_a_regression_project_is_monitored_by_its_errors(tmp_path: Path) -> None
         and "resources/retraining_trigger.yml" in plan.files
     )
     assert "steps/custom_metrics.py" not in plan.files  # lift is a classifier's metric
-    assert not any(p.startswith("notebooks/") for p in plan.files)  # they plot P(positive)
+    notebooks = [p for p in plan.files if p.startswith("notebooks/")]
+    assert notebooks == ["notebooks/train_and_inspect.ipynb"]  # the others plot P(positive)
     recipe = plan.files["recipe.yaml"]
     assert 'recipe: "regression/v1"' in recipe and "positive_class" not in recipe
     assert "error_increase: {warn: 0.1, alert: 0.2}" in recipe and "performance_drop" not in recipe

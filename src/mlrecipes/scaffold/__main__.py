@@ -13,7 +13,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mlrecipes.scaffold.project import SHARED_FILES, Declaration, copied, render
+from mlrecipes.scaffold.project import (
+    ANY_TASK_NOTEBOOKS,
+    NOTEBOOKS,
+    SHARED_FILES,
+    Declaration,
+    copied,
+    render,
+)
 
 DECLARATION = "mlrecipes-init.yaml"
 
@@ -22,9 +29,9 @@ def stale_files(root: Path) -> dict[str, str]:
     """Shared files whose text differs from their rendering (or, for the notebooks, from the
     package's copy): path -> the text they should have."""
     declaration = Declaration.from_yaml(root / DECLARATION)
-    rendered = render(declaration, SHARED_FILES)
-    if declaration.task == "classification":
-        rendered |= copied()
+    rendered = render(declaration, SHARED_FILES) | copied(
+        NOTEBOOKS if declaration.task == "classification" else ANY_TASK_NOTEBOOKS
+    )
     return {
         path: text
         for path, text in rendered.items()

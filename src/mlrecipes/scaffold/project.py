@@ -49,12 +49,14 @@ PROJECT_FILES = (
 )
 CLASSIFICATION_FILES = ("steps/custom_metrics.py",)
 # copied as they are (they read target, positive class, model and ids from the recipe): the
-# repository's notebooks/ are these files; binary classifiers only (they plot P(positive))
+# repository's notebooks/ are these files. Scoring and champion/challenger plot P(positive) and
+# ROC curves: binary classifiers only; training and inspecting fits every recipe.
 NOTEBOOKS = (
     "notebooks/train_and_inspect.ipynb",
     "notebooks/batch_scoring.ipynb",
     "notebooks/champion_challenger.ipynb",
 )
+ANY_TASK_NOTEBOOKS = ("notebooks/train_and_inspect.ipynb",)
 
 
 @dataclass
@@ -188,6 +190,8 @@ def render(declaration: Declaration, files: tuple[str, ...] | None = None) -> di
             files += CLASSIFICATION_FILES
     env, variables = _environment(), declaration.variables()
     rendered = {path: env.get_template(_template_name(path)).render(variables) for path in files}
-    if whole and declaration.task == "classification":
-        rendered |= copied()
+    if whole:
+        rendered |= copied(
+            NOTEBOOKS if declaration.task == "classification" else ANY_TASK_NOTEBOOKS
+        )
     return rendered
