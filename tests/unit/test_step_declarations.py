@@ -7,6 +7,7 @@ import ast
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import mlrecipes.steps as steps_package
@@ -251,3 +252,72 @@ def test_a_context_refuses_to_log_or_fetch_an_output_not_declared_logged(tmp_pat
         ctx.log_output("train")
     with pytest.raises(LookupError, match="step 'train' does not log its output 'model_info'"):
         ctx.logged_output_of("churn", "1", "train", "model_info", tmp_path)
+
+
+class _Outputs:
+    """The part of the execution directory a frame handoff touches: each step's outputs folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def outputs(self, step: str) -> Path:
+        return self.root / step
+
+    def step_dir(self, step: str) -> Path:
+        return self.root / step
+
+
+def _mixed_frames() -> list[pd.DataFrame]:
+    """Frames whose in-memory and parquet spellings differ, as a CSV read and ingest give them."""
+    import numpy as np
+
+    rows = 6
+    return [
+        pd.DataFrame({"cabin": ["C85", np.nan, "E46", None, np.nan, "B28"]}),  # text: NaN, None
+        pd.DataFrame({"siblings": pd.array([1, None, 3, 0, None, 2], dtype="Int64")}),
+        pd.DataFrame({"alone": pd.array([True, None, False, True, None, False], dtype="boolean")}),
+        pd.DataFrame(
+            {
+                "boarded": pd.date_range(
+                    "1912-04-10 12:00", periods=rows, freq="h", tz="Europe/London"
+                )
+            }
+        ),
+        pd.DataFrame({"class": pd.Categorical(["1st", "3rd", None, "2nd", "3rd", "1st"])}),
+        pd.DataFrame({"fare": [7.25, np.nan, 71.28, 8.05, np.nan, 53.1], "n": range(rows)}),
+    ]
+
+
+@pytest.mark.parametrize("frame", _mixed_frames(), ids=lambda f: "-".join(f.columns))
+def test_a_step_gets_its_input_as_a_re_read_of_the_file_never_the_writers_frame(
+    frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    """#27: one run hands each step what its upstream wrote exactly as a step-by-step run reads
+    it back (a missing text value is NaN in the writer's frame and None in the file)."""
+    from mlrecipes.steps.base import RunMemory, StepContext
+
+    memory, files = RunMemory(), _Outputs(tmp_path)
+    writer = StepContext(
+        "ingest", None, files, tmp_path / "ingest", memory, print, declarations=step_classes()
+    )  # type: ignore[arg-type]
+    writer.write_frame("dataset", frame)
+    memory.frames.update(writer.pending)  # what the engine does after a step succeeds
+    reader = StepContext(
+        "split", None, files, tmp_path / "split", memory, print, declarations=step_classes()
+    )  # type: ignore[arg-type]
+    handed = reader.read_frame("ingest", "dataset")
+    reread = pd.read_parquet(tmp_path / "ingest" / "dataset.parquet")
+    pd.testing.assert_frame_equal(handed, reread)
+    # strictly: assert_frame_equal counts None and NaN as one, scikit-learn does not
+    assert spellings(handed) == spellings(reread)
+    assert reader.read_frame("ingest", "dataset") is handed  # read once per process
+
+
+def spellings(frame: pd.DataFrame) -> dict[str, list[str]]:
+    return {c: [type(v).__name__ for v in frame[c].astype(object)] for c in frame.columns}
+
+
+def test_the_strict_comparison_tells_nan_from_none() -> None:
+    import numpy as np
+
+    assert spellings(pd.DataFrame({"a": [np.nan]})) != spellings(pd.DataFrame({"a": [None]}))

@@ -7,8 +7,11 @@ it may load. The schema's ``steps`` section, the DAG, ``inspect`` and ``get_arti
 from these declarations; nothing else lists the steps.
 
 Steps never import each other, nor the execution engine; they exchange data only through their
-declared outputs, read by (step, output name) and resolved to files from the declarations (kept
-in memory too while one process runs several steps, so nothing is read twice).
+declared outputs, read by (step, output name) and resolved to files from the declarations. A step
+always gets its input as a re-read of the file (as MLflow Recipes did), never the frame the step
+before it held: the two differ (a missing text value is NaN in a frame read from CSV and None
+once through parquet, which scikit-learn treats differently), and one run must equal the same
+steps run one by one. A frame read once is kept for the rest of the process.
 """
 
 from __future__ import annotations
@@ -107,6 +110,8 @@ class StepContext:
     out_dir: Path
     memory: RunMemory
     log: Callable[[str], None]
+    # fitted objects handed to later steps of this process (a pickle would give equal ones);
+    # never frames: those are re-read from their files
     pending: dict[tuple[str, str], Any] = field(default_factory=dict)
     card_seconds: float = 0.0
     cache_key: str = ""
@@ -174,7 +179,6 @@ class StepContext:
         from mlrecipes.io.frames import write_frame
 
         write_frame(df, self.output_path(name), keep_index=keep_index)
-        self.pending[(self.step, name)] = df
 
     def read_json(self, step: str, name: str) -> Any:
         return json.loads(self.input_path(step, name).read_text(encoding="utf-8"))
