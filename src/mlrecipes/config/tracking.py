@@ -1,8 +1,10 @@
 """Where a recipe's runs and models go, resolved from the profile, the environment and defaults.
 
 Precedence: the profile's ``experiment.tracking_uri`` > ``MLFLOW_TRACKING_URI`` > a SQLite store
-under ``<root>/metadata/mlflow``. (MLflow Recipes ignored ``MLFLOW_TRACKING_URI``.) The result is
-a :class:`TrackingSettings`: tracking is handed these, never the recipe.
+under ``<root>/metadata/mlflow``. (MLflow Recipes ignored ``MLFLOW_TRACKING_URI``.) An empty
+``tracking_uri: ""`` is MLflow's own default, as MLflow Recipes passed it on: the file store
+``<root>/mlruns``, where such a project's runs already are. The result is a
+:class:`TrackingSettings`: tracking is handed these, never the recipe.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def resolve_tracking(recipe: LoadedRecipe) -> TrackingSettings:
     tracking_uri = (
         cfg.experiment.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_store
     )
+    if cfg.experiment.tracking_uri == "":  # set, and empty: MLflow's ./mlruns (MLflow Recipes)
+        tracking_uri = (root / "mlruns").resolve().as_uri()
     tracking_uri = _absolute_sqlite(tracking_uri, root)
     registry_uri = (
         cfg.model_registry.registry_uri

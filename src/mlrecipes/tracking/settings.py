@@ -65,6 +65,9 @@ ENGINE_ENV_DEFAULTS = {
     # with a tracking server MLflow prints "View run ... at: <url>" to stdout when a run ends:
     # stdout is the command's own output (retrain --json must be JSON alone)
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    # MLflow 3 refuses a file store (./mlruns) unless asked; MLflow Recipes projects have theirs
+    # there (tracking_uri: "" or a path), so a configured one is opened as MLflow 2 opened it
+    "MLFLOW_ALLOW_FILE_STORE": "true",
 }
 # MLflow narrates every call at INFO and warns about choices made here on purpose (cloudpickle,
 # explicit signatures without input examples); keep its errors, drop the rest unless asked.
