@@ -29,7 +29,7 @@ $(SNAPSHOTS): $(VENV)/.installed
 	$(BIN)/mlrecipes sample-data --rows $(SAMPLE_ROWS) --seed 42 --months 3 --out data/telco_snapshots
 
 run: venv data
-	$(BIN)/mlrecipes run --profile $(PROFILE)
+	$(BIN)/mlrecipes run --profile $(PROFILE) --strict
 
 # two workers, each test file on one of them (its module fixtures, one server or one trained
 # recipe, are built once); `make test PYTEST_WORKERS=0` runs in this process

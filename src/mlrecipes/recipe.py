@@ -32,12 +32,19 @@ class Recipe:
         root: str | Path | None = None,
         variables: dict[str, Any] | None = None,
         reporter: Reporter | None = None,
+        strict: bool = False,
     ):
+        """``strict``: a key MLflow Recipes ignored is an error, not a warning (``reporter``)."""
         self.root = find_recipe_root(Path(root) if root else None)
         self.profile = check_profile_name(profile)
         self.variables = dict(variables or {})
         self.reporter = reporter or Reporter(print)
+        self.strict = strict
         self._loaded = self._load()  # validate eagerly: a broken recipe fails at construction
+        for warning in self._loaded.warnings:
+            self.reporter.info(
+                f"warning: {warning} (ignored, as MLflow Recipes ignored it; --strict refuses it)"
+            )
 
     @property
     def name(self) -> str:
@@ -55,7 +62,7 @@ class Recipe:
         return Workspace(execution_dir_for(self.root, self.profile))
 
     def _load(self) -> LoadedRecipe:
-        return load_recipe(self.root, self.profile, self.variables)
+        return load_recipe(self.root, self.profile, self.variables, self.strict)
 
     def run(self, step: str | None = None, only: bool = False) -> RunReport:
         """Run ``step`` (default: deploy when configured, else register) and whatever it needs;

@@ -170,3 +170,28 @@ def test_probability_criterion_on_a_hinge_classifier_is_a_config_error(tmp_path:
     assert "steps.evaluate.validation_criteria[1].metric: roc_auc" in out.stderr
     assert "SGDClassifier has no predict_proba" in out.stderr
     assert registered_versions(root, "compat_customers") == []
+
+
+def test_a_titanic_project_with_model_registry_uri_runs_in_one_run_with_mlflow_recipes_metrics(
+    tmp_path: Path,
+) -> None:
+    """#27: the key MLflow's templates suggest (`model_registry.uri`) is a warning, not a
+    refusal, and text columns with blanks (a custom loader's NaN) reach the transformer as MLflow
+    Recipes handed them, through parquet: one `mlrecipes run` gives MLflow Recipes 2.22.5's
+    metrics and splits."""
+    root = tmp_path / "titanic_registry_uri"
+    shutil.copytree(
+        COMPAT / "titanic_registry_uri", root, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    strict = cli("run", "--profile", "local", "--strict", cwd=root)
+    assert strict.returncode == 1 and "model_registry.uri: unknown key" in strict.stderr
+    assert registered_versions(root, "compat_titanic") == []
+    ran = cli("run", "--profile", "local", "--step", "register", cwd=root)
+    assert ran.returncode == 0, ran.stderr
+    assert (
+        "warning: profiles/local.yaml:7: model_registry.uri: unknown key; expected one of "
+        "registry_uri, model_name (ignored, as MLflow Recipes ignored it; --strict refuses it)"
+    ) in ran.stderr
+    assert_same_splits(root, "titanic_registry_uri")
+    assert_same_metrics(root, "titanic_registry_uri")
+    assert registered_versions(root, "compat_titanic") == ["1"]

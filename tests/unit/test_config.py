@@ -34,8 +34,9 @@ def make_root(tmp_path: Path, recipe: str = BASE_RECIPE, profile: str = 'DATA: "
 
 
 def error_of(root: Path, **overrides) -> str:
+    """The error of a strict load (``--strict``: keys MLflow Recipes ignored are errors too)."""
     with pytest.raises(ConfigError) as info:
-        load_recipe(root, "local", overrides or None)
+        load_recipe(root, "local", overrides or None, strict=True)
     return str(info.value)
 
 
@@ -283,4 +284,38 @@ def test_line_numbers_are_the_files_after_an_if_block(tmp_path) -> None:
         "model_registry: {model_name: m}\n"
     )
     with pytest.raises(ConfigError, match=r"recipe\.yaml:9: steps\.split\.bogus: unknown key"):
-        load_recipe(tmp_path, "p")
+        load_recipe(tmp_path, "p", strict=True)
+
+
+def test_keys_mlflow_recipes_ignored_are_warnings_and_left_out(tmp_path: Path) -> None:
+    """#27, 1: MLflow's own templates suggest ``model_registry.uri`` in a comment; MLflow Recipes
+    read only ``registry_uri`` and ``model_name`` and ran such a project. So does mlrecipes, saying
+    so; strict (``--strict``) keeps the error."""
+    root = make_root(
+        tmp_path,
+        BASE_RECIPE.replace("    model_name: m", "    model_name: m\n    timout: 30")
+        + "model_registry:\n  uri: sqlite:///elsewhere.db\nNOTES: kept by MLflow Recipes\n",
+    )
+    loaded = load_recipe(root, "local")
+    assert loaded.config.model_registry.registry_uri is None
+    said = "\n".join(loaded.warnings)
+    assert "model_registry.uri: unknown key; expected one of registry_uri, model_name" in said
+    assert "steps.register.timout: unknown key" in said and "did you mean 'timeout'" in said
+    assert "unknown top-level key 'NOTES'" in said and len(loaded.warnings) == 3
+    assert "unknown top-level key 'NOTES'" in error_of(root)  # strict: the first is an error
+
+
+def test_unknown_keys_in_mlrecipes_own_blocks_stay_errors(tmp_path: Path) -> None:
+    """A typo in a block MLflow Recipes never had (deploy, monitor, features...) is an error in
+    every mode, as is a typo that leaves a required key missing."""
+    root = make_root(
+        tmp_path, BASE_RECIPE + "  deploy:\n    confidnce: 0.9\n    key_columns: [id]\n"
+    )
+    with pytest.raises(ConfigError, match=r"steps\.deploy\.confidnce: unknown key.*'confidence'"):
+        load_recipe(root, "local")
+    (tmp_path / "m").mkdir()
+    missing = make_root(
+        tmp_path / "m", BASE_RECIPE.replace('target_col: "label"\n', 'target_coll: "label"\n')
+    )
+    with pytest.raises(ConfigError, match="target_col: required key is missing"):
+        load_recipe(missing, "local")

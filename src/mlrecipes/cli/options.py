@@ -50,14 +50,33 @@ def print_error(message: str) -> None:
     click.echo(redact(message), err=True)
 
 
-def open_recipe(profile: str, root: Path | None, variables: tuple[str, ...], quiet: bool = False):
+strict_option = click.option(
+    "--strict",
+    is_flag=True,
+    envvar="MLRECIPES_STRICT",
+    show_envvar=True,
+    help="Refuse keys MLflow Recipes ignored (unknown keys in its blocks): by default a warning.",
+)
+
+
+def open_recipe(
+    profile: str,
+    root: Path | None,
+    variables: tuple[str, ...],
+    quiet: bool = False,
+    strict: bool = False,
+):
     from mlrecipes.config.loader import parse_var_overrides
     from mlrecipes.execution import reporter
     from mlrecipes.recipe import Recipe
 
     progress = reporter(None if quiet else print_error)
     return Recipe(
-        profile, root=root, variables=parse_var_overrides(variables or []), reporter=progress
+        profile,
+        root=root,
+        variables=parse_var_overrides(variables or []),
+        reporter=progress,
+        strict=strict,
     )
 
 

@@ -17,6 +17,7 @@ from mlrecipes.cli.options import (
     profile_option,
     root_option,
     step_option,
+    strict_option,
     var_option,
     verbose_option,
 )
@@ -35,6 +36,7 @@ from mlrecipes.process.exit import leave
     "succeeded): e.g. monitor the window predict last scored without scoring again.",
 )
 @root_option
+@strict_option
 @verbose_option
 def run(
     profile: str,
@@ -42,18 +44,21 @@ def run(
     variables: tuple[str, ...],
     only: bool,
     recipe_root: Path | None,
+    strict: bool,
     verbose: bool,
 ) -> None:
     """Run the recipe up to STEP (default: deploy when configured, else register), skipping steps
     whose inputs did not change."""
     if only and step is None:
         raise click.UsageError("--only needs --step")
-    if not variables and not only and _report_if_up_to_date(profile, step, recipe_root):
+    # --strict validates the configuration again (a cached report would skip that)
+    fast = not variables and not only and not strict
+    if fast and _report_if_up_to_date(profile, step, recipe_root):
         return
     from mlrecipes.process import supervisor
 
     def work() -> int:
-        return _run_engine(profile, step, variables, recipe_root, verbose, only)
+        return _run_engine(profile, step, variables, recipe_root, verbose, only, strict)
 
     if not supervisor.can_fork():
         raise SystemExit(work())
@@ -70,13 +75,14 @@ def _run_engine(
     recipe_root: Path | None,
     verbose: bool,
     only: bool = False,
+    strict: bool = False,
 ) -> int:
     """The engine's part of ``run``; returns the exit code (in the supervised child)."""
     from mlrecipes.errors import Interrupted, StepInterrupted
 
     recipe = None
     try:  # Recipe.run applies the engine's MLflow settings itself, before MLflow is imported
-        recipe = open_recipe(profile, recipe_root, variables)
+        recipe = open_recipe(profile, recipe_root, variables, strict=strict)
         report = recipe.run(step, only=only)
     except (MlrecipesError, Interrupted, KeyboardInterrupt) as exc:
         resume = _resume_command(profile, step, variables) + (" --only" if only else "")

@@ -35,6 +35,8 @@ class LoadedRecipe:
     rendered_files: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)  # --var values
     template_inputs: TemplateInputs = field(default_factory=TemplateInputs)
+    # keys MLflow Recipes ignored, ignored here too (an error under strict=True): one line each
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def profile_file(self) -> str:
@@ -66,18 +68,17 @@ def load_recipe(
     overrides: dict[str, Any] | None = None,
     *,
     schema: type[RecipeConfig],
+    strict: bool = False,
 ) -> LoadedRecipe:
     """Render, merge and validate ``recipe.yaml`` with ``profiles/<profile>.yaml`` against
-    ``schema`` (the complete one: ``mlrecipes.execution.context.recipe_schema()``)."""
+    ``schema`` (the complete one: ``mlrecipes.execution.context.recipe_schema()``).
+
+    An unknown key where MLflow Recipes ignored unknown keys (a top-level key, a key in one of
+    its step blocks, ``experiment``, ``model_registry``, ``custom_metrics``) is a warning, and
+    the key is left out, so a project that ran on MLflow Recipes runs here; ``strict`` makes it
+    the error it is everywhere else (mlrecipes' own blocks: deploy, monitor, features, ...)."""
     root = root.resolve()
-    prof_rel = profile_path(profile)
-    if not (root / prof_rel).is_file():
-        names = available_profiles(root)
-        hint = did_you_mean(profile, names)
-        raise ConfigError(
-            f"{prof_rel}: profile '{profile}' not found; available profiles: "
-            f"{', '.join(names) or 'none'}{hint}"
-        )
+    prof_rel = _existing_profile(root, profile)
     inputs = TemplateInputs()
     env = make_environment(root, inputs)
 
@@ -96,15 +97,13 @@ def load_recipe(
             "(classification/v1 or regression/v1), 'target_col' and 'steps'"
         )
     known = set(schema.model_fields)
+    warnings: list[str] = []
     merged, origins = _merged(
         (recipe_data, recipe_lines), (variables, profile_lines, prof_rel), known,
-        recipe_vars | set(overrides or {}),
+        recipe_vars | set(overrides or {}), None if strict else warnings,
     )  # fmt: skip
     config_input = {k: v for k, v in merged.items() if k in known}
-    try:
-        config = schema.model_validate(config_input)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, origins, schema)) from exc
+    config = _validated(schema, config_input, origins, None if strict else warnings)
     if config.model_name is None:
         raise ConfigError(
             f"{RECIPE_FILE}: steps.register.model_name (or model_registry.model_name in {prof_rel}) "
@@ -119,7 +118,21 @@ def load_recipe(
         rendered_files={RECIPE_FILE: recipe_text, prof_rel: profile_text},
         overrides=dict(overrides or {}),
         template_inputs=inputs,
+        warnings=warnings,
     )
+
+
+def _existing_profile(root: Path, profile: str) -> str:
+    """The profile's file, relative to the root (refused, with the profiles there, if absent)."""
+    prof_rel = profile_path(profile)
+    if not (root / prof_rel).is_file():
+        names = available_profiles(root)
+        hint = did_you_mean(profile, names)
+        raise ConfigError(
+            f"{prof_rel}: profile '{profile}' not found; available profiles: "
+            f"{', '.join(names) or 'none'}{hint}"
+        )
+    return prof_rel
 
 
 def _variables(
@@ -145,10 +158,12 @@ def _merged(
     profile: tuple[dict[str, Any], dict[tuple, int], str],
     known: set[str],
     template_vars: set[str],
+    warnings: list[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, tuple[str, dict[tuple, int]]]]:
     """recipe.yaml's blocks plus the blocks a profile adds, and the file each came from; a
     profile may not override a key of recipe.yaml, and every key must be a block or a
-    template variable."""
+    template variable (else an error, or with ``warnings`` a warning: MLflow Recipes kept such
+    keys in its configuration, unused)."""
     (recipe_data, recipe_lines), (variables, profile_lines, prof_rel) = recipe, profile
     merged: dict[str, Any] = dict(recipe_data)
     origins: dict[str, tuple[str, dict[tuple, int]]] = {
@@ -165,18 +180,84 @@ def _merged(
             merged[key] = value
             origins[key] = (prof_rel, profile_lines)
         elif key not in template_vars:
-            raise ConfigError(
+            _unknown(
                 f"{prof_rel}:{profile_lines.get((key,), '?')}: unknown key '{key}': it is neither a "
                 f"recipe block ({', '.join(sorted(known))}) nor a variable used in {RECIPE_FILE}"
-                f"{did_you_mean(key, sorted(known))}"
+                f"{did_you_mean(key, sorted(known))}",
+                warnings,
             )
     for key in recipe_data:
         if key not in known:
-            raise ConfigError(
+            _unknown(
                 f"{RECIPE_FILE}:{recipe_lines.get((key,), '?')}: unknown top-level key '{key}'; "
-                f"expected one of {', '.join(sorted(known))}{did_you_mean(key, sorted(known))}"
+                f"expected one of {', '.join(sorted(known))}{did_you_mean(key, sorted(known))}",
+                warnings,
             )
     return merged, origins
+
+
+def _unknown(message: str, warnings: list[str] | None) -> None:
+    if warnings is None:
+        raise ConfigError(message)
+    warnings.append(message)
+
+
+# where MLflow Recipes read only the keys it knew and ignored the rest
+RECIPES_BLOCKS = frozenset({"experiment", "model_registry", "custom_metrics"})
+RECIPES_STEPS = frozenset(
+    {"ingest", "split", "transform", "train", "evaluate", "register", "ingest_scoring", "predict"}
+)
+
+
+def _ignorable(loc: tuple) -> bool:
+    """An unknown key that MLflow Recipes would have ignored (its own blocks only)."""
+    if not loc:
+        return False
+    if loc[0] in RECIPES_BLOCKS:
+        return True
+    return loc[0] == "steps" and len(loc) > 2 and loc[1] in RECIPES_STEPS
+
+
+def _validated(
+    schema: type[RecipeConfig],
+    config_input: dict[str, Any],
+    origins: dict[str, tuple[str, dict[tuple, int]]],
+    warnings: list[str] | None,
+) -> RecipeConfig:
+    """The validated configuration. With ``warnings``, unknown keys MLflow Recipes ignored are
+    left out and said there; any other problem (or any unknown key without ``warnings``) is the
+    error naming every problem found."""
+    while True:
+        try:
+            return schema.model_validate(config_input)
+        except ValidationError as exc:
+            errors = exc.errors()
+            lenient = warnings is not None and all(
+                e["type"] == "extra_forbidden" and _ignorable(_location(e)) for e in errors
+            )
+            if not lenient:
+                raise ConfigError(_format_validation_error(exc, origins, schema)) from exc
+            for err in errors:
+                warnings.append(_describe(err, origins, schema))
+                config_input = _without(config_input, _location(err))
+
+
+def _location(err: Any) -> tuple:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+    # pydantic adds union member names (e.g. 'str', 'list[str]') to locations; drop them
+    return tuple(p for p in loc if p not in {"str", "int", "float", "bool", "list[str]"})
+
+
+def _without(data: Any, loc: tuple) -> Any:
+    """``data`` (nested dicts and lists) without the key at ``loc`` (a copy along the path)."""
+    head, rest = loc[0], loc[1:]
+    if isinstance(data, dict):
+        if not rest:
+            return {k: v for k, v in data.items() if k != head}
+        return {**data, head: _without(data[head], rest)}
+    if isinstance(data, list) and isinstance(head, int):
+        return [_without(v, rest) if i == head else v for i, v in enumerate(data)]
+    return data
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -211,35 +292,38 @@ def _format_validation_error(
     origins: dict[str, tuple[str, dict[tuple, int]]],
     schema: type[RecipeConfig],
 ) -> str:
-    messages = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-        # pydantic adds union member names (e.g. 'str', 'list[str]') to locations; drop them
-        loc = tuple(p for p in loc if p not in {"str", "int", "float", "bool", "list[str]"})
-        file_name, lines = origins.get(str(loc[0]) if loc else "", (RECIPE_FILE, {}))
-        line = None
-        for cut in range(len(loc), 0, -1):
-            line = lines.get(loc[:cut])
-            if line:
-                break
-        where = f"{file_name}:{line}" if line else file_name
-        dotted = ".".join(str(p) for p in loc) or "(top level)"
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            allowed = _fields_at(schema, loc[:-1])
-            hint = did_you_mean(str(loc[-1]), allowed)
-            what = f"unknown key; expected one of {', '.join(allowed)}{hint}"
-        elif kind == "missing":
-            what = "required key is missing"
-        elif kind == "value_error":
-            what = str(err["ctx"].get("error", err["msg"])) if err.get("ctx") else err["msg"]
-        else:
-            what = f"expected {_expected(err)}, got {err.get('input')!r}"
-        messages.append(f"{where}: {dotted}: {what}")
+    messages = [_describe(err, origins, schema) for err in exc.errors()]
     unique = list(dict.fromkeys(messages))
     return (
         unique[0] if len(unique) == 1 else "invalid recipe configuration:\n  " + "\n  ".join(unique)
     )
+
+
+def _describe(
+    err: Any, origins: dict[str, tuple[str, dict[tuple, int]]], schema: type[RecipeConfig]
+) -> str:
+    """One problem as ``file:line: dotted.key: what was expected``."""
+    loc = _location(err)
+    file_name, lines = origins.get(str(loc[0]) if loc else "", (RECIPE_FILE, {}))
+    line = None
+    for cut in range(len(loc), 0, -1):
+        line = lines.get(loc[:cut])
+        if line:
+            break
+    where = f"{file_name}:{line}" if line else file_name
+    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _fields_at(schema, loc[:-1])
+        hint = did_you_mean(str(loc[-1]), allowed)
+        what = f"unknown key; expected one of {', '.join(allowed)}{hint}"
+    elif kind == "missing":
+        what = "required key is missing"
+    elif kind == "value_error":
+        what = str(err["ctx"].get("error", err["msg"])) if err.get("ctx") else err["msg"]
+    else:
+        what = f"expected {_expected(err)}, got {err.get('input')!r}"
+    return f"{where}: {dotted}: {what}"
 
 
 def _expected(err: dict[str, Any]) -> str:

@@ -20,9 +20,12 @@ def recipe_schema() -> type[schema.RecipeConfig]:
     return schema.with_steps(steps_model())
 
 
-def load_recipe(root: Path, profile: str, overrides: dict[str, Any] | None = None) -> LoadedRecipe:
-    """``recipe.yaml`` + ``profiles/<profile>.yaml`` (+ ``--var`` overrides), validated."""
-    return _load_with_schema(root, profile, overrides, schema=recipe_schema())
+def load_recipe(
+    root: Path, profile: str, overrides: dict[str, Any] | None = None, strict: bool = False
+) -> LoadedRecipe:
+    """``recipe.yaml`` + ``profiles/<profile>.yaml`` (+ ``--var`` overrides), validated
+    (``strict``: keys MLflow Recipes ignored are errors too, not warnings)."""
+    return _load_with_schema(root, profile, overrides, schema=recipe_schema(), strict=strict)
 
 
 def __getattr__(name: str) -> Any:
