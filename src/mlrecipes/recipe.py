@@ -41,10 +41,8 @@ class Recipe:
         self.reporter = reporter or Reporter(print)
         self.strict = strict
         self._loaded = self._load()  # validate eagerly: a broken recipe fails at construction
-        for warning in self._loaded.warnings:
-            self.reporter.info(
-                f"warning: {warning} (ignored, as MLflow Recipes ignored it; --strict refuses it)"
-            )
+        for line in self._loaded.said():
+            self.reporter.info(line)
 
     @property
     def name(self) -> str:

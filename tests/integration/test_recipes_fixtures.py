@@ -195,3 +195,32 @@ def test_a_titanic_project_with_model_registry_uri_runs_in_one_run_with_mlflow_r
     assert_same_splits(root, "titanic_registry_uri")
     assert_same_metrics(root, "titanic_registry_uri")
     assert registered_versions(root, "compat_titanic") == ["1"]
+
+
+def test_an_mlflow_pipelines_project_runs_every_step(tmp_path: Path) -> None:
+    """#27, 4: a pipeline.yaml of MLflow Pipelines (1.27 to 2.0), which MLflow Recipes 2.22 and
+    mlrecipes both refused ("no recipe.yaml"), runs as the recipe it became, with a note."""
+    root = tmp_path / "taxi"
+    shutil.copytree(
+        FIXTURES / "pipelines_regression", root, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (root / "data").mkdir()
+    shutil.copy2(COMPAT / "regression_trips" / "data" / "trips.parquet", root / "data")
+    trained = cli("run", "--profile", "local", cwd=root)
+    assert trained.returncode == 0, trained.stderr
+    assert (
+        "note: pipeline.yaml (an MLflow Pipelines project; there is no recipe.yaml)"
+        in trained.stderr
+    )
+    assert "data.custom_loader_method -> steps.ingest.loader_method" in trained.stderr
+    assert "registered taxi_fare_regressor v1 @challenger" in trained.stdout
+    assert "warning" not in trained.stderr  # model_registry.uri was the Pipelines key: read
+    metrics = evaluate_status(root)["metrics"]["test"]
+    assert metrics["weighted_mean_squared_error"] >= metrics["root_mean_squared_error"] ** 2 * 0.9
+    split = {name: len(split_frame(root, name)) for name in ("train", "validation", "test")}
+    source = pd.read_parquet(root / "data" / "trips.parquet")
+    kept = source[(source["fare_amount"] > 0) & (source["trip_distance"] < 400)]
+    assert sum(split.values()) == len(kept)  # process_splits cleaned every split
+    scored = cli("run", "--profile", "local", "--step", "predict", cwd=root)
+    assert scored.returncode == 0, scored.stderr
+    assert len(pd.read_parquet(root / "data" / "scored_trips")) == len(source)

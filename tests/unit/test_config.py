@@ -319,3 +319,33 @@ def test_unknown_keys_in_mlrecipes_own_blocks_stay_errors(tmp_path: Path) -> Non
     )
     with pytest.raises(ConfigError, match="target_col: required key is missing"):
         load_recipe(missing, "local")
+
+
+def test_an_mlflow_pipelines_file_is_read_under_the_names_it_became() -> None:
+    from mlrecipes.config.pipelines import from_pipelines, profile_from_pipelines
+
+    data = {
+        "template": "regression/v1",
+        "data": {"location": "d.parquet", "format": "parquet",
+                 "custom_loader_method": "steps.ingest.load"},
+        "target_col": "y",
+        "steps": {"train": {"using": "estimator_spec", "estimator_method": "steps.train.fit"},
+                  "predict": {"output_location": "out", "output_format": "delta"}},
+        "metrics": {"custom": [{"name": "m", "function": "m", "greater_is_better": False}],
+                    "primary": "m"},
+    }  # fmt: skip
+    lines = {("template",): 1, ("data",): 2, ("data", "format"): 4, ("metrics", "primary"): 12}
+    recipe, where, renamed = from_pipelines(data, lines)
+    assert recipe == {
+        "recipe": "regression/v1",
+        "steps": {"ingest": {"location": "d.parquet", "using": "parquet", "loader_method": "load"},
+                  "train": {"using": "custom", "estimator_method": "fit"},
+                  "predict": {"location": "out", "using": "delta"}},
+        "target_col": "y",
+        "custom_metrics": [{"name": "m", "function": "m", "greater_is_better": False}],
+        "primary_metric": "m",
+    }  # fmt: skip
+    assert where[("steps", "ingest", "using")] == 4 and where[("primary_metric",)] == 12
+    assert "data.format -> steps.ingest.using" in renamed and "template -> recipe" in renamed
+    profile = profile_from_pipelines({"model_registry": {"uri": "sqlite:///r.db"}, "X": 1})
+    assert profile == {"model_registry": {"registry_uri": "sqlite:///r.db"}, "X": 1}

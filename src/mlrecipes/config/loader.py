@@ -9,7 +9,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from mlrecipes.config.paths import RECIPE_FILE, profile_path
+from mlrecipes.config.paths import PIPELINE_FILE, RECIPE_FILE, profile_path, recipe_file
+from mlrecipes.config.pipelines import from_pipelines, profile_from_pipelines
 from mlrecipes.config.schema import RecipeConfig
 from mlrecipes.config.suggestions import did_you_mean
 from mlrecipes.config.templating import (
@@ -37,10 +38,18 @@ class LoadedRecipe:
     template_inputs: TemplateInputs = field(default_factory=TemplateInputs)
     # keys MLflow Recipes ignored, ignored here too (an error under strict=True): one line each
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the files were read (pipeline.yaml)
 
     @property
     def profile_file(self) -> str:
         return profile_path(self.profile)
+
+    def said(self) -> list[str]:
+        """The notes and warnings of loading, one line each, for the person running it."""
+        return [f"note: {n}" for n in self.notes] + [
+            f"warning: {w} (ignored, as MLflow Recipes ignored it; --strict refuses it)"
+            for w in self.warnings
+        ]
 
 
 def available_profiles(root: Path) -> list[str]:
@@ -79,34 +88,29 @@ def load_recipe(
     the error it is everywhere else (mlrecipes' own blocks: deploy, monitor, features, ...)."""
     root = root.resolve()
     prof_rel = _existing_profile(root, profile)
+    recipe_rel = recipe_file(root)
     inputs = TemplateInputs()
     env = make_environment(root, inputs)
 
     profile_text = render(env, root, prof_rel, {})
     profile_data, profile_lines = parse_yaml(profile_text, prof_rel)
-    recipe_vars = (
-        referenced_variables(env, RECIPE_FILE) if (root / RECIPE_FILE).is_file() else set()
-    )
-    variables = _variables(profile_data, overrides or {}, recipe_vars, prof_rel)
-    recipe_text = render(env, root, RECIPE_FILE, variables)
-    line_map = source_lines(env, root, RECIPE_FILE, variables, recipe_text)
-    recipe_data, recipe_lines = parse_yaml(recipe_text, RECIPE_FILE, line_map)
-    if not recipe_data:
-        raise ConfigError(
-            f"{RECIPE_FILE}: the file is empty; expected at least 'recipe' "
-            "(classification/v1 or regression/v1), 'target_col' and 'steps'"
-        )
+    if recipe_rel == PIPELINE_FILE:
+        profile_data = profile_from_pipelines(profile_data)
+    recipe_vars = referenced_variables(env, recipe_rel) if (root / recipe_rel).is_file() else set()
+    variables = _variables(profile_data, overrides or {}, recipe_vars, prof_rel, recipe_rel)
+    recipe_text = render(env, root, recipe_rel, variables)
+    recipe_data, recipe_lines, notes = _recipe_data(env, root, recipe_rel, variables, recipe_text)
     known = set(schema.model_fields)
     warnings: list[str] = []
     merged, origins = _merged(
-        (recipe_data, recipe_lines), (variables, profile_lines, prof_rel), known,
+        (recipe_data, recipe_lines, recipe_rel), (variables, profile_lines, prof_rel), known,
         recipe_vars | set(overrides or {}), None if strict else warnings,
     )  # fmt: skip
     config_input = {k: v for k, v in merged.items() if k in known}
     config = _validated(schema, config_input, origins, None if strict else warnings)
     if config.model_name is None:
         raise ConfigError(
-            f"{RECIPE_FILE}: steps.register.model_name (or model_registry.model_name in {prof_rel}) "
+            f"{recipe_rel}: steps.register.model_name (or model_registry.model_name in {prof_rel}) "
             "is required: the name under which the model is registered"
         )
     return LoadedRecipe(
@@ -115,11 +119,34 @@ def load_recipe(
         config=config,
         merged=merged,
         variables=variables,
-        rendered_files={RECIPE_FILE: recipe_text, prof_rel: profile_text},
+        rendered_files={recipe_rel: recipe_text, prof_rel: profile_text},
         overrides=dict(overrides or {}),
         template_inputs=inputs,
         warnings=warnings,
+        notes=notes,
     )
+
+
+def _recipe_data(
+    env: Any, root: Path, recipe_rel: str, variables: dict[str, Any], text: str
+) -> tuple[dict[str, Any], dict[tuple, int], list[str]]:
+    """The rendered recipe file's data and line numbers (an MLflow Pipelines pipeline.yaml under
+    recipe.yaml's names, said in a note)."""
+    line_map = source_lines(env, root, recipe_rel, variables, text)
+    data, lines = parse_yaml(text, recipe_rel, line_map)
+    if not data:
+        raise ConfigError(
+            f"{recipe_rel}: the file is empty; expected at least 'recipe' "
+            "(classification/v1 or regression/v1), 'target_col' and 'steps'"
+        )
+    if recipe_rel != PIPELINE_FILE:
+        return data, lines, []
+    data, lines, renamed = from_pipelines(data, lines)
+    note = (
+        f"{PIPELINE_FILE} (an MLflow Pipelines project; there is no {RECIPE_FILE}) read as a "
+        f"recipe: {', '.join(renamed) or 'no key renamed'}"
+    )
+    return data, lines, [note]
 
 
 def _existing_profile(root: Path, profile: str) -> str:
@@ -140,13 +167,14 @@ def _variables(
     overrides: dict[str, Any],
     recipe_vars: set[str],
     prof_rel: str,
+    recipe_rel: str = RECIPE_FILE,
 ) -> dict[str, Any]:
     """The profile's variables with the ``--var`` overrides, each of which must name one."""
     variables = dict(profile_data)
     for key, value in overrides.items():
         if key not in variables and key not in recipe_vars:
             raise ConfigError(
-                f"--var {key}: not a variable of {prof_rel} and not used in {RECIPE_FILE}"
+                f"--var {key}: not a variable of {prof_rel} and not used in {recipe_rel}"
                 f"{did_you_mean(key, list(variables) + sorted(recipe_vars))}"
             )
         variables[key] = value
@@ -154,7 +182,7 @@ def _variables(
 
 
 def _merged(
-    recipe: tuple[dict[str, Any], dict[tuple, int]],
+    recipe: tuple[dict[str, Any], dict[tuple, int], str],
     profile: tuple[dict[str, Any], dict[tuple, int], str],
     known: set[str],
     template_vars: set[str],
@@ -164,16 +192,16 @@ def _merged(
     profile may not override a key of recipe.yaml, and every key must be a block or a
     template variable (else an error, or with ``warnings`` a warning: MLflow Recipes kept such
     keys in its configuration, unused)."""
-    (recipe_data, recipe_lines), (variables, profile_lines, prof_rel) = recipe, profile
+    (recipe_data, recipe_lines, recipe_rel), (variables, profile_lines, prof_rel) = recipe, profile
     merged: dict[str, Any] = dict(recipe_data)
     origins: dict[str, tuple[str, dict[tuple, int]]] = {
-        k: (RECIPE_FILE, recipe_lines) for k in recipe_data
+        k: (recipe_rel, recipe_lines) for k in recipe_data
     }
     for key, value in variables.items():
         if key in recipe_data:
             raise ConfigError(
                 f"{prof_rel}:{profile_lines.get((key,), '?')}: top-level key '{key}' is also set in "
-                f"{RECIPE_FILE} (line {recipe_lines.get((key,), '?')}); a profile may add blocks or "
+                f"{recipe_rel} (line {recipe_lines.get((key,), '?')}); a profile may add blocks or "
                 "fill template variables, not override keys of recipe.yaml"
             )
         if key in known:
@@ -182,14 +210,14 @@ def _merged(
         elif key not in template_vars:
             _unknown(
                 f"{prof_rel}:{profile_lines.get((key,), '?')}: unknown key '{key}': it is neither a "
-                f"recipe block ({', '.join(sorted(known))}) nor a variable used in {RECIPE_FILE}"
+                f"recipe block ({', '.join(sorted(known))}) nor a variable used in {recipe_rel}"
                 f"{did_you_mean(key, sorted(known))}",
                 warnings,
             )
     for key in recipe_data:
         if key not in known:
             _unknown(
-                f"{RECIPE_FILE}:{recipe_lines.get((key,), '?')}: unknown top-level key '{key}'; "
+                f"{recipe_rel}:{recipe_lines.get((key,), '?')}: unknown top-level key '{key}'; "
                 f"expected one of {', '.join(sorted(known))}{did_you_mean(key, sorted(known))}",
                 warnings,
             )
