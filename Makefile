@@ -35,7 +35,7 @@ run: venv data
 # recipe, are built once); `make test PYTEST_WORKERS=0` runs in this process
 PYTEST_WORKERS ?= 2
 test: venv
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow"

@@ -1,6 +1,7 @@
-"""`mlrecipes init` as a user runs it: bad inputs get one line and leave nothing behind; a project
-written for a classification table runs locally and through the five jobs on dev; a regression
-table runs through the jobs its project has."""
+"""`mlrecipes init` as a user runs it: bad inputs get one line and leave nothing behind; a
+regression table runs locally and through the five jobs on dev, its errors measured once the
+outcomes arrive; a table of snapshots keeps a key's rows together. (Classification tables through
+the five jobs: test_init_real_tables.py.)"""
 
 from __future__ import annotations
 
@@ -118,31 +119,6 @@ FIVE_JOBS = (
 
 
 @pytest.mark.slow
-def test_a_classification_table_runs_locally_and_through_the_five_jobs_on_dev(
-    tmp_path: Path,
-) -> None:
-    accounts(2500).to_parquet(tmp_path / "accounts.parquet", index=False)
-    made = cli(
-        "init", "accounts", "--data", "accounts.parquet", "--target", "churned", cwd=tmp_path
-    )
-    assert made.returncode == 0, made.stderr
-    root = tmp_path / "accounts"
-    local = cli("run", "--profile", "local", cwd=root)
-    assert local.returncode == 0, local.stderr
-    assert "registered accounts v1 @challenger · champion v1" in local.stdout
-    env = {"ACCOUNTS_DATA_LOCATION": "data/accounts.parquet"}
-    jobs(root, "dev", FIVE_JOBS, env)
-    deploy = inspect(root, "deploy", env)
-    assert deploy["steps"][0]["status"] == "SUCCEEDED"
-    test_auc = inspect(root, "evaluate", env)["metrics"]["test"]["roc_auc"]
-    assert test_auc > 0.6  # a majority-class model scores 0.5
-    window = inspect(root, "monitor", env)
-    assert window["rows"] == 2500 and window["model_version"] == "1"
-    table = DeltaTable(str(root / "data" / "monitoring" / "accounts_dev")).to_pandas()
-    assert len(table) > 0 and set(table["model_version"].astype(str)) == {"1"}
-
-
-@pytest.mark.slow
 def test_a_regression_table_runs_locally_and_through_the_five_jobs_on_dev(tmp_path: Path) -> None:
     rng = np.random.default_rng(8)
     table = accounts(1500).drop(columns="churned")
@@ -201,3 +177,32 @@ def test_without_target_it_asks_only_a_person_at_a_terminal(tmp_path: Path) -> N
     assert "Columns of accounts.csv: account_id, plan, months_active" in out
     assert "Target column (what the model predicts)" in out
     assert (tmp_path / "proj" / "recipe.yaml").read_text().count('target_col: "churned"') == 1
+
+
+@pytest.mark.slow
+def test_a_table_of_snapshots_keeps_a_keys_rows_in_one_split_and_its_time_out_of_the_model(
+    tmp_path: Path,
+) -> None:
+    """--time: the same accounts in two monthly snapshots. The snapshot time is the feature
+    tables' timestamp key and never a feature; a key's snapshots share one split on every profile,
+    so deploy's holdout stays clean of the rows the model trained on."""
+    first = accounts(1200, seed=4).assign(snapshot="2026-01-31")
+    second = accounts(1200, seed=4).assign(snapshot="2026-02-28")
+    second["months_active"] = second["months_active"] + 1
+    pd.concat([first, second]).to_parquet(tmp_path / "monthly.parquet", index=False)
+    made = cli(
+        "init", "monthly", "--data", "monthly.parquet", "--target", "churned", "--time", "snapshot",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "snapshot                 snapshot time (never a feature)" in made.stdout
+    root = tmp_path / "monthly"
+    recipe = (root / "recipe.yaml").read_text()
+    assert 'timestamp_key: "snapshot"' in recipe and 'exclude_columns: ["snapshot"]' in recipe
+    assert 'SPLIT_GROUP_COLUMNS: ["account_id"]' in (root / "profiles" / "local.yaml").read_text()
+    local = cli("run", "--profile", "local", cwd=root)
+    assert local.returncode == 0, local.stderr
+    env = {"MONTHLY_DATA_LOCATION": "data/monthly.parquet"}
+    jobs(root, "dev", FIVE_JOBS[:3], env)
+    features = DeltaTable(str(root / "data/feature_store/dev/monthly_features")).to_pandas()
+    assert features["snapshot"].nunique() == 2 and len(features) == 2400
