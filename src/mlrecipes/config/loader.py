@@ -263,11 +263,12 @@ def _validated(
             lenient = warnings is not None and all(
                 e["type"] == "extra_forbidden" and _ignorable(_location(e)) for e in errors
             )
-            if not lenient:
-                raise ConfigError(_format_validation_error(exc, origins, schema)) from exc
-            for err in errors:
-                warnings.append(_describe(err, origins, schema))
+            before = config_input
+            for err in errors if lenient else ():
                 config_input = _without(config_input, _location(err))
+            if config_input == before:  # strict, another problem, or a key not found to drop
+                raise ConfigError(_format_validation_error(exc, origins, schema)) from exc
+            warnings.extend(_describe(err, origins, schema) for err in errors)
 
 
 def _location(err: Any) -> tuple:
@@ -279,7 +280,7 @@ def _location(err: Any) -> tuple:
 def _without(data: Any, loc: tuple) -> Any:
     """``data`` (nested dicts and lists) without the key at ``loc`` (a copy along the path)."""
     head, rest = loc[0], loc[1:]
-    if isinstance(data, dict):
+    if isinstance(data, dict) and head in data:
         if not rest:
             return {k: v for k, v in data.items() if k != head}
         return {**data, head: _without(data[head], rest)}
