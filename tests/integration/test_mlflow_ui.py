@@ -61,7 +61,9 @@ def test_ui_lists_the_recipes_runs_and_writes_nothing_into_the_recipe(trained: P
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs")
         page.get_by_text(recorded.info.run_name).first.wait_for(timeout=60_000)
-        assert page.get_by_text("churn-local").first.is_visible()
+        # the experiment's name renders after its runs on a loaded machine: waited for, not
+        # sampled (wait_for raises when it never shows)
+        page.get_by_text("churn-local").first.wait_for(state="visible", timeout=60_000)
         pictures = os.environ.get("MLRECIPES_PICTURES")  # `make pictures`: the README's
         if pictures:
             page.wait_for_timeout(1000)
