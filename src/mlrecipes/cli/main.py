@@ -85,8 +85,10 @@ def _add_groups() -> None:
     from mlrecipes.cli.access import access
     from mlrecipes.cli.demo import demo
     from mlrecipes.cli.jobs import job
+    from mlrecipes.cli.migrate import migrate
 
     app.add_command(access)
+    app.add_command(migrate)
     app.add_command(demo)
     app.add_command(job)
 

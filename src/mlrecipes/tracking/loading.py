@@ -15,3 +15,10 @@ def load_pyfunc(uri_or_path: str | Path) -> mlflow.pyfunc.PyFuncModel:
         # Unpickling the recipe model re-creates its class, and MLflow advises type hints again.
         warnings.simplefilter("ignore", UserWarning)
         return mlflow.pyfunc.load_model(str(uri_or_path))
+
+
+def load_sklearn(path: Path) -> object:
+    """The scikit-learn flavor of a model folder (the fitted pipeline itself)."""
+    import mlflow.sklearn
+
+    return mlflow.sklearn.load_model(str(path))
