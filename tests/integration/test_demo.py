@@ -74,6 +74,11 @@ def test_the_report_opens_with_its_plots_and_no_network(played: dict) -> None:
     with opened_report(played["out"] / "report.html", "demo_report.png") as opened:
         images = opened.loaded_images(3)
         assert opened.page.locator("text=superseded by the data scientist").count() >= 1
+        # each window named to the second, as the monitoring table names it (#25)
+        for month in played["summary"]["months"]:
+            stamp = month["scored_at"].replace("T", " ").replace("+00:00", " UTC")
+            assert opened.page.locator(f"text={stamp}").count() == 1, stamp
+        assert opened.page.locator("text=Step cards, as the demo left them").count() == 1
         links = opened.page.locator("a").evaluate_all("links => links.map(a => a.href)")
         colours, ink = not_blank(images.nth(1).screenshot())
     assert opened.problems == []

@@ -16,6 +16,8 @@ from tests.conftest import REPO, copy_template
 
 pytestmark = pytest.mark.slow
 TUTORIALS = sorted((REPO / "docs" / "tutorials").glob("*.md"))
+# the how-to pages' quick starts too (monitoring's, #25)
+PAGES = TUTORIALS + sorted((REPO / "docs" / "how-to").glob("*.md"))
 
 
 def runnable_blocks(page: Path) -> list[str]:
@@ -25,9 +27,10 @@ def runnable_blocks(page: Path) -> list[str]:
 def test_the_tutorials_mark_blocks_to_run() -> None:
     marked = {p.stem: len(runnable_blocks(p)) for p in TUTORIALS}
     assert marked["churn-loop"] >= 1 and marked["from-mlflow-recipes"] >= 1
+    assert runnable_blocks(REPO / "docs" / "how-to" / "monitoring.md")
 
 
-@pytest.mark.parametrize("page", [p for p in TUTORIALS if runnable_blocks(p)], ids=lambda p: p.stem)
+@pytest.mark.parametrize("page", [p for p in PAGES if runnable_blocks(p)], ids=lambda p: p.stem)
 def test_a_tutorials_runnable_blocks_run_as_written(page: Path, tmp_path: Path) -> None:
     root = copy_template(tmp_path / "churn", rows=3000)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
@@ -39,3 +42,22 @@ def test_a_tutorials_runnable_blocks_run_as_written(page: Path, tmp_path: Path) 
         assert done.returncode == 0, (
             f"{page.name}:\n{block}\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
         )
+    if page.stem == "monitoring":
+        _check_monitoring_quick_start(root)
+
+
+def _check_monitoring_quick_start(root: Path) -> None:
+    """What the monitoring quick start says happened: each window measured by the outcomes
+    recorded after it (the last one's not yet), input drift in the month the world changed."""
+    from mlrecipes.io.monitoring_table import read_table
+
+    table = read_table(root / "data" / "monitoring" / "churn_local")
+    measured = table[(table["kind"] == "performance") & (table["metric"] == "roc_auc")]
+    by_window = dict(zip(measured["window"], measured["status"], strict=True))
+    assert set(by_window) == {"2026-01-31T00:00:00+00:00", "2026-02-28T00:00:00+00:00"}
+    # the first window's outcomes (recorded 2026-02-28) are of the steady world; the second's
+    # (recorded 2026-03-31, not its own date's) already follow the new churn drivers
+    assert by_window["2026-01-31T00:00:00+00:00"] == "ok"
+    assert by_window["2026-02-28T00:00:00+00:00"] == "alert"
+    drift = table[(table["kind"] == "drift") & (table["status"] == "alert")]
+    assert set(drift["window"]) == {"2026-03-31T00:00:00+00:00"}

@@ -30,8 +30,8 @@ def app() -> None:
     "--out",
     "-o",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write (.csv or .parquet).",
+    type=click.Path(path_type=Path),
+    help="File to write (.csv or .parquet); with --months, the folder.",
 )
 @click.option("--rows", "-n", type=click.IntRange(min=1), default=7043, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
@@ -41,8 +41,38 @@ def app() -> None:
     default=None,
     help="Write monthly snapshots (one CSV per month, with snapshot_date) into the folder OUT.",
 )
-def sample_data(out: Path, rows: int, seed: int, months: int | None) -> None:
+@click.option(
+    "--drift-from",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --months: from this month on (0-based) the world changes: pricier fiber, contracts "
+    "moving to month-to-month, mailed-check payers churning more.",
+)
+@click.option(
+    "--labels",
+    is_flag=True,
+    help="With --months: also write OUT/labels.csv, each month's outcomes as they arrive a month "
+    "later (customerID, Churn, labelled_at).",
+)
+def sample_data(
+    out: Path, rows: int, seed: int, months: int | None, drift_from: int | None, labels: bool
+) -> None:
     """Write a synthetic telco churn table with the IBM Telco schema and quirks."""
+    if months is None and (drift_from is not None or labels):
+        raise click.UsageError("--drift-from and --labels need --months")
+    if months is None and out.is_dir():
+        raise click.UsageError(f"--out {out} is a folder; a file is expected (or give --months)")
+    if months is not None and (drift_from is not None or labels):
+        from mlrecipes.sample_data.drifted import write_drifted_months
+
+        if drift_from is not None and drift_from >= months:
+            raise click.UsageError(f"--drift-from {drift_from}: months are 0..{months - 1}")
+        paths = write_drifted_months(out, rows, months, drift_from, seed, labels)
+        drift = "" if drift_from is None else f", drifted from month {drift_from}"
+        click.echo(f"Wrote {months} monthly snapshots of {rows} customers to {out}{drift}")
+        for path in paths:
+            click.echo(f"  {path}")
+        return
     if months is not None:
         from mlrecipes.sample_data.telco import write_snapshots
 

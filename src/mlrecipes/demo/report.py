@@ -97,12 +97,21 @@ def _fmt(value: Any) -> str:
     return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _window_time(scored_at: str) -> str:
+    """A window as the monitoring table names it, to the second (two windows of one month are
+    told apart), in UTC."""
+    stamp = pd.Timestamp(scored_at)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _timeline(
     months: list[dict[str, Any]], every_alert: dict[str, list[str]], lines: dict[str, float]
 ) -> str:
     """One table row per month: champion, rows, every alert, ROC AUC and its alert line."""
     return "".join(
-        f"<tr><td>{m['month']}</td><td>v{html.escape(str(m['champion_version']))}</td>"
+        f"<tr><td>{m['month']}</td><td>{html.escape(_window_time(m['scored_at']))}</td>"
+        f"<td>v{html.escape(str(m['champion_version']))}</td>"
         f"<td class=num>{m['rows_scored']}</td>"
         f"<td>{html.escape('; '.join(every_alert.get(m['scored_at'], [])) or 'none')}</td>"
         f"<td class=num>{_fmt(m['roc_auc'])}</td><td class=num>{_fmt(m['estimated_roc_auc'])}</td>"
@@ -155,14 +164,18 @@ h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; margin-top: 24px; }}
 tracking server with basic auth ({summary["seconds"]} s). Labels of a month arrive with the next
 month's snapshot, so a month's measured ROC AUC is known a month later.</p>
 <h2>Timeline</h2>
-<table><tr><th>month</th><th>champion</th><th>rows scored</th><th>alerts (every kind, labels
+<table><tr><th>month</th><th>window (scored at, <code>--at</code>)</th><th>champion</th><th>rows scored</th><th>alerts (every kind, labels
 included)</th><th>ROC AUC (measured)</th><th>ROC AUC (estimated)</th><th>alert below (its
 model's)</th><th>trigger</th><th>deploy</th></tr>{timeline}</table>
 {figures}
 <h2>Every decision</h2>
 <table><tr><th>month</th><th>profile</th><th>what</th><th>by</th><th>version</th><th>decision</th>
 <th>reason</th></tr>{decisions}</table>
-<h2>Step cards</h2><ul>{links}</ul>
+<h2>Step cards, as the demo left them</h2>
+<p>The final state of each environment's steps, after the last month: a card is rewritten each
+time its step runs, so these show the last run of each step (for prod's deploy, the release),
+not every decision above; each decision's reason is in its row of the table.</p>
+<ul>{links}</ul>
 </body></html>
 """,
         encoding="utf-8",

@@ -152,7 +152,7 @@ def play(source: Path, out: Path, customers: int = 2000, months: int = 5, say: A
     """The whole story; returns the summary (also written to ``out``)."""
     from mlrecipes.demo.report import measured_per_window, write_report
     from mlrecipes.demo.servers import basic_auth_server
-    from mlrecipes.demo.story_data import demo_months
+    from mlrecipes.sample_data.drifted import drifted_months
 
     if out.exists():
         shutil.rmtree(out)
@@ -160,7 +160,7 @@ def play(source: Path, out: Path, customers: int = 2000, months: int = 5, say: A
     work = out / "work"
     _copy_template(source, work)
     passwords = {name: secrets.token_urlsafe(18) for name in ("admin", RELEASE, CI, SCIENTIST)}
-    frames = demo_months(customers, months)
+    frames = drifted_months(customers, months)
     t0 = time.perf_counter()
     with basic_auth_server(out / "server", passwords["admin"], secrets.token_hex(16)) as uri:
         say(f"MLflow (basic auth) at {uri}; working copy {work}")

@@ -63,6 +63,10 @@ class MonitorConfig(StepBlock):
     # the outcomes, as they arrive (later than the scores): a dataset of keys + the target, or a
     # table of the profile's feature store (the labels table); read afresh on every run
     labels: IngestConfig | None = None
+    # a labels dataset's column saying when each outcome was recorded: a window then takes, per
+    # key, the first outcome recorded after it was scored, as from a labels table (without it
+    # every outcome in the file counts for every window)
+    labels_time_column: str | None = None
     labels_table: str | None = None
     key_columns: list[str] | None = None  # default: predict.id_columns
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)

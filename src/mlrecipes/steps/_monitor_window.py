@@ -42,14 +42,16 @@ def _labels(ctx: StepContext, cfg: MonitorConfig, keys: list[str]) -> pd.DataFra
             return None
         frame = read_dataset(cfg.labels, ctx.root, "monitor.labels", ctx.download)
         where = str(cfg.labels.location)
+        when = cfg.labels_time_column
     else:
         return None
     target = ctx.config.target_col
-    missing = [c for c in [*keys, target] if c not in frame.columns]
+    missing = [c for c in [*keys, target, *([when] if when else [])] if c not in frame.columns]
     if missing:
         raise DatasetError(
             f"steps.monitor.labels ({where}) lacks the columns {missing}; it needs "
             f"the key columns {keys} and the target '{target}'"
+            + (f" and the time column '{when}' (labels_time_column)" if when else "")
         )
     from mlrecipes.monitoring.outcomes import LABELLED_AT, contradictions
 
