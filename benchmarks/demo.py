@@ -54,7 +54,8 @@ def main() -> int:
     report = (
         f"## make demo\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `benchmarks/demo.py` "
         "(`make bench`): `mlrecipes demo play` once, wall-clock, a basic-auth MLflow server "
-        "started and stopped inside it, 5 months of 2,000 generated customers.\n\n"
+        f"started and stopped inside it, {len(summary['months'])} months of "
+        f"{summary['months'][0]['rows_scored']:,} generated customers.\n\n"
         f"Machine: {os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}.\n\n"
         f"{markdown_table(rows, ['measure', 'seconds', 'target', ''], '.1f')}\n"
     )

@@ -48,16 +48,28 @@ def test_a_tutorials_runnable_blocks_run_as_written(page: Path, tmp_path: Path) 
 
 def _check_monitoring_quick_start(root: Path) -> None:
     """What the monitoring quick start says happened: each window measured by the outcomes
-    recorded after it (the last one's not yet), input drift in the month the world changed."""
+    recorded after it (the last one's not yet), input drift from the month the world changed,
+    and the trigger firing on the two drifted windows."""
+    import json
+
     from mlrecipes.io.monitoring_table import read_table
 
     table = read_table(root / "data" / "monitoring" / "churn_local")
     measured = table[(table["kind"] == "performance") & (table["metric"] == "roc_auc")]
-    by_window = dict(zip(measured["window"], measured["status"], strict=True))
-    assert set(by_window) == {"2026-01-31T00:00:00+00:00", "2026-02-28T00:00:00+00:00"}
-    # the first window's outcomes (recorded 2026-02-28) are of the steady world; the second's
-    # (recorded 2026-03-31, not its own date's) already follow the new churn drivers
-    assert by_window["2026-01-31T00:00:00+00:00"] == "ok"
-    assert by_window["2026-02-28T00:00:00+00:00"] == "alert"
+    status = dict(zip(measured["window"], measured["status"], strict=True))
+    day = "T00:00:00+00:00"
+    assert status == {
+        f"2026-01-31{day}": "ok",
+        f"2026-02-28{day}": "ok",
+        f"2026-03-31{day}": "alert",
+    }
     drift = table[(table["kind"] == "drift") & (table["status"] == "alert")]
-    assert set(drift["window"]) == {"2026-03-31T00:00:00+00:00"}
+    assert set(drift["window"]) == {f"2026-03-31{day}", f"2026-04-30{day}"}
+    trigger = read_table(root / "data" / "monitoring" / "churn_local_trigger")
+    # one evaluation (its journal: started, then what the retrain ran)
+    real = trigger[~trigger["dry_run"].astype(bool)]
+    assert real["evaluated_at"].nunique() == 1
+    fired = real.to_dict("records")[0]
+    assert bool(fired["fired"]) and fired["reason"].startswith("2 of the last 3 windows breached")
+    breached = [w["window"] for w in json.loads(fired["windows"]) if w["breached"]]
+    assert breached == [f"2026-03-31{day}", f"2026-04-30{day}"]

@@ -64,7 +64,7 @@ def reset_command(profile: str, yes: bool, i_know: bool, recipe_root: Path | Non
     show_default=True, help="Where the report, summary, logs and the working copy go (replaced).",
 )  # fmt: skip
 @click.option("--customers", type=click.IntRange(min=500), default=2000, show_default=True)
-@click.option("--months", type=click.IntRange(min=4), default=5, show_default=True)
+@click.option("--months", type=click.IntRange(min=5), default=6, show_default=True)
 @click.option(
     "--recipe-root", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="The project whose template is played (default: nearest with recipe.yaml).",

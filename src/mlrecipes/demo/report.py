@@ -13,6 +13,7 @@ import pandas as pd
 
 from mlrecipes.cards.monitoring_report import drift_heatmap
 from mlrecipes.cards.plots import _COLOR, _figure, _labels, _png
+from mlrecipes.demo.claims import story_claims
 
 _ALERT = "#e45756"
 
@@ -51,6 +52,12 @@ def alerts_per_window(table: pd.DataFrame) -> dict[str, list[str]]:
         str(w): alerts(list(rows.sort_values(["kind", "column", "metric"]).itertuples()))
         for w, rows in table.groupby("window")
     }
+
+
+def final_alerts(location: Path) -> tuple[dict[str, list[str]], dict[str, float]]:
+    """Every alert per window and each window's ROC AUC alert line, as the table holds them."""
+    table = _table(location)
+    return alerts_per_window(table), auc_alert_lines(table)
 
 
 def _versions_plot(months: list[dict[str, Any]]) -> bytes:
@@ -121,6 +128,25 @@ def _timeline(
     )  # fmt: skip
 
 
+def _decisions(summary: dict[str, Any]) -> str:
+    return "".join(
+        f"<tr><td>{html.escape(d['month'])}</td><td>{html.escape(d['profile'])}</td>"
+        f"<td>{html.escape(d['kind'])}</td><td>{html.escape(str(d['by']))}</td>"
+        f"<td>{html.escape(str(d.get('version') or ''))}</td><td>{html.escape(str(d['decision']))}</td>"
+        f"<td>{html.escape(str(d.get('reason') or ''))}</td></tr>"
+        for d in summary["decisions"]
+    )  # fmt: skip
+
+
+def _card_links(work: Path, path: Path) -> str:
+    cards = sorted(work.glob(".mlrecipes/*/steps/*/card.html"))
+    return "".join(
+        f"<li><a href='{html.escape(os.path.relpath(card, path.parent))}'>"
+        f"{html.escape(card.parts[-4])} / {html.escape(card.parts[-2])}</a></li>"
+        for card in cards
+    )
+
+
 def write_report(summary: dict[str, Any], work: Path, path: Path) -> None:
     months = summary["months"]
     table = _table(work / "data" / "monitoring" / "churn_prod")
@@ -134,19 +160,8 @@ def write_report(summary: dict[str, Any], work: Path, path: Path) -> None:
         ]
     )  # fmt: skip
     timeline = _timeline(months, every_alert, lines)
-    decisions = "".join(
-        f"<tr><td>{html.escape(d['month'])}</td><td>{html.escape(d['profile'])}</td>"
-        f"<td>{html.escape(d['kind'])}</td><td>{html.escape(str(d['by']))}</td>"
-        f"<td>{html.escape(str(d.get('version') or ''))}</td><td>{html.escape(str(d['decision']))}</td>"
-        f"<td>{html.escape(str(d.get('reason') or ''))}</td></tr>"
-        for d in summary["decisions"]
-    )  # fmt: skip
-    cards = sorted(work.glob(".mlrecipes/*/steps/*/card.html"))
-    links = "".join(
-        f"<li><a href='{html.escape(os.path.relpath(card, path.parent))}'>"
-        f"{html.escape(card.parts[-4])} / {html.escape(card.parts[-2])}</a></li>"
-        for card in cards
-    )
+    claims = "".join(f"<li>{html.escape(c)}</li>" for c in story_claims(summary))
+    decisions, links = _decisions(summary), _card_links(work, path)
     path.write_text(
         f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>The production loop, played</title>
@@ -159,10 +174,12 @@ th {{ background: #f0f3f6; }} td.num {{ text-align: right; }}
 img {{ max-width: 100%; display: block; margin-bottom: 12px; }}
 h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; margin-top: 24px; }}
 </style></head><body>
-<h1>The production loop, played: a churn model from steady state through drift to recovery</h1>
+<h1>The production loop, played: a churn model through a change in its world</h1>
 <p>{len(months)} months on generated customers, through the commands the jobs run, on an MLflow
 tracking server with basic auth ({summary["seconds"]} s). Labels of a month arrive with the next
 month's snapshot, so a month's measured ROC AUC is known a month later.</p>
+<h2>What happened (computed from this run's summary.json)</h2>
+<ul class=claims>{claims}</ul>
 <h2>Timeline</h2>
 <table><tr><th>month</th><th>window (scored at, <code>--at</code>)</th><th>champion</th><th>rows scored</th><th>alerts (every kind, labels
 included)</th><th>ROC AUC (measured)</th><th>ROC AUC (estimated)</th><th>alert below (its

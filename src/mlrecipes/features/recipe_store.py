@@ -63,12 +63,31 @@ def store_for(recipe: LoadedRecipe, create: bool = False) -> DeltaFeatureStore:
 
 
 def read_spine(cfg: IngestConfig, recipe: LoadedRecipe, block: str) -> pd.DataFrame:
-    assert cfg.spine is not None
-    if cfg.spine.table is not None:
-        return store_for(recipe).read_table(cfg.spine.table, version=cfg.spine.version)
-    from mlrecipes.io.datasets import read_dataset
+    """The spine's rows; with ``latest_snapshots``, those of its newest snapshots only."""
+    from mlrecipes.features.training_set import newest_snapshots
 
-    return read_dataset(cfg.spine.as_source(), recipe.root, f"{block}.spine").reset_index(drop=True)
+    spine = cfg.spine
+    assert spine is not None
+    if spine.table is not None:
+        store = store_for(recipe)
+        frame = store.read_table(spine.table, version=spine.version)
+        time = spine.timestamp_column or store.info(spine.table, spine.version).timestamp_key
+    else:
+        from mlrecipes.io.datasets import read_dataset
+
+        frame = read_dataset(spine.as_source(), recipe.root, f"{block}.spine")
+        frame, time = frame.reset_index(drop=True), spine.timestamp_column
+    if spine.latest_snapshots is None:
+        return frame
+    where = f"steps.{block}.spine.latest_snapshots"
+    if time is None:
+        raise ConfigError(
+            f"recipe.yaml: {where}: the spine has no time to order snapshots by (a table with a "
+            "timestamp key, or spine.timestamp_column for a dataset)"
+        )
+    if time not in frame.columns:
+        raise ConfigError(f"recipe.yaml: {where}: the spine has no column '{time}'")
+    return newest_snapshots(frame, time, spine.latest_snapshots)
 
 
 def lookups(cfg: IngestConfig) -> list[Any]:

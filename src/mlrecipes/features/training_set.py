@@ -28,6 +28,14 @@ class TrainingSet:
         return self.frame
 
 
+def newest_snapshots(spine: pd.DataFrame, time: str, count: int) -> pd.DataFrame:
+    """The rows of ``spine`` whose ``time`` is one of its ``count`` newest distinct values (the
+    row order and index kept)."""
+    stamps = pd.to_datetime(spine[time], utc=True)
+    kept = stamps.drop_duplicates().nlargest(count)
+    return spine[stamps.isin(kept).to_numpy()]
+
+
 def create_training_set(
     store: DeltaFeatureStore,
     df: pd.DataFrame,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import Field, PositiveInt, StrictBool, model_validator
 
 from mlrecipes.config.blocks import Block, StepBlock
 from mlrecipes.io.formats import FORMATS
@@ -40,6 +40,10 @@ class SpineConfig(Block):
     using: str | None = None
     location: str | list[str] | None = None
     version: int | None = None
+    # only the rows of the N newest snapshots (by the spine table's timestamp key, or a
+    # dataset's ``timestamp_column``): a training window that follows a changed world
+    latest_snapshots: PositiveInt | None = None
+    timestamp_column: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> SpineConfig:
