@@ -40,6 +40,7 @@ from mlrecipes.deployment.stages import (
     plan,
 )
 from mlrecipes.errors import DatasetError, TrackingError
+from mlrecipes.process.faults import fault_point
 from mlrecipes.tracking.client import Tracker
 from mlrecipes.tracking.settings import sqlite_path
 
@@ -105,11 +106,30 @@ def _migrate(job: Migration, say: Callable[[str], None]) -> list[Move]:
             if missing:
                 raise DatasetError(f"--training-data {path}: no column {missing[0]!r} (--key)")
         assert target is not None
-        for move in moves:
+        for name in sorted({m.model for m in moves if not m.done}):
+            _migrate_model(job, name, source, read_uri, target, copying, say)
+    return moves
+
+
+def _migrate_model(
+    job: Migration,
+    name: str,
+    source: MlflowClient,
+    read_uri: str,
+    target: Tracker,
+    copying: bool,
+    say: Callable[[str], None],
+) -> None:
+    """One model's moves under deploy's registry lease (a deploy or another migration of the
+    model waits), planned again inside it: what another migration did meanwhile is done."""
+    from mlrecipes.tracking.lease import registry_lease
+
+    with registry_lease(target, name, "deploy", say=say):
+        there, aliases = _target_facts(target, [name], copying, fresh=False)
+        for move in plan(_facts(source, name), job.stage_aliases, job.store, there, aliases):
             if not move.done:
                 version = _carry_out(job, move, source, read_uri, target, copying)
-                say(f"{move.model}: @{move.alias} -> v{version} (was {move.stage} v{move.version})")
-    return moves
+                say(f"{name}: @{move.alias} -> v{version} (was {move.stage} v{move.version})")
 
 
 def _target_facts(
@@ -218,6 +238,7 @@ def _carry_out(
                 target.set_version_tags(name, version, {MIGRATED_STAGE_TAG: move.stage})
         if version != move.version and not copying:
             target.set_version_tags(name, move.version, {MIGRATED_TO_TAG: version})
+    fault_point("migrate.before_alias")  # a copy registered, the alias not moved: found again
     event = {
         "event": "migrated",
         "reason": f"was the {move.stage} version v{move.version} in {job.store} "
