@@ -219,6 +219,7 @@ def _carry_out(
 ) -> str:
     """The version the alias went to."""
     from mlrecipes.tracking.aliases import CHAMPION, move_champion
+    from mlrecipes.tracking.recipes2_model import is_recipes_wrapper
 
     name = move.model
     version = move.target
@@ -226,8 +227,6 @@ def _carry_out(
         original = source.get_model_version(name, move.version)
         with tempfile.TemporaryDirectory(prefix="mlrecipes-migrate-") as tmp:
             local = _download(source, read_uri, name, move.version, Path(tmp))
-            from mlrecipes.tracking.recipes2_model import is_recipes_wrapper
-
             pickled = local / "python_model.pkl"
             wrapper = pickled.is_file() and is_recipes_wrapper(pickled)
             if wrapper or copying:
@@ -236,8 +235,8 @@ def _carry_out(
                 version = move.version
                 _log_rows_into(job, name, local, target, original.run_id)
                 target.set_version_tags(name, version, {MIGRATED_STAGE_TAG: move.stage})
-        if version != move.version and not copying:
-            target.set_version_tags(name, move.version, {MIGRATED_TO_TAG: version})
+    if version != move.version and not copying:  # also when a killed run left the copy untagged
+        target.set_version_tags(name, move.version, {MIGRATED_TO_TAG: version})
     fault_point("migrate.before_alias")  # a copy registered, the alias not moved: found again
     event = {
         "event": "migrated",
