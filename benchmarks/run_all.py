@@ -15,6 +15,7 @@ BENCHMARKS = [
     "deploy.py",
     "feature_store.py",
     "monitoring.py",
+    "monitoring_quality.py",
     "demo.py",
 ]
 

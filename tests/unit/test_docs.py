@@ -67,3 +67,37 @@ def test_the_changelog_keeps_the_keep_a_changelog_form() -> None:
     assert sections and sections[0] == "Unreleased"
     kinds = set(re.findall(r"^### (\w+)", text, flags=re.M))
     assert kinds <= {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}
+
+
+def _table_rows(text: str, header: str) -> list[list[str]]:
+    """The rows of the markdown table whose header line starts with ``header``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_the_readmes_estimate_figures_are_the_benchmarks() -> None:
+    """The README quotes `benchmarks/monitoring_quality.py`'s last recorded run: every dataset
+    and metric of it, at four decimals, with its ratio."""
+    results = (REPO / "benchmarks" / "results.md").read_text()
+    section = results.split("<!-- monitoring-quality -->")[1].split("<!-- /monitoring-quality -->")[0]
+    recorded = {
+        (row[0], row[1]): [f"{float(row[i]):.4f}" for i in (3, 4, 5)]
+        for row in _table_rows(section, "| dataset | metric | chunks")
+    }
+    names = {
+        "synthetic car loan": "synthetic_car_loan",
+        "synthetic work from home": "synthetic_work_from_home",
+        "US census employment, MA": "us_census_ma_employment",
+    }
+    quoted = {}
+    for row in _table_rows((REPO / "README.md").read_text(), "| dataset | metric | ours |"):
+        dataset = names[row[0].rsplit(" (", 1)[0]]
+        metric = {"ROC AUC": "roc_auc", "F1": "f1"}[row[1]]
+        quoted[(dataset, metric)] = row[2:5]
+    assert quoted == recorded

@@ -52,18 +52,34 @@ def drift_heatmap(table: pd.DataFrame, alert: float) -> bytes:
 
 def series_plot(
     table: pd.DataFrame, kind_metric: list[tuple[str, str, str]], title: str, ylabel: str,
-    alert_line: float | None,
+    alert_line: float | dict[str, float] | None, band: tuple[str, str, str] | None = None,
 ) -> bytes:  # fmt: skip
-    """Values of (kind, metric) pairs over the windows, with the alert line."""
+    """Values of (kind, metric) pairs over the windows, with the alert line: one value, or
+    each window's own (a step where the model that scored them changes); ``band``: the
+    (kind, low metric, high metric) of an interval drawn behind the values."""
     windows = sorted(table["window"].unique())
     fig, ax = _figure(size=(6.5, 3.6))
+    if band is not None:
+        kind, low, high = band
+        ends = [
+            table[(table["kind"] == kind) & (table["metric"] == m)]
+            .groupby("window")["value"].last().reindex(windows).to_numpy()
+            for m in (low, high)
+        ]  # fmt: skip
+        ax.fill_between(
+            range(len(windows)), *ends, color=_COLOR, alpha=0.15, label="estimate's 90% interval"
+        )
     for (kind, metric, label), style in zip(kind_metric, ("-", "--", ":"), strict=False):
         part = table[(table["kind"] == kind) & (table["metric"] == metric)]
         values = part.groupby("window")["value"].last().reindex(windows)
         ax.plot(
             range(len(windows)), values.to_numpy(), style, marker="o", color=_COLOR, label=label
         )
-    if alert_line is not None:
+    if isinstance(alert_line, dict):
+        steps = [alert_line.get(str(w), float("nan")) for w in windows]
+        ax.step(range(len(windows)), steps, where="mid", color=_ALERT, linestyle="--",
+                linewidth=1, label="alert (of the model that scored the window)")  # fmt: skip
+    elif alert_line is not None:
         ax.axhline(alert_line, color=_ALERT, linestyle="--", linewidth=1, label="alert")
     labels = window_labels(table["window"])
     ax.set_xticks(range(len(windows)), [labels[str(w)] for w in windows], fontsize=7, rotation=30)
@@ -94,6 +110,7 @@ def render(table: pd.DataFrame, title: str) -> str:
     # windows whose input columns could not be counted (a slim scores table, input gone)
     uncomputed = set(table.loc[table["metric"] == NOT_COMPUTED, "window"])
     labels = window_labels(table["window"])
+    estimates = {str(w): estimate_cell(rows) for w, rows in table.groupby("window")}
     from mlrecipes.cards.render import render_template
 
     return render_template(
@@ -106,6 +123,8 @@ def render(table: pd.DataFrame, title: str) -> str:
                 "rows": w.rows,
                 "alerts": w.alerts,
                 "input_drift": "not computed" if w.window in uncomputed else "computed",
+                "estimate": estimates[str(w.window)][0],
+                "caveats": estimates[str(w.window)][1],
             }
             for w in windows.itertuples()
         ],
@@ -134,9 +153,11 @@ def _output_figures(table: pd.DataFrame, score_alert: float) -> list[tuple[str, 
     perf = table[
         (table["metric"] == metric) & table["kind"].isin(["performance", "estimated_performance"])
     ]
-    perf_alert = (
-        float(perf["threshold"].dropna().iloc[-1]) if perf["threshold"].notna().any() else None
-    )
+    # each window's own line: the threshold of the model that scored it
+    perf_alert = {
+        str(w): float(rows["threshold"].iloc[-1])
+        for w, rows in perf[perf["threshold"].notna()].groupby("window")
+    }
     scored = table.loc[table["kind"] == "prediction_drift", "column"]
     output = str(scored.iloc[-1]) if len(scored) else "predicted_score"
     series = [("performance", metric, "measured (labels)")]
@@ -146,8 +167,29 @@ def _output_figures(table: pd.DataFrame, score_alert: float) -> list[tuple[str, 
         ("Prediction drift", series_plot(
             table, [("prediction_drift", "psi", f"PSI of {output}")],
             "Prediction drift against the holdout", "PSI", score_alert)),
-        ("Performance", series_plot(table, series, f"{name} per window", name, perf_alert)),
+        ("Performance", series_plot(
+            table, series, f"{name} per window", name, perf_alert or None,
+            None if regression else ("estimated_performance", *_interval_metrics(metric)))),
     ]  # fmt: skip
+
+
+def _interval_metrics(metric: str) -> tuple[str, str]:
+    from mlrecipes.monitoring.window import INTERVAL_HIGH, INTERVAL_LOW
+
+    return f"{metric}{INTERVAL_LOW}", f"{metric}{INTERVAL_HIGH}"
+
+
+def estimate_cell(rows: pd.DataFrame) -> tuple[str, list[str]]:
+    """A window's ROC AUC estimate with its 90% interval, and its caveats (``estimate_caveats``)."""
+    from mlrecipes.monitoring.window import ESTIMATED, estimate_caveats, interval_of
+
+    estimated = [r for r in rows.itertuples() if r.kind == ESTIMATED]
+    value = next((r.value for r in estimated if r.metric == "roc_auc"), None)
+    if value is None:
+        return "", []
+    interval = interval_of(estimated, "roc_auc")
+    text = f"{value:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
+    return text, estimate_caveats(estimated)
 
 
 def _threshold(table: pd.DataFrame, kind: str, default: float) -> float:

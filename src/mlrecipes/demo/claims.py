@@ -39,6 +39,19 @@ def firings(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return [d for d in summary["decisions"] if d["kind"] == "trigger" and d["decision"] == "fired"]
 
 
+def _estimated(month: dict[str, Any]) -> str:
+    """The estimate, its 90% interval, and whether the measurement fell in it."""
+    text = _auc(month["estimated_roc_auc"])
+    interval, measured = month.get("estimated_interval"), month.get("roc_auc")
+    if interval:
+        inside = measured is not None and interval[0] <= measured <= interval[1]
+        text += f", 90% interval {_auc(interval[0])}-{_auc(interval[1])}"
+        if measured is not None:
+            text += ", measured inside it" if inside else ", measured outside it"
+    caveats = month.get("estimate_caveats") or []
+    return text + (f"; unsupported: {'; '.join(caveats)}" if caveats else "")
+
+
 def story_claims(summary: dict[str, Any]) -> list[str]:
     """The story in sentences, each from the summary's numbers."""
     months = summary["months"]
@@ -46,8 +59,7 @@ def story_claims(summary: dict[str, Any]) -> list[str]:
     steady = steady_months(months)
     if steady:
         measured = ", ".join(
-            f"{m['month']} {_auc(m['roc_auc'])} (estimated {_auc(m['estimated_roc_auc'])})"
-            for m in steady
+            f"{m['month']} {_auc(m['roc_auc'])} (estimated {_estimated(m)})" for m in steady
         )
         claims.append(
             f"Steady state: {len(steady)} month(s) without any alert; ROC AUC measured once the "

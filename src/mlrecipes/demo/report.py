@@ -24,14 +24,21 @@ def _table(location: Path) -> pd.DataFrame:
     return read_table(location)
 
 
-def measured_per_window(location: Path) -> dict[str, dict[str, float]]:
-    """Each window's ROC AUC: measured (once labels arrived) and estimated."""
+def measured_per_window(location: Path) -> dict[str, dict[str, Any]]:
+    """Each window's ROC AUC: measured (once labels arrived) and estimated, with the estimate's
+    90% interval and what it cannot vouch for (``estimate_caveats``)."""
+    from mlrecipes.monitoring.window import ESTIMATED, estimate_caveats, interval_of
+
     table = _table(location)
-    out: dict[str, dict[str, float]] = {}
-    auc = table[table["metric"] == "roc_auc"]
-    for row in auc.itertuples():
-        key = "roc_auc" if row.kind == "performance" else "estimated"
-        out.setdefault(str(row.window), {})[key] = float(row.value)
+    out: dict[str, dict[str, Any]] = {}
+    for window, rows in table.groupby("window"):
+        found: dict[str, Any] = out.setdefault(str(window), {})
+        for row in rows[rows["metric"] == "roc_auc"].itertuples():
+            found["roc_auc" if row.kind == "performance" else "estimated"] = float(row.value)
+        estimate = [r for r in rows.itertuples() if r.kind == ESTIMATED]
+        interval = interval_of(estimate, "roc_auc")
+        found["estimated_interval"] = list(interval) if interval else None
+        found["estimate_caveats"] = estimate_caveats(estimate)
     return out
 
 
@@ -121,11 +128,24 @@ def _timeline(
         f"<td>v{html.escape(str(m['champion_version']))}</td>"
         f"<td class=num>{m['rows_scored']}</td>"
         f"<td>{html.escape('; '.join(every_alert.get(m['scored_at'], [])) or 'none')}</td>"
-        f"<td class=num>{_fmt(m['roc_auc'])}</td><td class=num>{_fmt(m['estimated_roc_auc'])}</td>"
+        f"<td class=num>{_fmt(m['roc_auc'])}</td><td class=num>{_estimate(m)}</td>"
         f"<td class=num>{_fmt(lines.get(m['scored_at']))}</td>"
         f"<td>{'fired' if m['trigger_fired'] else ''}</td><td>{html.escape(m['deploy_decision'] or '')}</td></tr>"
         for m in months
     )  # fmt: skip
+
+
+def _estimate(month: dict[str, Any]) -> str:
+    """The estimate with its 90% interval, or with why it cannot be taken at face value."""
+    value = month.get("estimated_roc_auc")
+    if value is None:
+        return ""
+    interval = month.get("estimated_interval")
+    text = f"{value:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
+    caveats = month.get("estimate_caveats") or []
+    if caveats:
+        text += " unsupported: " + "; ".join(caveats)
+    return html.escape(text)
 
 
 def _decisions(summary: dict[str, Any]) -> str:
@@ -182,7 +202,7 @@ month's snapshot, so a month's measured ROC AUC is known a month later.</p>
 <ul class=claims>{claims}</ul>
 <h2>Timeline</h2>
 <table><tr><th>month</th><th>window (scored at, <code>--at</code>)</th><th>champion</th><th>rows scored</th><th>alerts (every kind, labels
-included)</th><th>ROC AUC (measured)</th><th>ROC AUC (estimated)</th><th>alert below (its
+included)</th><th>ROC AUC (measured)</th><th>ROC AUC (estimated [90% interval])</th><th>alert below (its
 model's)</th><th>trigger</th><th>deploy</th></tr>{timeline}</table>
 {figures}
 <h2>Every decision</h2>

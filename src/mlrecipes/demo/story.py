@@ -54,6 +54,8 @@ class Month:
     alerts: list[str] = field(default_factory=list)
     roc_auc: float | None = None
     estimated_roc_auc: float | None = None
+    estimated_interval: list[float] | None = None  # where 90% of measured values fall
+    estimate_caveats: list[str] = field(default_factory=list)  # why it is not supported
     trigger_fired: bool = False
     deploy_decision: str | None = None
 
@@ -182,6 +184,8 @@ def play(source: Path, out: Path, customers: int = 2000, months: int = 6, say: A
             found = table.get(month["scored_at"], {})
             month["roc_auc"] = found.get("roc_auc")
             month["estimated_roc_auc"] = found.get("estimated")
+            month["estimated_interval"] = found.get("estimated_interval")
+            month["estimate_caveats"] = found.get("estimate_caveats", [])
             # as the monitoring table holds them at the end: late-measured performance included
             month["every_alert"] = every_alert.get(month["scored_at"], [])
             month["alert_line"] = lines.get(month["scored_at"])

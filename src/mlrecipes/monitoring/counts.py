@@ -11,8 +11,9 @@ up, so a window read in batches gives exactly the counts of the whole window.
   the labels where they are known: the performance metrics, measured and estimated, come from it.
 
 Grid metrics are exact for F1, positive rate and calibration error (their bins are unions of grid
-cells); ROC AUC and top-decile lift treat scores within one 0.001-wide cell as tied, which moves
-them by well under 0.001 against the exact values (a unit test bounds it). That is the price of a
+cells); ROC AUC and top-decile lift treat scores within one 0.0001-wide cell as tied, which moves
+them by well under 0.001 against the exact values (a unit test bounds it; at 0.001-wide cells the
+estimate's error was 0.2% above NannyML's exact CBPE on real data, ``benchmarks/monitoring_quality.py``). That is the price of a
 one-pass, fixed-memory window; the holdout's reference values stay exact.
 """
 
@@ -20,15 +21,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from mlrecipes.monitoring.calibration import DRAWS, LEVEL
+from mlrecipes.monitoring.calibration import read as read_scores
 from mlrecipes.monitoring.drift import UNSEEN, ColumnSummary, Drift, column_drift
 from mlrecipes.stats.auc import roc_auc_from_counts
 
-GRID = 1000  # cells of the score grid over [0, 1]
+GRID = 10_000  # cells of the score grid over [0, 1]
 CALIBRATION_BINS = 10  # equal-width bins of the calibration error (unions of grid cells)
 LABEL = "__mlrecipes_positive"  # a labelled row's outcome (1.0 / 0.0), joined to scores by key
 
@@ -96,9 +100,19 @@ class ScoreGrid:
     def labelled_positives(self) -> int:
         return round(float(self.positives.sum()))
 
-    def estimated(self) -> dict[str, float]:
+    def expected_positives(self, calibration: dict[str, Any] | None = None) -> np.ndarray:
+        """Per cell, the positives its rows hold if the scores, read through the holdout's
+        calibration (``mlrecipes.monitoring.calibration``), are the probabilities."""
+        n = self.rows
+        if not calibration or calibration.get("method") != "isotonic":
+            return self.score_sum.copy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(n > 0, self.score_sum / np.maximum(n, 1), 0.0)
+        return n * read_scores(calibration, mean)
+
+    def estimated(self, calibration: dict[str, Any] | None = None) -> dict[str, float]:
         """CBPE (see ``performance``): each row is a positive with weight p, a negative with 1 - p."""
-        n, s = self.rows, self.score_sum
+        n, s = self.rows, self.expected_positives(calibration)
         total = n.sum()
         out = _classification(s, n - s)
         out["positive_rate"] = float(s.sum() / total) if total else math.nan
@@ -106,6 +120,44 @@ class ScoreGrid:
             out["roc_auc"] = roc_auc_from_counts(s, n - s)
             out["lift_top_decile"] = _lift(n, s)
         return out
+
+    def estimate_interval(
+        self, calibration: dict[str, Any] | None = None, draws: int = DRAWS, seed: int = 0
+    ) -> dict[str, tuple[float, float]]:
+        """Where ``LEVEL`` of the measured ROC AUC and F1 values fall if the estimate's reading
+        of the scores holds: each cell's positives drawn (binomial) from its expected rate,
+        the metric computed per draw. It is the window's own sampling spread, so a small window
+        gets a wide interval; a change the scores cannot see (concept drift) lies outside it."""
+        used = np.flatnonzero(self.rows > 0)  # empty cells add nothing: draw the others only
+        n = self.rows[used]
+        rate = np.clip(self.expected_positives(calibration)[used] / n, 0.0, 1.0)
+        rng = np.random.default_rng(seed)
+        pos = rng.binomial(n.astype(np.int64), rate, size=(draws, len(n))).astype(float)
+        neg = n - pos
+        above = used % 2 == 1
+        tp, fp, fn = pos[:, above].sum(1), neg[:, above].sum(1), pos[:, ~above].sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1 = np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+            total_pos = pos.sum(1)
+            higher = total_pos[:, None] - np.cumsum(pos, axis=1)
+            auc = (neg * (higher + 0.5 * pos)).sum(1) / (total_pos * neg.sum(1))
+        tail = (1 - LEVEL) / 2
+        out = {"f1_score": (float(np.quantile(f1, tail)), float(np.quantile(f1, 1 - tail)))}
+        auc = auc[np.isfinite(auc)]
+        if len(auc) == draws:  # both classes in every draw
+            out["roc_auc"] = (float(np.quantile(auc, tail)), float(np.quantile(auc, 1 - tail)))
+        return out
+
+    def share_outside(self, score_range: list[float] | None) -> float:
+        """The share of rows scored outside ``score_range`` (the holdout's), to the grid's
+        resolution: a cell counts as outside when it lies wholly below the cell of the lowest
+        holdout score or above the cell of the highest."""
+        total = self.rows.sum()
+        if not total or not score_range:
+            return math.nan
+        cell = np.arange(2 * GRID) // 2
+        low, high = (min(int(v * GRID), GRID - 1) for v in score_range)
+        return float(self.rows[(cell < low) | (cell > high)].sum() / total)
 
     def measured(self) -> dict[str, float]:
         """The labelled rows' metrics (AUC only when both classes are present)."""

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlrecipes.monitoring import drift, performance
+from mlrecipes.monitoring import calibration, drift, performance
 
 SCORE = "predicted_score"
 PREDICTION = "prediction"  # a regression model's output column
@@ -35,6 +35,39 @@ def reference_summary(
         "holdout_rows": len(scores),
         "threshold": threshold,
         "bins": bins,
+        "calibration": _checked(is_positive, scores, threshold),
+    }
+
+
+def _checked(is_positive: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
+    """The holdout's calibration verdict, with what the estimate says of the holdout itself."""
+    verdict, read = calibration.judge(is_positive, scores)
+    if verdict["checked"]:
+        verdict["holdout_estimate"] = holdout_estimate(is_positive, scores, read, threshold)
+    return verdict
+
+
+def holdout_estimate(
+    is_positive: np.ndarray, scores: np.ndarray, read: np.ndarray, threshold: float
+) -> dict[str, dict[str, float]]:
+    """The estimate run on the holdout, each row read as ``read`` (out of fold), against the
+    holdout's labels: per graded metric, estimated, measured and their difference (the
+    estimate's error where the answer is known; a window's interval is widened by it)."""
+    from mlrecipes.monitoring.counts import GRID, ScoreGrid, grid_index
+
+    p = np.asarray(scores, dtype=float)
+    grid = ScoreGrid()
+    grid.add_scores(p, threshold, np.asarray(is_positive, dtype=float))
+    grid.score_sum = np.bincount(grid_index(p, threshold), weights=read, minlength=2 * GRID)
+    estimated, measured = grid.estimated(), grid.measured()
+    return {
+        metric: {
+            "estimated": estimated[metric],
+            "measured": measured[metric],
+            "error": estimated[metric] - measured[metric],
+        }
+        for metric in ("roc_auc", "f1_score")
+        if metric in estimated and metric in measured
     }
 
 

@@ -17,6 +17,7 @@ def _summary(
     late: list[dict[str, Any]],
     table: str,
     version: int,
+    calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``inspect --step monitor --json``: the worst drift metric per column, the rest by kind."""
     from mlrecipes.monitoring.window import DRIFT, ESTIMATED, MEASURED, PREDICTION_DRIFT
@@ -51,9 +52,31 @@ def _summary(
         ),
         "performance": by_metric(MEASURED),
         "estimated_performance": by_metric(ESTIMATED),
+        "estimate": _estimate_summary([r for r in rows if r.kind == ESTIMATED], calibration),
         "alerts": window_alerts,
         "late_labelled_windows": sorted({r["window"] for r in late}),
         "monitoring_table": {"location": table, "version": version},
+    }
+
+
+def _estimate_summary(
+    estimated: list[Any], calibration: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The estimate's 90% intervals, what it cannot vouch for, and how the scores were read."""
+    from mlrecipes.monitoring.window import HOLDOUT_ERROR, estimate_caveats, interval_of
+
+    if not estimated:
+        return None
+    intervals = {m: interval_of(estimated, m) for m in ("roc_auc", "f1_score")}
+    return {
+        "interval_90": {m: list(v) for m, v in intervals.items() if v},
+        "holdout_error": {
+            r.metric.removesuffix(HOLDOUT_ERROR): r.value
+            for r in estimated
+            if r.metric.endswith(HOLDOUT_ERROR)
+        },
+        "caveats": estimate_caveats(estimated, calibration),
+        "calibration": (calibration or {}).get("method"),
     }
 
 
@@ -86,8 +109,33 @@ def _fill_card(card: Any, summary: dict[str, Any], rows: list[Any], table: Path)
         if not part.empty:
             tab = card.tab(title)
             if kind == "estimated_performance":
-                tab.text(
-                    "An estimate from the calibrated scores (CBPE), before labels arrive: it "
-                    "cannot see a change in how inputs relate to churn; the measured values can."
-                )
+                tab.text(_estimate_text(summary.get("estimate") or {}))
             tab.table(part.sort_values(["status", "value"], ascending=[True, False]))
+
+
+def _estimate_text(estimate: dict[str, Any]) -> str:
+    """What the estimate is, its 90% interval, and what it cannot vouch for."""
+    how = (
+        "read through the holdout's isotonic calibration map"
+        if estimate.get("calibration") == "isotonic"
+        else "read as probabilities"
+    )
+    parts = [
+        f"An estimate before labels arrive (CBPE: the scores {how}). It cannot see a change in "
+        "how inputs relate to the outcome; the measured values can."
+    ]
+    errors = estimate.get("holdout_error") or {}
+    if errors:
+        said = ", ".join(f"{m} {e:+.3f}" for m, e in errors.items())
+        parts.append(
+            f"On the model's holdout, where labels were known, the estimate was off by {said} "
+            "(estimated minus measured); each interval below is widened by it."
+        )
+    for metric, (low, high) in (estimate.get("interval_90") or {}).items():
+        parts.append(
+            f"{metric}: if that reading holds, 90% of measured values fall in [{low:.3f}, {high:.3f}]."
+        )
+    caveats = estimate.get("caveats") or []
+    if caveats:
+        parts.append("NOT SUPPORTED, read the number with care: " + "; ".join(caveats) + ".")
+    return " ".join(parts)

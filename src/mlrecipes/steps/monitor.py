@@ -99,15 +99,17 @@ class MonitorStep(Step):
             _log_window(tracker, info, rows, report)
         unmonitored = _settle_killed_run(ctx, pending, info, history, tracker, report)
         journal.clear()
-        summary = _summary(info, counts.rows, rows, window_alerts, late, str(table), version)
+        summary = _summary(
+            info, counts.rows, rows, window_alerts, late, str(table), version,
+            reference.get("calibration", {}),  # {}: a reference from before the check
+        )  # fmt: skip
         if unmonitored:
             summary["unmonitored_windows"] = unmonitored
         summary["input_drift_from"] = counts.input_source
         if counts.input_source.startswith("not computed"):
             ctx.log(f"input drift {counts.input_source}")
         ctx.write_json("window", summary)
-        for line in window_alerts:
-            ctx.log(f"ALERT {line}")
+        _log_alerts(ctx, summary)
         card = ctx.new_card()
         with ctx.card_work():
             _fill_card(card, summary, rows, table)
@@ -116,6 +118,13 @@ class MonitorStep(Step):
     @classmethod
     def result_phrase(cls, summary: Mapping[str, Any]) -> str | None:
         return _phrase(summary)
+
+
+def _log_alerts(ctx: StepContext, summary: dict[str, Any]) -> None:
+    for line in summary["alerts"]:
+        ctx.log(f"ALERT {line}")
+    for caveat in (summary.get("estimate") or {}).get("caveats", []):
+        ctx.log(f"estimate not supported: {caveat}")
 
 
 def _phrase(summary: Mapping[str, Any]) -> str:
