@@ -85,7 +85,9 @@ def test_the_readmes_estimate_figures_are_the_benchmarks() -> None:
     """The README quotes `benchmarks/monitoring_quality.py`'s last recorded run: every dataset
     and metric of it, at four decimals, with its ratio."""
     results = (REPO / "benchmarks" / "results.md").read_text()
-    section = results.split("<!-- monitoring-quality -->")[1].split("<!-- /monitoring-quality -->")[0]
+    section = results.split("<!-- monitoring-quality -->")[1].split("<!-- /monitoring-quality -->")[
+        0
+    ]
     recorded = {
         (row[0], row[1]): [f"{float(row[i]):.4f}" for i in (3, 4, 5)]
         for row in _table_rows(section, "| dataset | metric | chunks")
