@@ -96,9 +96,17 @@ def test_the_reports_sentences_are_the_runs_numbers(played: dict) -> None:
     report = (played["out"] / "report.html").read_text()
     months = summary["months"]
     steady = ", ".join(
-        f"{m['month']} {m['roc_auc']:.3f} (estimated {m['estimated_roc_auc']:.3f})"
+        f"{m['month']} {m['roc_auc']:.3f} (estimated {m['estimated_roc_auc']:.3f}, 90% interval "
+        f"{m['estimated_interval'][0]:.3f}-{m['estimated_interval'][1]:.3f}, measured inside it)"
         for m in months[:2]
     )
+    # the estimate's interval holds the steady months' measurements and not the drifted months'
+    # (a change in how inputs relate to churn, which no label-free estimate sees), no caveat
+    for m in months[:2]:
+        assert m["estimated_interval"][0] <= m["roc_auc"] <= m["estimated_interval"][1]
+    for m in months[2:4]:
+        assert m["roc_auc"] < m["estimated_interval"][0]
+    assert all(m["estimate_caveats"] == [] for m in months)
     better = summary["comparison"]
     for sentence in (
         f"Steady state: 2 month(s) without any alert; ROC AUC measured once the outcomes "

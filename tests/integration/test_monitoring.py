@@ -247,6 +247,29 @@ def test_the_report_opens_with_its_plots_and_no_network(story: dict) -> None:
     assert colours > 20 and ink > 0.05
 
 
+def test_the_estimate_says_how_far_it_can_be_trusted(story: dict) -> None:
+    """The template's calibrated model passes its holdout check, so its estimate carries a 90%
+    interval and no caveat; the stable month's measurement falls inside it, the concept-drift
+    month's (which no label-free estimate can see) below it."""
+    table = story["table"]
+    intervals = {}
+    for name in ("stable", "concept"):
+        summary = story["windows"][name]["estimate"]
+        assert summary["caveats"] == [] and summary["calibration"] in {"none", "isotonic"}
+        intervals[name] = summary["interval_90"]["roc_auc"]
+        estimate = story["windows"][name]["estimated_performance"]["roc_auc"]["value"]
+        assert intervals[name][0] < estimate < intervals[name][1]
+    measured = table[(table["kind"] == "performance") & (table["metric"] == "roc_auc")]
+    by_window = measured.set_index("window")["value"].to_dict()
+    low, high = intervals["stable"]
+    assert low <= by_window["2026-02-28T00:00:00+00:00"] <= high
+    assert by_window["2026-04-30T00:00:00+00:00"] < intervals["concept"][0]
+    card = (story["root"] / ".mlrecipes/local/steps/monitor/card.html").read_text()
+    assert "90% of measured values fall in" in card and "NOT SUPPORTED" not in card
+    report = story["root"] / ".mlrecipes/local/steps/monitor/outputs/monitoring_report.html"
+    assert "estimate (ROC AUC [90% interval])" in report.read_text()
+
+
 # last: it monitors into its own table, and its report replaces the scenario's
 @pytest.mark.skipif(shutil.which("java") is None, reason="the Spark engine needs Java (17)")
 def test_a_window_scored_by_spark_is_monitored_by_spark_with_the_same_figures(
@@ -274,26 +297,3 @@ def test_a_window_scored_by_spark_is_monitored_by_spark_with_the_same_figures(
     assert len(joined) == len(pandas_rows) == len(spark_rows) > 40
     assert np.allclose(joined["value_pandas"], joined["value_spark"], rtol=1e-9, atol=1e-12)
     assert (joined["status_pandas"] == joined["status_spark"]).all()
-
-
-def test_the_estimate_says_how_far_it_can_be_trusted(story: dict) -> None:
-    """The template's calibrated model passes its holdout check, so its estimate carries a 90%
-    interval and no caveat; the stable month's measurement falls inside it, the concept-drift
-    month's (which no label-free estimate can see) below it."""
-    table = story["table"]
-    intervals = {}
-    for name in ("stable", "concept"):
-        summary = story["windows"][name]["estimate"]
-        assert summary["caveats"] == [] and summary["calibration"] in {"none", "isotonic"}
-        intervals[name] = summary["interval_90"]["roc_auc"]
-        estimate = story["windows"][name]["estimated_performance"]["roc_auc"]["value"]
-        assert intervals[name][0] < estimate < intervals[name][1]
-    measured = table[(table["kind"] == "performance") & (table["metric"] == "roc_auc")]
-    by_window = measured.set_index("window")["value"].to_dict()
-    low, high = intervals["stable"]
-    assert low <= by_window["2026-02-28T00:00:00+00:00"] <= high
-    assert by_window["2026-04-30T00:00:00+00:00"] < intervals["concept"][0]
-    card = (story["root"] / ".mlrecipes/local/steps/monitor/card.html").read_text()
-    assert "90% of measured values fall in" in card and "NOT SUPPORTED" not in card
-    report = story["root"] / ".mlrecipes/local/steps/monitor/outputs/monitoring_report.html"
-    assert "estimate (ROC AUC [90% interval])" in report.read_text()
