@@ -85,6 +85,31 @@ def _output_exists(location: Path, using: str) -> bool:
     return location.exists() and any(location.iterdir()) if location.is_dir() else location.exists()
 
 
+def writer_mode(save_mode: str) -> str:
+    """A save mode as writers spell it (``default`` and ``errorifexists`` are ``error``)."""
+    return {"default": "error", "errorifexists": "error"}.get(save_mode, save_mode)
+
+
+def output_writable(using: str, location: Path, save_mode: str) -> bool:
+    """The checks before any write to an output, whoever writes it (this process, or Spark
+    itself when it can write Delta): a Delta folder whose data has no log is refused (it is
+    not empty), an existing output with ``save_mode: error`` is refused, and ``ignore`` over
+    an existing output writes nothing (False)."""
+    mode = writer_mode(save_mode)
+    if using == "delta" and mode != "overwrite":
+        from mlrecipes.io.delta_tables import existing_table
+
+        existing_table(location, "the scoring output")  # data without a log is not empty
+    if _output_exists(location, using):
+        if mode == "error":
+            raise DatasetError(
+                f"predict output {location} already exists and save_mode is {save_mode}"
+            )
+        if mode == "ignore":
+            return False
+    return True
+
+
 def write_batches(
     batches: Iterator[pa.RecordBatch],
     schema: pa.Schema,
@@ -98,18 +123,9 @@ def write_batches(
     Nothing becomes visible unless every batch was written: parquet goes to a temporary folder
     renamed into place, and a Delta commit happens only after the last batch.
     """
-    mode = {"default": "error", "errorifexists": "error"}.get(save_mode, save_mode)
-    if using == "delta" and mode != "overwrite":
-        from mlrecipes.io.delta_tables import existing_table
-
-        existing_table(location, "the scoring output")  # data without a log is not empty
-    if _output_exists(location, using):
-        if mode == "error":
-            raise DatasetError(
-                f"predict output {location} already exists and save_mode is {save_mode}"
-            )
-        if mode == "ignore":
-            return 0
+    mode = writer_mode(save_mode)
+    if not output_writable(using, location, save_mode):
+        return 0
     counter = _CountingBatches(batches)
     if using == "delta":
         write_delta(counter, schema, location, mode, partition_by or [])

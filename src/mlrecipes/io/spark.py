@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +14,21 @@ if TYPE_CHECKING:
     from mlrecipes.io.sources import IngestConfig, SparkConfig
 
 
+def spark_target(cfg: SparkConfig) -> tuple[str | None, str | None]:
+    """(master, remote): the configured one, else ``MLRECIPES_SPARK_MASTER`` or ``SPARK_REMOTE``
+    (PySpark's and Databricks Connect's own variable for a Spark Connect URL), else local[*]."""
+    if cfg.remote or cfg.master:
+        return cfg.master, cfg.remote
+    remote = os.environ.get("SPARK_REMOTE")
+    if remote:
+        return None, remote
+    return os.environ.get("MLRECIPES_SPARK_MASTER", "local[*]"), None
+
+
 def spark_session(cfg: SparkConfig, app: str = "mlrecipes") -> Any:
-    """A SparkSession on ``local[*]`` unless ``cfg`` names a master or a Spark Connect URL."""
+    """A SparkSession on ``local[*]`` unless ``cfg`` (or the environment, ``spark_target``)
+    names a master or a Spark Connect URL. The engines use only what Spark Connect offers (the
+    DataFrame API, ``mapInPandas``, ``spark_udf``; no RDD, no ``_jvm``), so any of them runs."""
     # Python workers must be this interpreter (with this environment's pandas, sklearn, mlflow),
     # not whatever "python3" is first on PATH. The session reads these when it starts; they are
     # removed again afterwards so the caller's environment is unchanged.
@@ -26,11 +40,11 @@ def spark_session(cfg: SparkConfig, app: str = "mlrecipes") -> Any:
     with environment_defaults(defaults):
         from pyspark.sql import SparkSession
 
+        master, remote = spark_target(cfg)
         builder = SparkSession.builder.appName(app)
-        if cfg.remote:
-            builder = builder.remote(cfg.remote)
+        if remote:
+            builder = builder.remote(remote)
         else:
-            master = cfg.master or os.environ.get("MLRECIPES_SPARK_MASTER", "local[*]")
             builder = (
                 builder.master(master)
                 .config("spark.ui.enabled", "false")
@@ -43,19 +57,20 @@ def spark_session(cfg: SparkConfig, app: str = "mlrecipes") -> Any:
         return builder.getOrCreate()
 
 
-def delta_on_classpath(spark: Any) -> bool:
-    """Whether this Spark can write ``format("delta")`` (Spark Connect sessions have no JVM here)."""
-    jvm = getattr(spark, "_jvm", None)
-    if jvm is None:
-        return False
-    from py4j.protocol import Py4JError
-
+def writes_delta(spark: Any) -> bool:
+    """Whether this Spark can write ``format("delta")`` itself: Delta Lake on a classic cluster's
+    classpath, Sail, a Databricks cluster. Asked through the DataFrame API (resolving a Delta
+    read of a path that does not exist), so it works the same over Spark Connect, where there
+    is no JVM to ask: a Spark without Delta says the data source is unknown; one with it says
+    the path holds no table."""
+    probe = f"/nonexistent/mlrecipes-delta-probe-{uuid.uuid4().hex}"
     try:
-        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
-        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable", False, loader)
-        return True
-    except Py4JError:  # ClassNotFoundException, raised through the gateway
-        return False
+        spark.read.format("delta").load(probe).schema  # noqa: B018 (resolves the read)
+    # the server's error, in whatever class its client raises (Py4J, Spark Connect, gRPC)
+    except Exception as exc:  # noqa: BLE001
+        text = str(exc)
+        return not ("DATA_SOURCE_NOT_FOUND" in text or "Failed to find the data source" in text)
+    return True
 
 
 def read_source(spark: Any, source: IngestConfig, root: Path, block: str) -> Any:

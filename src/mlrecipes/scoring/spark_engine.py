@@ -1,9 +1,11 @@
 """The Spark engine of batch scoring: ``mlflow.pyfunc.spark_udf`` over a Spark DataFrame.
 
 Runs on ``local[*]`` unless ``predict.spark.master`` (classic) or ``predict.spark.remote`` (Spark
-Connect) says otherwise. Delta output: with Delta Lake on the cluster's classpath Spark writes it
-directly (``format("delta")``); without it (as on a laptop without Maven access), Spark writes
-parquet to a staging folder and the rows are committed to the Delta table with ``deltalake``.
+Connect) says otherwise. Delta output: where Spark can write Delta itself (``writes_delta``: Sail,
+Delta Lake on the cluster, Databricks) it does (``format("delta")``), after the checks every
+output write passes (``io.batches.output_writable``); without it (Spark's own Connect server or
+a laptop without Maven access), Spark writes parquet to a staging folder and the rows are
+committed to the Delta table with ``deltalake``.
 """
 
 from __future__ import annotations
@@ -131,15 +133,15 @@ def _write(job: ScoringJob, spark: Any, out: Any) -> tuple[int, Any]:
     else parquet staged by Spark and streamed into the output by ``write_batches``."""
     from pyspark.sql import functions as F
 
-    from mlrecipes.io.batches import write_batches
-    from mlrecipes.io.spark import delta_on_classpath
+    from mlrecipes.io.batches import output_writable, write_batches, writer_mode
+    from mlrecipes.io.spark import writes_delta
 
     scored_at = job.scored_at
     partition = job.partition
-    mode = {"default": "error", "errorifexists": "error"}.get(job.save_mode, job.save_mode)
+    mode = writer_mode(job.save_mode)
     if job.using == "table":
         assert job.table is not None
-        fmt = "delta" if delta_on_classpath(spark) else "parquet"
+        fmt = "delta" if writes_delta(spark) else "parquet"
         writer = out.write.mode(mode).format(fmt)
         if partition:
             writer = writer.partitionBy(*partition)
@@ -152,12 +154,18 @@ def _write(job: ScoringJob, spark: Any, out: Any) -> tuple[int, Any]:
         return rows, out.limit(10_000).toPandas()
     location = job.location
     assert location is not None
-    if job.using == "delta" and delta_on_classpath(spark):
+    if job.using == "delta" and writes_delta(spark):
+        # Spark writes the table itself (Sail, Delta Lake on the cluster): after the same
+        # checks as every other write, and in one Delta commit of its own
+        if not output_writable(job.using, location, job.save_mode):
+            return 0, out.limit(0).toPandas()
         writer = out.write.mode(mode).format("delta")
         if partition:
             writer = writer.partitionBy(*partition)
         writer.save(str(location))
-        return out.count(), out.limit(10_000).toPandas()
+        written = spark.read.format("delta").load(str(location))
+        rows = written.filter(F.col("scored_at") == F.lit(scored_at.replace(tzinfo=None))).count()
+        return rows, out.limit(10_000).toPandas()
     # Spark writes parquet to a staging folder; the rows then stream into the final output.
     staging = location.parent / f".{location.name}.spark-{uuid.uuid4().hex[:8]}"
     location.parent.mkdir(parents=True, exist_ok=True)
