@@ -142,7 +142,8 @@ def test_numbers_in_text_and_identifiers() -> None:
     assert numbers_in_text(column) is None  # "x": not every value is a number
     share = numbers_in_text(column, min_share=0.8)  # 4 of 5 filled values parse
     assert share is not None and share.name == "charges" and list(share.index) == list("abcdef")
-    assert share.tolist()[:3] == [3.5, 2.0, 3.5] and share.isna().tolist()[3:] == [True, False, True]
+    assert share.tolist()[:3] == [3.5, 2.0, 3.5]
+    assert share.isna().tolist()[3:] == [True, False, True]
     assert numbers_in_text(column, min_share=0.9) is None
     assert numbers_in_text(pd.Series(["", " ", None])) is None  # all blank
     assert is_identifier(pd.Series([f"id{i}" for i in range(50)]))
