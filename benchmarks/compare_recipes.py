@@ -33,7 +33,7 @@ REAL_DATA = ROOT.parent / "shared" / "data" / "telco_churn.csv"
 RECIPES2_VENV = HERE / ".venv-recipes2"
 # The last MLflow 2.x (it still has `mlflow recipes`); SQLAlchemy 2.1 breaks its train step.
 RECIPES2_REQUIREMENTS = ["mlflow==2.22.5", "sqlalchemy<2.1", "scikit-learn==1.5.2"]
-TARGETS = {"cold": 0.15, "edit_train": 0.15, "cached": 0.1, "peak_rss": 1.0}
+TARGETS = {"cold": 0.10, "edit_train": 0.12, "cached": 0.02, "peak_rss": 1.0}
 COLD_VS_BARE_TARGET = 5.0
 CARD_BUDGET_S = 1.0
 

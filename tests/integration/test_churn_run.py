@@ -54,6 +54,19 @@ def test_second_run_runs_nothing(ran_recipe: Path) -> None:
     for old, new in zip(before, after, strict=True):
         assert (old["finished_at"], old["cache_key"]) == (new["finished_at"], new["cache_key"])
         assert new.get("up_to_date", True)
+    # answered before click (cli/cached.py), it says exactly what the full CLI says
+    full = cli("run", "--profile", "local", "--recipe-root", str(ran_recipe), cwd=ran_recipe)
+    assert full.returncode == 0, full.stderr
+    assert (result.stdout, result.stderr) == (full.stdout, full.stderr)
+    probe = (
+        "import sys\nfrom mlrecipes.cli.cached import answer\n"
+        "assert answer(['run', '--profile', 'local'])\n"
+        "print(sorted(m for m in ('click', 'mlflow', 'pandas', 'pydantic') if m in sys.modules))\n"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ran_recipe, capture_output=True, text=True, check=True
+    )
+    assert imported.stdout.splitlines()[-1] == "[]"
 
 
 EXPECTED_TABS = {

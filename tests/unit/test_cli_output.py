@@ -40,3 +40,24 @@ def test_report_windows_are_told_apart_to_the_second_when_they_share_a_minute() 
     ]  # fmt: skip
     same = ["2026-12-03T07:02:05.100000+00:00", "2026-12-03T07:02:05.200000+00:00"]
     assert len(set(window_labels(same).values())) == 2
+
+
+def test_only_a_plain_run_is_answered_before_click() -> None:
+    from mlrecipes.cli.cached import plain_run
+
+    assert plain_run(["run", "--profile", "local"]) == ("local", None)
+    assert plain_run(["run", "-p", "local", "-s", "train"]) == ("local", "train")
+    assert plain_run(["run", "--step=train", "--profile=dev"]) == ("dev", "train")
+    for other in (
+        [],
+        ["inspect", "--profile", "local"],
+        ["run"],  # the profile from MLRECIPES_PROFILE: the full CLI reads it
+        ["run", "--profile"],
+        ["run", "--profile", "--step"],
+        ["run", "--profile", "local", "--profile", "dev"],
+        ["run", "--profile", "local", "--var", "A=1"],
+        ["run", "--profile", "local", "--help"],
+        ["run", "--profile=", "--step", "train"],
+        ["run", "--profile", "local", "extra"],
+    ):
+        assert plain_run(other) is None, other
