@@ -50,6 +50,11 @@ COMMON = textwrap.dedent(
         })
 
     def peak_mb():
+        # VmHWM: Linux keeps ru_maxrss across fork and exec, so a child started by a large
+        # parent would report the parent's peak
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     """
 )

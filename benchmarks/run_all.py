@@ -16,6 +16,7 @@ BENCHMARKS = [
     "feature_store.py",
     "monitoring.py",
     "monitoring_quality.py",
+    "spark_scale.py",
     "demo.py",
 ]
 

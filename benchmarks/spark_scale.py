@@ -4,8 +4,9 @@ one-core workers, each a JVM of its own, on 127.0.0.1); and the point-in-time jo
 spine against 12M feature rows (Delta) on the cluster, against the pandas engine.
 
 Each measurement runs in its own process; time is the engine's per step, driver peak RSS is that
-process's peak (VmHWM) reset when the step starts. Executors' memory is their own JVMs' and
-Python workers', not counted. A 2-core machine cannot show a cluster's speed-up: two one-core
+Python process's peak (VmHWM) reset when the step starts. The driver's JVM (a child process of
+classic PySpark) and the executors' JVMs and Python workers are processes of their own, not
+counted. A 2-core machine cannot show a cluster's speed-up: two one-core
 workers share the cores the driver also needs; what it shows is that the work runs there, the
 rows stay on the executors (driver memory), and what the distribution costs.
 Usage: python benchmarks/spark_scale.py [--rows 10000000] [--customers 1000000] [--months 12]
@@ -175,7 +176,8 @@ def main() -> int:
         "measurement in its own process; the cluster is a standalone master and two one-core "
         "workers (3 GB each) on 127.0.0.1, started from the installed pyspark.",
         f"One window of {args.rows:,} generated rows: ingest_scoring, predict, monitor "
-        "(driver peak: the process's peak, reset when the step starts).",
+        "(driver peak: the Python driver process's peak, reset when the step starts; its JVM "
+        "and the executors are other processes).",
         markdown_table(window_rows, list(window_rows[0]), ".1f"),
         f"Every back end scored and monitored all {args.rows:,} rows; the windows' alerts were "
         + ("the same." if same_alerts else "NOT the same: " + "; ".join(
