@@ -34,6 +34,7 @@ def featurize_with_spark(
 
     from mlrecipes.features.fingerprints import ROW_HASH
     from mlrecipes.features.snapshot import split_snapshot
+    from mlrecipes.io.batches import streamed
     from mlrecipes.io.spark import read_source, spark_session
     from mlrecipes.io.user_code import pickled_by_value
 
@@ -62,20 +63,18 @@ def featurize_with_spark(
 
     # the recipe's function travels to the workers by value (PySpark pickles with its own copy)
     with pickled_by_value(root, (spark_cloudpickle,)):
-        frame.mapInPandas(per_partition, schema).write.mode("overwrite").parquet(str(staging))
+        # files of at most a batch: a parquet row group is read whole when it is committed
+        frame.mapInPandas(per_partition, schema).write.mode("overwrite").option(
+            "maxRecordsPerFile", cfg.batch_size
+        ).parquet(str(staging))
     try:
         dataset = ds.dataset(str(staging), format="parquet")
         feature_columns = [c for c in dataset.schema.names if c != LABEL]
         has_label = LABEL in dataset.schema.names
-        features = (
-            b.to_pandas()
-            for b in dataset.to_batches(columns=feature_columns, batch_size=cfg.batch_size)
-        )
+        features = (b.to_pandas() for b in streamed(dataset, cfg.batch_size, feature_columns))
         labels = (
             b.to_pandas().rename(columns={LABEL: label})
-            for b in dataset.to_batches(
-                columns=[*keys, ts, LABEL, ROW_HASH], batch_size=cfg.batch_size
-            )
+            for b in streamed(dataset, cfg.batch_size, [*keys, ts, LABEL, ROW_HASH])
         ) if has_label else iter(())  # fmt: skip
         yield from itertools.zip_longest(features, labels)
     finally:

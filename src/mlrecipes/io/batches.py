@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -62,6 +63,21 @@ def copy_to_parquet(
             f"steps.{block}.location: the data at {source or out_path.name} has no rows"
         )
     return rows, schema  # type: ignore[return-value]
+
+
+def streamed(
+    dataset: Any, batch_rows: int, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """A pyarrow dataset's batches, one at a time (its default scan reads 16 batches and 4 files
+    ahead on a thread pool), freed pages handed back between them: what Spark staged is
+    committed with the driver holding about a batch (the staged files are cut at a batch's
+    rows, ``maxRecordsPerFile``: a parquet row group is read whole)."""
+    for batch in dataset.to_batches(
+        columns=columns, batch_size=batch_rows, batch_readahead=1, fragment_readahead=1,
+        use_threads=False,
+    ):  # fmt: skip
+        release_free_memory()
+        yield batch
 
 
 def iter_parquet_frames(
