@@ -133,7 +133,7 @@ def _write(job: ScoringJob, spark: Any, out: Any) -> tuple[int, Any]:
     else parquet staged by Spark and streamed into the output by ``write_batches``."""
     from pyspark.sql import functions as F
 
-    from mlrecipes.io.batches import output_writable, streamed, write_batches, writer_mode
+    from mlrecipes.io.batches import output_writable, writer_mode
     from mlrecipes.io.spark import writes_delta
 
     scored_at = job.scored_at
@@ -166,7 +166,15 @@ def _write(job: ScoringJob, spark: Any, out: Any) -> tuple[int, Any]:
         written = spark.read.format("delta").load(str(location))
         rows = written.filter(F.col("scored_at") == F.lit(scored_at.replace(tzinfo=None))).count()
         return rows, out.limit(10_000).toPandas()
-    # Spark writes parquet to a staging folder; the rows then stream into the final output.
+    return _write_staged(job, out, location, partition)
+
+
+def _write_staged(
+    job: ScoringJob, out: Any, location: Path, partition: list[str] | None
+) -> tuple[int, Any]:
+    """Spark writes parquet to a staging folder; the rows then stream into the final output."""
+    from mlrecipes.io.batches import streamed, write_batches
+
     staging = location.parent / f".{location.name}.spark-{uuid.uuid4().hex[:8]}"
     location.parent.mkdir(parents=True, exist_ok=True)
     try:
