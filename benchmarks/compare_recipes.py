@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import cpu_model, markdown_table, write_section
+from report import cpu_model, ensure_venv, markdown_table, write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -49,16 +49,7 @@ _MEASURE = (
 
 
 def ensure_recipes2_venv() -> Path:
-    mlflow = RECIPES2_VENV / "bin" / "mlflow"
-    if not mlflow.exists():
-        print("creating benchmarks/.venv-recipes2 (MLflow 2.x) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(RECIPES2_VENV)], check=True)
-        subprocess.run(
-            [str(RECIPES2_VENV / "bin" / "python"), "-m", "pip", "install", "-q", "--progress-bar", "off",
-             *RECIPES2_REQUIREMENTS],
-            check=True,
-        )  # fmt: skip
-    return RECIPES2_VENV / "bin"
+    return ensure_venv(RECIPES2_VENV, RECIPES2_REQUIREMENTS, "MLflow 2.x")
 
 
 def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict:

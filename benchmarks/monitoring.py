@@ -58,12 +58,14 @@ class StepMeter(Reporter):
         super().done(step, seconds)
 
 
-def step(root: Path, data: Path, rows: int) -> dict:
-    """Child process: ingest_scoring, predict and monitor of ``data``, as one run."""
+def step(root: Path, data: Path, rows: int, variables: dict[str, str] | None = None) -> dict:
+    """Child process: ingest_scoring, predict and monitor of ``data``, as one run
+    (``variables``: the profile's own, overridden; spark_scale.py picks the engine with them)."""
     from mlrecipes.recipe import Recipe
 
     meter = StepMeter()
-    recipe = Recipe("local", root=root, variables=_variables(root, data, rows), reporter=meter)
+    variables = {**_variables(root, data, rows), **(variables or {})}
+    recipe = Recipe("local", root=root, variables=variables, reporter=meter)
     recipe.run("monitor")
     window = recipe.status("monitor")
     return {
@@ -72,6 +74,7 @@ def step(root: Path, data: Path, rows: int) -> dict:
         "rows_scored": recipe.status("predict")["rows_scored"],
         "rows_monitored": window["rows"],
         "alerts": len(window["alerts"]),
+        "alert_lines": window["alerts"],
     }
 
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import cpu_model, markdown_table, write_section
+from report import cpu_model, ensure_venv, markdown_table, write_section
 
 from mlrecipes.monitoring.counts import frame_counts
 from mlrecipes.monitoring.reference import columns_of, reference_summary, scores_of
@@ -48,18 +48,6 @@ RATIO_TARGET = 1.0
 # errors tie to about 1e-4 (float order, ours ties scores within a 0.0001-wide cell): a ratio
 # within TIE of the target is a tie, not a miss; anything past it is a real difference.
 TIE = 0.001
-
-
-def ensure_venv() -> Path:
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        print("creating benchmarks/.venv-nannyml (NannyML 0.13.1) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--progress-bar", "off", *REQUIREMENTS],
-            check=True,
-        )
-    return python
 
 
 def threshold_of(reference: pd.DataFrame, score: str, label: str) -> float:
@@ -174,7 +162,7 @@ def _who(theirs: bool, ours: bool) -> str:
 
 
 def main() -> int:
-    python = ensure_venv()
+    python = ensure_venv(VENV, REQUIREMENTS, "NannyML 0.13.1") / "python"
     with tempfile.TemporaryDirectory(prefix="mlrecipes-mq-") as tmp:
         data = Path(tmp)
         subprocess.run(

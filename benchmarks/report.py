@@ -48,3 +48,23 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def ensure_venv(venv: Any, requirements: Sequence[str], label: str) -> Any:
+    """The ``bin`` folder of a benchmark's own virtual environment, created (once) with
+    ``requirements`` when it has no Python yet (tools that do not install beside our pins)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    venv = Path(venv)
+    python, installed = venv / "bin" / "python", venv / ".installed"
+    if not installed.exists():  # marked only once the install finished: a failed one is redone
+        print(f"creating {venv} ({label}) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--progress-bar", "off", *requirements],
+            check=True,
+        )
+        installed.touch()
+    return venv / "bin"

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_store import BUILD, COMMON, OURS
 from feature_store import run as run_script
-from monitoring import StepMeter, _variables
+from monitoring import _variables, step
 from report import cpu_model, markdown_table, write_section
 from scoring import train
 
@@ -60,24 +60,16 @@ SPARK_PIT = COMMON + textwrap.dedent(
 
 
 def window(root: Path, data: Path, rows: int, engine: str) -> dict:
-    """Child process: ingest_scoring, predict and monitor of ``data`` with ``engine``."""
-    from mlrecipes.recipe import Recipe
-
-    meter = StepMeter()
-    variables = {**_variables(root, data, rows), "SCORING_ENGINE": engine}
-    slug = os.environ.get("BENCH_BACKEND", engine)  # each back end writes tables of its own
-    variables["SCORING_OUTPUT_LOCATION"] += f"-{slug}"
-    variables["MONITORING_TABLE_LOCATION"] += f"-{slug}"
-    recipe = Recipe("local", root=root, variables=variables, reporter=meter)
-    recipe.run("monitor")
-    window = recipe.status("monitor")
-    return {
-        "predict": meter.steps["predict"],
-        "monitor": meter.steps["monitor"],
-        "rows_scored": recipe.status("predict")["rows_scored"],
-        "rows_monitored": window["rows"],
-        "alerts": sorted(window["alerts"]),
-    }
+    """Child process: ingest_scoring, predict and monitor of ``data`` with ``engine``, into
+    tables of this back end's own."""
+    base = _variables(root, data, rows)
+    slug = os.environ.get("BENCH_BACKEND", engine)
+    found = step(root, data, rows, {
+        "SCORING_ENGINE": engine,
+        "SCORING_OUTPUT_LOCATION": f"{base['SCORING_OUTPUT_LOCATION']}-{slug}",
+        "MONITORING_TABLE_LOCATION": f"{base['MONITORING_TABLE_LOCATION']}-{slug}",
+    })  # fmt: skip
+    return {**found, "alerts": sorted(found["alert_lines"])}
 
 
 def child_window(

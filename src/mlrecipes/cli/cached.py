@@ -8,6 +8,8 @@ so does a run the fast path cannot answer."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Any
 
 _OPTIONS = {"--profile": "profile", "-p": "profile", "--step": "step", "-s": "step"}
 
@@ -41,20 +43,31 @@ def answer(argv: list[str]) -> bool:
     """Print the cached run's report and return True when ``argv`` is a plain run with nothing
     to do; False (having printed nothing) otherwise."""
     parsed = plain_run(argv)
-    if parsed is None:
-        return False
+    return parsed is not None and report_if_up_to_date(*parsed, None)
+
+
+def report_if_up_to_date(profile: str, step: str | None, recipe_root: Path | None) -> bool:
+    """Print a fully cached run's report and return True; False, having printed nothing, when
+    something must run (or the recipe cannot be found: the full path reports that)."""
     from mlrecipes.config.paths import find_recipe_root
     from mlrecipes.errors import MlrecipesError
-    from mlrecipes.execution import cached_run, execution_dir, reporter, result_line
+    from mlrecipes.execution import cached_run, reporter
 
-    profile, step = parsed
     try:
-        root = find_recipe_root(None)
+        root = find_recipe_root(recipe_root)
     except MlrecipesError:
-        return False  # the full path reports it
+        return False
     report = cached_run(root, profile, step, reporter(_to_stderr))
     if report is None:
         return False
+    print_outcome(report, root, profile)
+    return True
+
+
+def print_outcome(report: Any, root: Path, profile: str) -> None:
+    """What ran, what was cached, where the cards are, and the run's result line."""
+    from mlrecipes.execution import execution_dir, result_line
+
     ran, cached = report.names("ran"), report.names("cached")
     print(
         f"Ran: {', '.join(ran) or 'nothing'}; cached: {', '.join(cached) or 'none'}; "
@@ -63,7 +76,6 @@ def answer(argv: list[str]) -> bool:
     line = result_line(root, profile, [o.step for o in report.outcomes], ran)
     if line:
         print(line)
-    return True
 
 
 def _to_stderr(text: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from mlrecipes.cli.cached import print_outcome, report_if_up_to_date
 from mlrecipes.cli.options import (
     fail,
     failure_code,
@@ -53,7 +54,7 @@ def run(
         raise click.UsageError("--only needs --step")
     # --strict validates the configuration again (a cached report would skip that)
     fast = not variables and not only and not strict
-    if fast and _report_if_up_to_date(profile, step, recipe_root):
+    if fast and report_if_up_to_date(profile, step, recipe_root):
         return
     from mlrecipes.process import supervisor
 
@@ -97,7 +98,7 @@ def _run_engine(
                 f"Fix the problem, then resume with: {resume}"
             )
         return failure_code(exc, verbose)
-    _print_outcome(report, recipe.root, profile)
+    print_outcome(report, recipe.root, profile)
     return 0
 
 
@@ -128,35 +129,6 @@ def _report_unfinished(
     if end.signal is not None:
         return 128 + end.signal
     return end.exit_status or 1
-
-
-def _report_if_up_to_date(profile: str, step: str | None, recipe_root: Path | None) -> bool:
-    """Answer a fully cached run before importing the configuration machinery (fastpath.py)."""
-    from mlrecipes.config.paths import find_recipe_root
-    from mlrecipes.execution import cached_run, reporter
-
-    try:
-        root = find_recipe_root(recipe_root)
-    except MlrecipesError:
-        return False  # the full path reports it
-    report = cached_run(root, profile, step, reporter(print_error))
-    if report is None:
-        return False
-    _print_outcome(report, root, profile)
-    return True
-
-
-def _print_outcome(report: Any, root: Path, profile: str) -> None:
-    from mlrecipes.execution import execution_dir, result_line
-
-    ran, cached = report.names("ran"), report.names("cached")
-    click.echo(
-        f"Ran: {', '.join(ran) or 'nothing'}; cached: {', '.join(cached) or 'none'}; "
-        f"cards: {execution_dir(root, profile) / 'steps'}"
-    )
-    line = result_line(root, profile, [o.step for o in report.outcomes], ran)
-    if line:
-        click.echo(line)
 
 
 @click.command()
