@@ -52,6 +52,13 @@ def test_overconfident_scores_are_read_through_the_holdout_map() -> None:
     assert abs(mapped["f1_score"] - measured["f1_score"]) < 0.02
     assert abs(raw["roc_auc"] - measured["roc_auc"]) > 0.03
     assert abs(mapped["roc_auc"] - measured["roc_auc"]) < 0.01
+    # the monitor's rows read the scores through the reference's map
+    ref = reference.reference_summary(
+        pd.DataFrame({"x": np.zeros(6000)}), ["x"], [], y_holdout, squash(p_holdout), 0.5
+    )
+    rows = window.performance_rows(ref, _grid(squash(p), 0.5), window.Thresholds(), False)
+    estimated_f1 = next(r.value for r in rows if r.metric == "f1_score")
+    assert abs(estimated_f1 - measured["f1_score"]) < 0.02
 
 
 def test_a_holdout_that_shows_bad_calibration_makes_the_estimate_unsupported() -> None:
