@@ -77,10 +77,11 @@ class Recipe:
             )
         if cached is not None:
             return cached
+        from mlrecipes.process.collector import fewer_full_collections
         from mlrecipes.process.signals import signals_as_exceptions
         from mlrecipes.tracking.settings import engine_environment
 
-        with engine_environment(), signals_as_exceptions():
+        with engine_environment(), signals_as_exceptions(), fewer_full_collections():
             self._loaded = self._load()
             check_before_running(self._loaded, self.reporter.info)
             target = step or default_target(self._loaded.config)

@@ -74,3 +74,19 @@ def test_an_exception_nobody_handled_never_ends_with_status_0() -> None:
          "exit_quickly_at_end()\nprint('fine')"], capture_output=True, text=True,
     )  # fmt: skip
     assert (ok.returncode, ok.stdout) == (0, "fine\n")
+
+
+def test_full_collections_are_rarer_inside_the_engine_and_put_back_after() -> None:
+    import gc
+
+    from mlrecipes.process.collector import FULL_PASS_EVERY, fewer_full_collections
+
+    before = gc.get_threshold()
+    with fewer_full_collections():
+        young, middle, full = gc.get_threshold()
+        assert (young, middle) == before[:2]  # short-lived cycles are collected as before
+        assert full == max(before[2], FULL_PASS_EVERY)
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), fewer_full_collections():
+        raise RuntimeError("a step fails")
+    assert gc.get_threshold() == before
