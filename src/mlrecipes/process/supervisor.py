@@ -63,7 +63,7 @@ def run_in_child(
     pid = os.fork()
     if pid == 0:  # the child
         os.close(read_fd)
-        _die_with_parent()
+        die_with_parent()
         code = 1
         try:
             code = work()
@@ -117,7 +117,7 @@ def _forward_to(pid: int) -> Callable[[int, object], None]:
     return forward
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: SIGTERM to this process when the parent dies (kill -9 of the command)."""
     if not sys.platform.startswith("linux"):
         return
