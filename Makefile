@@ -18,6 +18,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --progress-bar off -r requirements.txt
 	$(BIN)/python -m pip install -q --progress-bar off --no-deps -e .
+	# byte-compiled once, as pip does for a wheel: an editable install leaves it to the first
+	# import, which PYTHONDONTWRITEBYTECODE (set on some machines) turns off for good
+	$(BIN)/python -m compileall -q src
 	touch $@
 
 data: $(SAMPLE) $(SNAPSHOTS)

@@ -40,7 +40,9 @@ def test_summary_reports_every_ratio_and_passes_when_targets_hold(compare) -> No
     assert ok
     by_measure = {row["measure"]: row for row in rows}
     for key, label in compare.LABELS.items():
-        assert by_measure[label]["ours/theirs"] == pytest.approx(OURS[key] / THEIRS[key])
+        # shown at three decimals: 0.0205 must not read as a passing 0.02
+        shown = by_measure[label]["ours/theirs"]
+        assert shown == f"{OURS[key] / THEIRS[key]:.3f}"
     assert by_measure["mlrecipes cold run / bare script"]["mlrecipes"] == pytest.approx(2.88)
     assert set(verdicts(rows).values()) == {"PASS", ""}
 
