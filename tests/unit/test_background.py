@@ -23,6 +23,8 @@ SCRIPT = textwrap.dedent(
     from mlrecipes.process.forked import Background, BackgroundError
 
     out = {"parent": os.getpid()}
+    print("the parent's pending line")  # buffered: stdout is a pipe
+    Background(lambda: print("the child's line"), "a print").result()
     out["child"] = Background(os.getpid, "a pid").result()
     big = Background(lambda: b"x" * 3_000_000, "a large value").result()
     out["big"] = len(big)
@@ -62,7 +64,11 @@ def test_a_forked_computation_returns_its_value_its_error_or_its_death() -> None
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    *printed, last = done.stdout.splitlines()
+    out = json.loads(last)
+    # each line once: the parent's pending text is not printed again by the child, and what the
+    # child printed is not lost with its buffers
+    assert sorted(printed) == ["the child's line", "the parent's pending line"]
     assert out["child"] != out["parent"]
     assert out["big"] == 3_000_000  # more than a pipe holds: read while the child writes
     kind, message, notes = out["raised"]

@@ -21,6 +21,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -48,6 +49,7 @@ class Background(Generic[T]):
             self._start()
 
     def _start(self) -> None:
+        _flush_standard_streams()  # else the child would print the parent's pending text again
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: compute, write the outcome, leave without any cleanup
@@ -55,7 +57,9 @@ class Background(Generic[T]):
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
                 signal.signal(sig, signal.SIG_DFL)  # the parent's handlers raise exceptions
             die_with_parent()
-            os._exit(_write_outcome(write_fd, self._fn))
+            code = _write_outcome(write_fd, self._fn)
+            _flush_standard_streams()  # what the function printed (os._exit drops buffers)
+            os._exit(code)
         os.close(write_fd)
         self.pid, self._read_fd = pid, read_fd
 
@@ -94,6 +98,12 @@ class Background(Generic[T]):
         if self._read_fd is not None:
             os.close(self._read_fd)
             self._read_fd = None
+
+
+def _flush_standard_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # closed, or replaced by something without flush
+            stream.flush()
 
 
 def _write_outcome(fd: int, fn: Callable[[], object]) -> int:

@@ -188,28 +188,29 @@ class TrainEvaluation:
     validation: SplitScores
 
 
-def evaluate_train_and_validation(
-    ctx: StepContext,
-    tracker: Tracker,
-    pipeline: Any,
-    train_raw: pd.DataFrame,
-    val_raw: pd.DataFrame,
-    model_id: str,
+def train_and_validation_scores(
+    ctx: StepContext, pipeline: Any, train_raw: pd.DataFrame, val_raw: pd.DataFrame
 ) -> TrainEvaluation:
-    """Training and validation metrics, logged to the run and attached to the logged model.
+    """Training and validation scores and metrics (no MLflow: train computes them in a forked
+    child while MLflow loads).
 
     The metrics come from :func:`split_scores` (scikit-learn), not ``mlflow.models.evaluate``:
     that evaluator draws and uploads five matplotlib figures per split (~1.2 s each time, the
     largest cost of a run) and the train card shows none of them.
     """
     custom_fns = custom_metric_functions(ctx.root, ctx.config)
-    scores = {}
-    for prefix, data in (("training_", train_raw), ("val_", val_raw)):
-        scores[prefix] = split_scores(ctx.config, pipeline, data, custom_fns)
+    return TrainEvaluation(
+        split_scores(ctx.config, pipeline, train_raw, custom_fns),
+        split_scores(ctx.config, pipeline, val_raw, custom_fns),
+    )
+
+
+def log_split_metrics(tracker: Tracker, evaluation: TrainEvaluation, model_id: str) -> None:
+    """The training and validation metrics, logged to the run and attached to the model."""
+    for prefix, scores in (("training_", evaluation.training), ("val_", evaluation.validation)):
         tracker.log_metrics(
-            {f"{prefix}{k}": v for k, v in scores[prefix].metrics.items()}, model_id=model_id
+            {f"{prefix}{k}": v for k, v in scores.metrics.items()}, model_id=model_id
         )
-    return TrainEvaluation(scores["training_"], scores["val_"])
 
 
 def uncalibrated_scores(pipeline: Any, X: pd.DataFrame, positive: Any) -> np.ndarray | None:
