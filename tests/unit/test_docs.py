@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
@@ -103,3 +105,28 @@ def test_the_readmes_estimate_figures_are_the_benchmarks() -> None:
         metric = {"ROC AUC": "roc_auc", "F1": "f1"}[row[1]]
         quoted[(dataset, metric)] = row[2:5]
     assert quoted == recorded
+
+
+def test_the_benchmarks_page_quotes_the_last_comparison_with_mlflow_recipes() -> None:
+    """docs/explanations/benchmarks.md's table against MLflow Recipes is
+    `benchmarks/compare_recipes.py`'s last recorded run: each measure, both times, the ratio
+    and the verdict."""
+    results = (REPO / "benchmarks" / "results.md").read_text()
+    section = results.split("<!-- compare -->")[1].split("<!-- /compare -->")[0]
+    recorded = {
+        row[0].rsplit(" (", 1)[0]: [row[1], row[2], row[3], row[5]]
+        for row in _table_rows(section, "| measure | mlrecipes |")
+        if row[3]  # the rows with a ratio
+    }
+    page = (REPO / "docs" / "explanations" / "benchmarks.md").read_text()
+    quoted = {
+        row[0]: [row[1].split()[0], row[2].split()[0], row[3], (row[4].split() or [""])[-1]]
+        for row in _table_rows(page, "| measure | mlrecipes | MLflow Recipes 2.x |")
+    }
+    assert quoted.keys() == recorded.keys()
+    for measure, (ours, theirs, ratio, verdict) in recorded.items():
+        q_ours, q_theirs, q_ratio, q_verdict = quoted[measure]
+        assert float(q_ours) == pytest.approx(float(ours), abs=0.005), measure
+        assert float(q_theirs) == pytest.approx(float(theirs), abs=0.05), measure
+        assert q_ratio == ratio, measure
+        assert q_verdict == (f"({verdict})" if verdict else ""), measure
