@@ -59,7 +59,10 @@ SCRIPT = textwrap.dedent(
 
 
 def test_a_forked_computation_returns_its_value_its_error_or_its_death() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "MLRECIPES_NO_FORK"}
+    # stdout buffered as it is for most users (PYTHONUNBUFFERED would hide a lost or doubled line)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MLRECIPES_NO_FORK", "PYTHONUNBUFFERED")
+    }
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=60
     )

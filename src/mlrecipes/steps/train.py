@@ -116,7 +116,7 @@ class TrainStep(Step):
             run_name = train_log.run_name(tracker.settings.run_name_prefix)
             with tracker.run(run_name=run_name, tags=tracker.base_tags(self.name)) as run_id:
                 ctx.note_active_run(run_id)
-                fitted = early or _fit(ctx, tracker, tcfg, data)
+                fitted = early if early is not None else _fit(ctx, tracker, tcfg, data)
                 _log_fit(tracker, fitted, data)
                 logged = _log_model(ctx, tracker, data, fitted)
                 evaluation = (
