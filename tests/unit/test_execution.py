@@ -137,3 +137,16 @@ def test_the_result_line_says_status_metric_version_and_next_command(tmp_path) -
     )
     assert "registered m v3 @c" in result_line(ws, ["evaluate", "register"], "dev")
     assert result_line(ws, ["ingest"], "dev") is None
+
+
+def test_an_atomic_write_that_fails_leaves_the_old_text_and_no_temporary_file(
+    tmp_path: Path,
+) -> None:
+    from mlrecipes.io.atomic import write_text_atomic
+
+    target = tmp_path / "marker"
+    write_text_atomic(target, "run-1")
+    with pytest.raises(UnicodeEncodeError):
+        write_text_atomic(target, "run-2 \ud800")  # a lone surrogate fails midway through
+    assert target.read_text() == "run-1"
+    assert [p.name for p in tmp_path.iterdir()] == ["marker"]

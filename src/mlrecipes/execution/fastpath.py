@@ -31,6 +31,7 @@ from typing import Any
 from mlrecipes._version import __version__
 from mlrecipes.execution.report import Reporter, RunReport, report_up_to_date
 from mlrecipes.execution.workspace import Workspace
+from mlrecipes.io.atomic import write_text_atomic
 
 MANIFEST_DIR = "uptodate"
 TRACKING_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
@@ -102,10 +103,7 @@ def write_manifest(
         "files": sorted(entries, key=lambda entry: entry[0]),
     }
     path = manifest_path(workspace, target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(manifest), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(manifest))
 
 
 def up_to_date_plan(
@@ -152,9 +150,7 @@ def write_after_stamp(workspace: Workspace, step: str, paths: list[Path]) -> Non
     """Record the step's state file and ``paths`` as they are at the end of a run."""
     entries = [stat_entry(workspace.state_path(step))] + [stat_entry(p) for p in paths]
     path = workspace.step_dir(step) / AFTER_STAMP
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(entries), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(entries))
 
 
 def unchanged_since_last_run(workspace: Workspace, step: str, paths: list[Path]) -> bool:

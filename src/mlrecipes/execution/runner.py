@@ -188,7 +188,9 @@ def _execute(
     name = step.name
     marker = ws.step_dir(name) / "active_mlflow_run"
     if marker.exists():
-        _close_orphan_run(recipe, marker.read_text().strip(), reporter)
+        orphan = marker.read_text(encoding="utf-8").strip()
+        if orphan:  # empty only if written by a version before markers were atomic
+            _close_orphan_run(recipe, orphan, reporter)
         marker.unlink(missing_ok=True)
     started_at, t0 = now_iso(), time.perf_counter()
     StepState(status="RUNNING", cache_key=key, started_at=started_at, pid=os.getpid()).write(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlrecipes.config.redaction import redact
+from mlrecipes.io.atomic import write_text_atomic
 
 Status = Literal["NOT_RUN", "RUNNING", "SUCCEEDED", "FAILED"]
 
@@ -95,10 +95,7 @@ def now_iso() -> str:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(redact(json.dumps(data, indent=1, default=str)), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, redact(json.dumps(data, indent=1, default=str)))
 
 
 def append_event(path: Path, **event: Any) -> None:

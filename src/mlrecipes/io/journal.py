@@ -10,10 +10,11 @@ one, never half of one.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mlrecipes.io.atomic import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,7 @@ class Journal:
         return entry if isinstance(entry, dict) else None
 
     def write(self, entry: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entry, default=str), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, json.dumps(entry, default=str))
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from mlrecipes.cards.model import Card
 from mlrecipes.config.redaction import redact
+from mlrecipes.io.atomic import write_text_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -199,7 +200,9 @@ class StepContext:
         return self.workspace.step_dir(self.step) / "active_mlflow_run"
 
     def note_active_run(self, run_id: str) -> None:
-        self.active_run_marker.write_text(run_id, encoding="utf-8")
+        # atomic: a kill between creating the file and writing it left an empty marker,
+        # and the run it should have named stayed RUNNING
+        write_text_atomic(self.active_run_marker, run_id)
 
     def journal(self, name: str) -> Journal:
         """This step's journal ``name`` (kept across runs, beside its state)."""

@@ -91,6 +91,7 @@ class TrainStep(Step):
         return ("train", "custom_metrics") if config.custom_metrics else ("train",)
 
     def run(self, ctx: StepContext) -> StepResult:
+        from mlrecipes.process.faults import fault_point
         from mlrecipes.process.forked import Background
         from mlrecipes.steps import _train_fit as train_fit
         from mlrecipes.steps import _train_log as train_log
@@ -119,6 +120,7 @@ class TrainStep(Step):
                 fitted = early if early is not None else _fit(ctx, tracker, tcfg, data)
                 _log_fit(tracker, fitted, data)
                 logged = _log_model(ctx, tracker, data, fitted)
+                fault_point("train.model_logged")  # a run RUNNING, outputs half written
                 evaluation = (
                     scoring.result()
                     if scoring is not None
