@@ -108,3 +108,29 @@ def execute_notebook(path: Path, cwd: Path, timeout: int = 600):
         book, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
     ).execute()
     return book
+
+
+def stopped_at_fault_point(
+    root: Path, profile: str, step: str, proc: subprocess.Popen, timeout: float = 180
+) -> int:
+    """The pid of the engine that stopped itself at ``MLRECIPES_FAULT_POINT=<point>:stop``.
+
+    The step's RUNNING state names the engine's pid; /proc says when it is stopped (``T``).
+    """
+    import json
+    import time
+
+    state = root / ".mlrecipes" / profile / "steps" / step / "state.json"
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"the run ended before its fault point: {proc.communicate()}"
+        assert time.monotonic() < deadline, f"step {step} never reached its fault point"
+        try:
+            recorded = json.loads(state.read_text())
+            pid = int(recorded["pid"]) if recorded.get("status") == "RUNNING" else 0
+            status = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, ValueError, KeyError, IndexError):
+            status = ""
+        if status == "T":
+            return pid
+        time.sleep(0.01)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli, copy_template
+from tests.conftest import cli, copy_template, stopped_at_fault_point
 from tests.servers import free_port, running
 
 pytestmark = pytest.mark.slow
@@ -153,17 +153,15 @@ def test_server_killed_mid_run_fails_fast_naming_the_uri_then_recovers(tmp_path:
         wait_until_ready(uri + "/health", server, 120, store / "server.log")
         run = subprocess.Popen(
             [sys.executable, "-m", "mlrecipes", "run", "--profile", "staging"],
-            cwd=root, env={**os.environ, "MLFLOW_TRACKING_URI": uri, **DATA},
+            cwd=root, env={**os.environ, "MLFLOW_TRACKING_URI": uri, **DATA,
+                           "MLRECIPES_FAULT_POINT": "train.model_logged:stop"},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        marker = root / ".mlrecipes/staging/steps/train/active_mlflow_run"
-        deadline = time.monotonic() + 120
-        while not marker.exists():
-            assert run.poll() is None, run.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        # the server dies while train's MLflow run is open (the engine stopped inside it)
+        engine = stopped_at_fault_point(root, "staging", "train", run)
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
+        os.kill(engine, signal.SIGCONT)
         killed_at = time.monotonic()
         _, err = run.communicate(timeout=120)
         elapsed = time.monotonic() - killed_at

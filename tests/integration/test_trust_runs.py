@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import cli, copy_template, registered_versions
+from tests.conftest import cli, copy_template, registered_versions, stopped_at_fault_point
 
 pytestmark = pytest.mark.slow
 MLRECIPES = str(Path(sys.executable).parent / "mlrecipes")
@@ -36,10 +36,11 @@ def _state(root: Path, step: str) -> dict:
         return {}
 
 
-def _start(root: Path, *args: str) -> subprocess.Popen:
+def _start(root: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [MLRECIPES, "run", "--profile", "local", *args],
         cwd=root,
+        env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -59,6 +60,18 @@ def _wait_for(predicate, proc: subprocess.Popen, what: str, timeout: float = 180
         assert proc.poll() is None, f"the run ended before {what}: {proc.communicate()}"
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.005)
+
+
+def _pending(pid: int, signum: int) -> bool:
+    """Whether ``signum`` waits to be delivered to process ``pid`` (Linux's /proc status masks)."""
+    masks = {
+        key: int(value, 16)
+        for key, _, value in (
+            line.partition(":\t") for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        )
+        if key in ("SigPnd", "ShdPnd")
+    }
+    return any(mask >> (signum - 1) & 1 for mask in masks.values())
 
 
 def _no_leftovers(root: Path) -> None:
@@ -81,10 +94,12 @@ def churn(tmp_path: Path) -> Path:
 
 
 def test_sigterm_during_train_fails_the_step_and_kills_its_mlflow_run(churn: Path) -> None:
-    proc = _start(churn)
-    marker = _steps(churn) / "train" / "active_mlflow_run"
-    _wait_for(marker.exists, proc, "train opened its MLflow run")
+    # the engine stops itself inside train's MLflow run; the signal is then pending for it
+    proc = _start(churn, env={"MLRECIPES_FAULT_POINT": "train.model_logged:stop"})
+    engine = stopped_at_fault_point(churn, "local", "train", proc)
     proc.send_signal(signal.SIGTERM)  # to the command itself, as Kubernetes and CI do
+    _wait_for(lambda: _pending(engine, signal.SIGTERM), proc, "the command forwarded SIGTERM")
+    os.kill(engine, signal.SIGCONT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, err
     state = _state(churn, "train")

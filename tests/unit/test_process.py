@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -90,3 +91,22 @@ def test_full_collections_are_rarer_inside_the_engine_and_put_back_after() -> No
     with pytest.raises(RuntimeError), fewer_full_collections():
         raise RuntimeError("a step fails")
     assert gc.get_threshold() == before
+
+
+def test_a_fault_point_kills_or_stops_only_at_its_name() -> None:
+    code = "from mlrecipes.process.faults import fault_point; fault_point('a.b'); print('past')"
+
+    def start(wanted: str) -> subprocess.Popen:
+        env = {**os.environ, "MLRECIPES_FAULT_POINT": wanted}
+        return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE)
+
+    killed, elsewhere = start("a.b"), start("a.c:stop")
+    assert killed.wait(60) == -signal.SIGKILL
+    assert elsewhere.communicate(timeout=60)[0] == b"past\n"
+
+    stopped = start("a.b:stop")
+    _, status = os.waitpid(stopped.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGSTOP
+    os.kill(stopped.pid, signal.SIGCONT)
+    assert stopped.communicate(timeout=60)[0] == b"past\n"
+    assert stopped.returncode == 0
