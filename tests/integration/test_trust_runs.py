@@ -120,9 +120,12 @@ def test_sigterm_during_train_fails_the_step_and_kills_its_mlflow_run(churn: Pat
 
 
 def test_sigint_prints_interrupted_and_the_resume_command_with_its_vars(churn: Path) -> None:
-    proc = _start(churn, "--var", "ESTIMATOR_PARAMS={C: 0.5}")
-    _wait_for(lambda: _state(churn, "transform").get("status") == "RUNNING", proc, "transform")
+    stop = {"MLRECIPES_FAULT_POINT": "step.transform:stop"}
+    proc = _start(churn, "--var", "ESTIMATOR_PARAMS={C: 0.5}", env=stop)
+    engine = stopped_at_fault_point(churn, "local", "transform", proc)
     proc.send_signal(signal.SIGINT)
+    _wait_for(lambda: _pending(engine, signal.SIGINT), proc, "the command forwarded SIGINT")
+    os.kill(engine, signal.SIGCONT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGINT
     assert "Error: \n" not in err and "Interrupted" in err

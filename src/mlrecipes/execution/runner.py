@@ -21,6 +21,7 @@ from mlrecipes.execution.report import Reporter, RunReport, StepOutcome
 from mlrecipes.execution.state import StepState, append_event, now_iso
 from mlrecipes.execution.workspace import Workspace
 from mlrecipes.io.user_code import helper_modules
+from mlrecipes.process.faults import fault_point
 from mlrecipes.process.signals import deferred_signals, raise_if_interrupted, time_limit
 from mlrecipes.steps.base import RunMemory, Step, StepContext, StepResult
 
@@ -193,23 +194,25 @@ def _execute(
             _close_orphan_run(recipe, orphan, reporter)
         marker.unlink(missing_ok=True)
     started_at, t0 = now_iso(), time.perf_counter()
-    StepState(status="RUNNING", cache_key=key, started_at=started_at, pid=os.getpid()).write(
-        ws.state_path(name)
-    )
-    tmp = ws.new_temp_outputs(name)
-    ctx = StepContext(
-        step=name,
-        recipe=recipe,
-        workspace=ws,
-        out_dir=tmp,
-        memory=memory,
-        log=reporter.info,
-        cache_key=key,
-        critical_section=deferred_signals,
-        declarations=step_classes(),
-        source=source_fp,
-    )
+    # from the RUNNING state on, a signal (or any failure) is recorded as the step's failure
     try:
+        StepState(status="RUNNING", cache_key=key, started_at=started_at, pid=os.getpid()).write(
+            ws.state_path(name)
+        )
+        tmp = ws.new_temp_outputs(name)
+        fault_point(f"step.{name}")  # RUNNING, its temporary outputs begun
+        ctx = StepContext(
+            step=name,
+            recipe=recipe,
+            workspace=ws,
+            out_dir=tmp,
+            memory=memory,
+            log=reporter.info,
+            cache_key=key,
+            critical_section=deferred_signals,
+            declarations=step_classes(),
+            source=source_fp,
+        )
         with time_limit(step_timeout(recipe, name)):
             result = step.run(ctx)
             raise_if_interrupted()  # a signal whose exception user code or a finalizer dropped
