@@ -109,15 +109,15 @@ def test_cards_exist_for_every_step_with_their_tabs_and_are_offline(ran_recipe: 
         assert "Run duration (s)" in html and "Last updated" in html
         assert "http://" not in html and "https://" not in html, step["name"]
         assert "<script src" not in html and "<link " not in html
-        assert step["card_seconds"] is not None
     cards = {s["name"]: Path(s["card"]).read_text() for s in inspect_json(ran_recipe)["steps"][:6]}
     assert (
         cards["evaluate"].count("data:image/png;base64,") >= 6
     )  # ROC, PR, confusion, calibration, lift, importance
     assert "<svg" in cards["ingest"]  # per-column histograms
     assert "Model Name" in cards["register"] and "models:/churn@challenger" in cards["register"]
-    total = sum(s["card_seconds"] for s in inspect_json(ran_recipe)["steps"][:6])
-    assert total < 5  # the budget (< 1 s) is measured by make bench, not here
+    # how long the cards take is measured by make bench (a timed assertion here failed CI on a
+    # loaded machine); here only that each step recorded it
+    assert all(s["card_seconds"] >= 0 for s in inspect_json(ran_recipe)["steps"][:6])
 
 
 def test_inspect_prints_the_dag_and_a_step_summary(ran_recipe: Path) -> None:
