@@ -187,7 +187,7 @@ def _execute(
     source_fp: dict | None,
 ) -> StepOutcome:
     name = step.name
-    marker = ws.step_dir(name) / "active_mlflow_run"
+    marker = ws.active_run_marker(name)
     if marker.exists():
         orphan = marker.read_text(encoding="utf-8").strip()
         if orphan:  # empty only if written by a version before markers were atomic

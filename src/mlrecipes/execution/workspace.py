@@ -64,6 +64,10 @@ class Workspace:
     def state_path(self, step: str) -> Path:
         return self.step_dir(step) / "state.json"
 
+    def active_run_marker(self, step: str) -> Path:
+        """Where a step notes the MLflow run it has open, so a killed run can be closed later."""
+        return self.step_dir(step) / "active_mlflow_run"
+
     def card_path(self, step: str) -> Path:
         return self.step_dir(step) / "card.html"
 

@@ -42,6 +42,7 @@ from mlrecipes.features.write_checks import (
     _snapshot_values,
     _SnapshotCheck,
 )
+from mlrecipes.io.atomic import write_text_atomic
 from mlrecipes.process.faults import fault_point
 
 META_FILE = "_mlrecipes_feature_table.json"
@@ -148,9 +149,7 @@ class DeltaFeatureStore:
             # The metadata first, then the table: killed in between, the folder holds metadata
             # and no log, which the next run simply completes (the other order left a table
             # every later run refused as "already exists").
-            tmp = path / f".{META_FILE}.tmp"
-            tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
-            tmp.replace(path / META_FILE)
+            write_text_atomic(path / META_FILE, json.dumps(meta, indent=1))
             fault_point("features.table_metadata_written")
             if table is None:
                 write_deltalake(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlrecipes.config.locations import resolved_path
 from mlrecipes.errors import ConfigError
+from mlrecipes.io.atomic import write_text_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,10 +49,7 @@ def check_owner(root: Path, recipe: LoadedRecipe, create: bool) -> None:
                 "is meant"
             )
     elif create:
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = root / f".{OWNER_FILE}.tmp"
-        tmp.write_text(json.dumps({"profile": recipe.profile}), encoding="utf-8")
-        tmp.replace(marker)
+        write_text_atomic(marker, json.dumps({"profile": recipe.profile}))
 
 
 def store_for(recipe: LoadedRecipe, create: bool = False) -> DeltaFeatureStore:

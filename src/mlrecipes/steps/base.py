@@ -194,15 +194,10 @@ class StepContext:
     def write_text(self, name: str, value: str) -> None:
         self.output_path(name).write_text(redact(value), encoding="utf-8")
 
-    @property
-    def active_run_marker(self) -> Path:
-        """Where a step notes the MLflow run it has open, so a killed run can be closed later."""
-        return self.workspace.step_dir(self.step) / "active_mlflow_run"
-
     def note_active_run(self, run_id: str) -> None:
         # atomic: a kill between creating the file and writing it left an empty marker,
         # and the run it should have named stayed RUNNING
-        write_text_atomic(self.active_run_marker, run_id)
+        write_text_atomic(self.workspace.active_run_marker(self.step), run_id)
 
     def journal(self, name: str) -> Journal:
         """This step's journal ``name`` (kept across runs, beside its state)."""
